@@ -1,0 +1,109 @@
+// Command vit runs every job of the vitnb notebooks from scripts: backend information, parameter tables,
+// prediction, data sets, weights, training and benchmarks.
+//
+// Usage:
+//
+//	vit COMMAND [flags] [args]
+//
+// Each command registers itself in commands (see the other files of this package) and answers -h.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand of vit.
+type command struct {
+	// summary is the one line shown by `vit help`.
+	summary string
+	// run executes the command with the arguments that follow its name. It returns errUsage (possibly wrapped)
+	// for bad flags or arguments, which makes vit exit with status 2.
+	run func(args []string, stdout, stderr io.Writer) error
+}
+
+// commands holds every subcommand by name; files of this package add to it in init functions.
+var commands = map[string]command{}
+
+// errUsage marks errors caused by bad flags or arguments: vit prints them and exits with status 2.
+var errUsage = errors.New("usage error")
+
+// usageErrorf returns an error that wraps errUsage with a message.
+func usageErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+func main() {
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runMain runs vit with args and returns the exit status: 0 on success, 1 on failure, 2 on a usage error.
+func runMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		printHelp(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "vit: unknown command %q; run `vit help` for the list\n", args[0])
+		return 2
+	}
+	err := cmd.run(args[1:], stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "vit %s: %s\n", args[0], strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		return 2
+	default:
+		fmt.Fprintf(stderr, "vit %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "vit: Vision Transformers on GoMLX (https://arxiv.org/abs/2010.11929)")
+	fmt.Fprintln(w, "\nUsage: vit COMMAND [flags] [args]   (vit COMMAND -h for the flags of one)")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
+	}
+}
+
+// newFlagSet returns a flag set for a subcommand that reports errors instead of exiting, and prints its usage
+// (with the given argument synopsis) to stderr.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("vit "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: vit %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args with fs; errors other than -h become usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageErrorf("%v", err)
+	}
+	return nil
+}
