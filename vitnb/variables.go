@@ -1,0 +1,144 @@
+package vitnb
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Variable names, relative to the model's scope, exactly as the keys of Google's .npz checkpoints
+// (google-research/vision_transformer, vit_jax/models_vit.py module names).
+const (
+	VarPatchKernel  = "embedding/kernel"                         // [patch, patch, channels, width] (HWIO)
+	VarPatchBias    = "embedding/bias"                           // [width]
+	VarClassToken   = "cls"                                      // [1, 1, width]
+	VarPosEmbedding = "Transformer/posembed_input/pos_embedding" // [1, tokens, width]
+	VarEncoderNorm  = "Transformer/encoder_norm"                 // scale and bias [width]
+	VarPreLogits    = "pre_logits"                               // kernel [width, repr], bias [repr]
+	VarHead         = "head"                                     // kernel [width or repr, classes], bias [classes]
+)
+
+// BlockScope returns the scope name of encoder block i, "Transformer/encoderblock_i".
+func BlockScope(i int) string { return fmt.Sprintf("Transformer/encoderblock_%d", i) }
+
+// Names of the modules inside an encoder block, as in the reference Encoder1DBlock (flax numbers its
+// sub-modules in creation order, hence the suffixes).
+const (
+	blockNorm1     = "LayerNorm_0"
+	blockAttention = "MultiHeadDotProductAttention_1"
+	blockNorm2     = "LayerNorm_2"
+	blockMLP       = "MlpBlock_3"
+)
+
+// VariableShapes returns every variable of the model, by its name relative to the model scope, with its shape.
+// It is the contract between the model graph (which asserts it creates exactly these) and the weight loaders.
+func (c Config) VariableShapes() map[string][]int {
+	d, h, hd := c.Width, c.Heads, c.HeadDim()
+	p := c.PatchSize
+	shapes := map[string][]int{
+		VarPatchKernel:            {p, p, c.Channels, d},
+		VarPatchBias:              {d},
+		VarPosEmbedding:           {1, c.NumTokens(), d},
+		VarEncoderNorm + "/scale": {d},
+		VarEncoderNorm + "/bias":  {d},
+	}
+	if c.Pooling == PoolToken {
+		shapes[VarClassToken] = []int{1, 1, d}
+	}
+	for i := 0; i < c.Depth; i++ {
+		b := BlockScope(i) + "/"
+		for _, norm := range []string{blockNorm1, blockNorm2} {
+			shapes[b+norm+"/scale"] = []int{d}
+			shapes[b+norm+"/bias"] = []int{d}
+		}
+		att := b + blockAttention + "/"
+		for _, qkv := range []string{"query", "key", "value"} {
+			shapes[att+qkv+"/kernel"] = []int{d, h, hd}
+			shapes[att+qkv+"/bias"] = []int{h, hd}
+		}
+		shapes[att+"out/kernel"] = []int{h, hd, d}
+		shapes[att+"out/bias"] = []int{d}
+		mlp := b + blockMLP + "/"
+		shapes[mlp+"Dense_0/kernel"] = []int{d, c.MLPDim}
+		shapes[mlp+"Dense_0/bias"] = []int{c.MLPDim}
+		shapes[mlp+"Dense_1/kernel"] = []int{c.MLPDim, d}
+		shapes[mlp+"Dense_1/bias"] = []int{d}
+	}
+	repr := d
+	if c.RepresentationSize > 0 {
+		repr = c.RepresentationSize
+		shapes[VarPreLogits+"/kernel"] = []int{d, repr}
+		shapes[VarPreLogits+"/bias"] = []int{repr}
+	}
+	if c.NumClasses > 0 {
+		shapes[VarHead+"/kernel"] = []int{repr, c.NumClasses}
+		shapes[VarHead+"/bias"] = []int{c.NumClasses}
+	}
+	return shapes
+}
+
+// ParamGroup is one row of a parameter table: a part of the model and its number of parameters.
+type ParamGroup struct {
+	Part  string
+	Count int
+}
+
+// NumParams returns the total number of parameters of the model.
+func (c Config) NumParams() int {
+	total := 0
+	for _, g := range c.ParamTable() {
+		total += g.Count
+	}
+	return total
+}
+
+// ParamTable groups the parameters by part of the model, in the order of the forward pass: patch embedding,
+// class token, position embedding, the encoder blocks (attention, MLP and LayerNorms, summed over blocks),
+// encoder norm, pre-logits and head.
+func (c Config) ParamTable() []ParamGroup {
+	parts := []struct{ part, prefix string }{
+		{"patch embedding (embedding)", "embedding/"},
+		{"class token (cls)", VarClassToken},
+		{"position embedding", VarPosEmbedding},
+		{fmt.Sprintf("attention (%d blocks)", c.Depth), "attention"},
+		{fmt.Sprintf("mlp (%d blocks)", c.Depth), "mlp"},
+		{fmt.Sprintf("block layer norms (%d blocks)", c.Depth), "blocknorm"},
+		{"encoder norm", VarEncoderNorm + "/"},
+		{"pre-logits", VarPreLogits + "/"},
+		{"head", VarHead + "/"},
+	}
+	counts := map[string]int{}
+	for name, shape := range c.VariableShapes() {
+		n := 1
+		for _, dim := range shape {
+			n *= dim
+		}
+		counts[partOf(name)] += n
+	}
+	table := make([]ParamGroup, 0, len(parts))
+	for _, p := range parts {
+		if count, ok := counts[p.prefix]; ok {
+			table = append(table, ParamGroup{Part: p.part, Count: count})
+		}
+	}
+	return table
+}
+
+// partOf returns the ParamTable key of a variable name.
+func partOf(name string) string {
+	switch {
+	case strings.Contains(name, "/"+blockAttention+"/"):
+		return "attention"
+	case strings.Contains(name, "/"+blockMLP+"/"):
+		return "mlp"
+	case strings.Contains(name, "/"+blockNorm1+"/"), strings.Contains(name, "/"+blockNorm2+"/"):
+		return "blocknorm"
+	case name == VarClassToken, name == VarPosEmbedding:
+		return name
+	}
+	for _, prefix := range []string{"embedding/", VarEncoderNorm + "/", VarPreLogits + "/", VarHead + "/"} {
+		if strings.HasPrefix(name, prefix) {
+			return prefix
+		}
+	}
+	return name
+}
