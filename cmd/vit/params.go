@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+func init() {
+	commands["params"] = command{
+		summary: "the parameters of a preset, per part of the model, and their total",
+		run:     runParams,
+	}
+}
+
+func runParams(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("params", "[model flags] PRESET", stderr)
+	mf := addModelFlags(fs, false)
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("params takes one preset name (e.g. B/16), got %d arguments", fs.NArg())
+	}
+	mf.preset = fs.Arg(0)
+	cfg, err := mf.config()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, cfg)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "part\tparameters\t")
+	for _, g := range cfg.ParamTable() {
+		fmt.Fprintf(tw, "%s\t%d\t\n", g.Part, g.Count)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "total %d\n", cfg.NumParams())
+	return nil
+}
