@@ -19,11 +19,11 @@ demo: build
 	$(BIN)/vit params B/16
 	$(BIN)/vit predict -preset tiny32 -image docs/testcard.png
 
-# All tests: Go packages on the backend vitnb chooses, the model again on XLA CPU when its plugin is installed.
+# All tests: every package on the pure-Go backend, then the model tests on XLA CPU when its plugin is installed.
 test: lint test-go test-xla
 
 test-go:
-	go test -count=1 ./...
+	GOMLX_BACKEND=go:ops_sequential go test -count=1 ./...
 
 test-xla:
 	@if [ -n "$$(ls $$HOME/.local/lib/go-xla/pjrt_c_api_cpu_plugin.so 2>/dev/null)" ]; then \
