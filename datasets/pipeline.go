@@ -1,0 +1,353 @@
+package datasets
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"log"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/train"
+)
+
+// Config sets up a Pipeline. The zero value (with a BatchSize) gives evaluation batches at the native image size in
+// file order.
+type Config struct {
+	// Name of the dataset for GoMLX (train.Dataset.Name); defaults to "data".
+	Name string
+	// BatchSize is the number of examples per batch (required).
+	BatchSize int
+	// Size is the output height and width; 0 keeps the native size, which every image must share.
+	Size int
+	// Channels is 1 or 3, or 0 for the native count (1 for MNIST-like sets, 3 otherwise). Grey is repeated to 3
+	// channels; RGB becomes grey with ITU-R 601 luma.
+	Channels int
+	// Augment turns on training augmentation: inception-style random crop and random horizontal flip.
+	Augment bool
+	// CropAreaMin is the smallest random crop area as a fraction of the image; 0 means DefaultCropAreaMin (0.05,
+	// the paper's code). Use 0.08 for torchvision's RandomResizedCrop.
+	CropAreaMin float64
+	// CenterCrop, for evaluation, crops the central square of this fraction of the shorter side before resizing
+	// (torchvision's Resize(256)+CenterCrop(224) is 0.875); 0 resizes the whole image, as the paper's code does.
+	CenterCrop float64
+	// Shuffle reshuffles the examples every epoch.
+	Shuffle bool
+	// Seed makes shuffling and augmentation deterministic: the same seed gives the same batches, whatever Workers.
+	Seed uint64
+	// Loop makes Iter endless, epoch after epoch (for train.Loop.RunSteps); batches then span epoch boundaries and
+	// are always full.
+	Loop bool
+	// DropRemainder drops the last, partial batch of an epoch (only without Loop).
+	DropRemainder bool
+	// Workers decode and augment batches in parallel; 0 means runtime.NumCPU().
+	Workers int
+	// ReadAhead bounds how many batches are prepared ahead of the consumer; 0 means 2*Workers.
+	ReadAhead int
+	// SkipBad replaces images that fail to load by the next example (counted in Skipped, one warning per file)
+	// instead of failing.
+	SkipBad bool
+	// Warnf receives warnings (bad images skipped); defaults to log.Printf.
+	Warnf func(format string, args ...any)
+}
+
+// TrainConfig is the configuration for training as in the paper's code: augmentation, reshuffling each epoch, endless
+// full batches.
+func TrainConfig(batchSize, size int, seed uint64) Config {
+	return Config{Name: "train", BatchSize: batchSize, Size: size, Augment: true, Shuffle: true, Seed: seed,
+		Loop: true}
+}
+
+// EvalConfig is the configuration for evaluation: one pass in order, no augmentation, last batch kept.
+func EvalConfig(batchSize, size int) Config {
+	return Config{Name: "eval", BatchSize: batchSize, Size: size}
+}
+
+// Batch is one batch as plain Go slices.
+type Batch struct {
+	// Images has N*Height*Width*Channels values in [-1, 1], NHWC.
+	Images                     []float32
+	Labels                     []int32
+	N, Height, Width, Channels int
+	// Index holds the example index (in the Source) of each image.
+	Index []int
+}
+
+// Pipeline turns a Source into batches; it implements train.Dataset. Each call of Iter is one epoch (or an endless
+// stream with Loop); successive calls use successive epoch numbers for shuffling and augmentation.
+type Pipeline struct {
+	src      Source
+	cfg      Config
+	h, w, c  int
+	epoch    atomic.Int64
+	skipped  atomic.Int64
+	warnedMu sync.Mutex
+	warned   map[int]bool
+}
+
+var _ train.Dataset = (*Pipeline)(nil)
+
+// NewPipeline checks cfg against src and returns a Pipeline.
+func NewPipeline(src Source, cfg Config) (*Pipeline, error) {
+	if cfg.BatchSize <= 0 {
+		return nil, fmt.Errorf("pipeline: batch size must be positive, got %d", cfg.BatchSize)
+	}
+	if src.Len() == 0 {
+		return nil, fmt.Errorf("pipeline: the split has no examples")
+	}
+	if cfg.Channels != 0 && cfg.Channels != 1 && cfg.Channels != 3 {
+		return nil, fmt.Errorf("pipeline: channels must be 0, 1 or 3, got %d", cfg.Channels)
+	}
+	if cfg.Loop && src.Len() < 1 {
+		return nil, fmt.Errorf("pipeline: cannot loop over an empty split")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.ReadAhead <= 0 {
+		cfg.ReadAhead = 2 * cfg.Workers
+	}
+	if cfg.CropAreaMin <= 0 || cfg.CropAreaMin > 1 {
+		cfg.CropAreaMin = DefaultCropAreaMin
+	}
+	if cfg.Name == "" {
+		cfg.Name = "data"
+	}
+	if cfg.Warnf == nil {
+		cfg.Warnf = log.Printf
+	}
+	p := &Pipeline{src: src, cfg: cfg, warned: map[int]bool{}}
+	p.h, p.w, p.c = cfg.Size, cfg.Size, cfg.Channels
+	if a, ok := nativeShape(src); ok {
+		if p.h == 0 {
+			p.h, p.w = a.Height, a.Width
+		}
+		if p.c == 0 {
+			p.c = a.Channels
+		}
+	} else if p.h == 0 {
+		return nil, fmt.Errorf("pipeline: images of this split have different sizes: set an output size")
+	}
+	if p.c == 0 {
+		p.c = 3
+	}
+	return p, nil
+}
+
+// nativeShape returns the common image shape of an in-memory source.
+func nativeShape(src Source) (*ArraySource, bool) {
+	switch s := src.(type) {
+	case *ArraySource:
+		return s, true
+	case *Subset:
+		return nativeShape(s.Src)
+	}
+	return nil, false
+}
+
+// Name implements train.Dataset.
+func (p *Pipeline) Name() string { return p.cfg.Name }
+
+// Shape returns the height, width and channels of the images of every batch.
+func (p *Pipeline) Shape() (height, width, channels int) { return p.h, p.w, p.c }
+
+// Len is the number of examples of one epoch.
+func (p *Pipeline) Len() int { return p.src.Len() }
+
+// Skipped counts the images replaced because they failed to load (with SkipBad).
+func (p *Pipeline) Skipped() int64 { return p.skipped.Load() }
+
+// Reset makes the next Iter start again from epoch 0.
+func (p *Pipeline) Reset() { p.epoch.Store(0) }
+
+// item is one example to produce: its index in the source, and its epoch and position for the random stream.
+type item struct {
+	index, epoch, pos int
+}
+
+// jobs yields the batches of items of one Iter call.
+func (p *Pipeline) jobs(firstEpoch int) iter.Seq[[]item] {
+	return func(yield func([]item) bool) {
+		n, bs := p.src.Len(), p.cfg.BatchSize
+		var cur []item
+		for e := firstEpoch; ; e++ {
+			perm := make([]int, n)
+			for i := range perm {
+				perm[i] = i
+			}
+			if p.cfg.Shuffle {
+				rng := rand.New(rand.NewPCG(p.cfg.Seed, uint64(e)))
+				rng.Shuffle(n, func(a, b int) { perm[a], perm[b] = perm[b], perm[a] })
+			}
+			for pos, idx := range perm {
+				cur = append(cur, item{index: idx, epoch: e, pos: pos})
+				if len(cur) == bs {
+					if !yield(cur) {
+						return
+					}
+					cur = nil
+				}
+			}
+			if !p.cfg.Loop {
+				if len(cur) > 0 && !p.cfg.DropRemainder {
+					yield(cur)
+				}
+				return
+			}
+			if e > firstEpoch+1<<20 {
+				return
+			}
+		}
+	}
+}
+
+// fill decodes and transforms the items into dst (len(items)*h*w*c values) and their labels.
+func (p *Pipeline) fill(items []item, dst []float32, labels []int32, index []int) error {
+	per := p.h * p.w * p.c
+	for k, it := range items {
+		idx := it.index
+		pix, err := p.src.Load(idx)
+		for tries := 1; err != nil; tries++ {
+			if !p.cfg.SkipBad {
+				return fmt.Errorf("example %d (%s): %w", idx, p.src.Where(idx), err)
+			}
+			p.skipped.Add(1)
+			p.warnOnce(idx, err)
+			if tries >= 100 || tries >= p.src.Len() {
+				return fmt.Errorf("too many images fail to load, last: %w", err)
+			}
+			idx = (idx + 1) % p.src.Len()
+			pix, err = p.src.Load(idx)
+		}
+		if pix.Channels != 1 && pix.Channels != 3 {
+			return fmt.Errorf("example %d (%s): %d channels, want 1 or 3", idx, p.src.Where(idx), pix.Channels)
+		}
+		var b box
+		flip := false
+		if p.cfg.Augment {
+			rng := rand.New(rand.NewPCG(p.cfg.Seed^0x9e3779b97f4a7c15, uint64(it.epoch)<<32|uint64(it.pos)))
+			b = inceptionCrop(rng, pix.Height, pix.Width, p.cfg.CropAreaMin)
+			flip = rng.IntN(2) == 1
+		} else {
+			b = centerCrop(pix.Height, pix.Width, p.cfg.CenterCrop)
+		}
+		render(dst[k*per:(k+1)*per], pix, b, p.h, p.w, p.c, flip)
+		labels[k] = p.src.Label(idx)
+		index[k] = idx
+	}
+	return nil
+}
+
+func (p *Pipeline) warnOnce(idx int, err error) {
+	p.warnedMu.Lock()
+	defer p.warnedMu.Unlock()
+	if !p.warned[idx] {
+		p.warned[idx] = true
+		p.cfg.Warnf("datasets: skipping example %d (%s): %v (%d skipped so far)", idx, p.src.Where(idx), err,
+			p.skipped.Load())
+	}
+}
+
+// Batches returns the batches of the next epoch (endless with Loop) as Go slices, prepared in parallel.
+func (p *Pipeline) Batches() iter.Seq2[*Batch, error] {
+	epoch := int(p.epoch.Add(1) - 1)
+	return ordered(p.jobs(epoch), p.cfg.Workers, p.cfg.ReadAhead, func(items []item) (*Batch, error) {
+		n := len(items)
+		b := &Batch{N: n, Height: p.h, Width: p.w, Channels: p.c, Images: make([]float32, n*p.h*p.w*p.c),
+			Labels: make([]int32, n), Index: make([]int, n)}
+		return b, p.fill(items, b.Images, b.Labels, b.Index)
+	})
+}
+
+// Iter implements train.Dataset: inputs are one float32 tensor [batch, height, width, channels] with values in
+// [-1, 1], labels one int32 tensor [batch].
+func (p *Pipeline) Iter() iter.Seq2[train.Batch, error] {
+	epoch := int(p.epoch.Add(1) - 1)
+	return ordered(p.jobs(epoch), p.cfg.Workers, p.cfg.ReadAhead, func(items []item) (train.Batch, error) {
+		n := len(items)
+		images := tensors.FromShape(shapes.Make(dtypes.Float32, n, p.h, p.w, p.c))
+		labels := make([]int32, n)
+		index := make([]int, n)
+		var fillErr error
+		err := tensors.MutableFlatData(images, func(flat []float32) {
+			fillErr = p.fill(items, flat, labels, index)
+		})
+		if err = errors.Join(err, fillErr); err != nil {
+			_ = images.FinalizeAll()
+			return train.Batch{}, err
+		}
+		return train.Batch{Inputs: []*tensors.Tensor{images},
+			Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(labels, n)}}, nil
+	})
+}
+
+// ordered runs build on the jobs with the given number of workers and yields the results in job order, with at
+// most readAhead results prepared ahead. It stops at the first error. Stopping the iteration early stops the
+// workers.
+func ordered[J, T any](jobs iter.Seq[J], workers, readAhead int, build func(J) (T, error)) iter.Seq2[T, error] {
+	type result struct {
+		v   T
+		err error
+	}
+	type task struct {
+		job J
+		out chan result
+	}
+	readAhead = max(readAhead, workers, 1)
+	return func(yield func(T, error) bool) {
+		done := make(chan struct{})
+		queue := make(chan chan result, readAhead)
+		work := make(chan task)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer close(work)
+			defer close(queue)
+			for j := range jobs {
+				out := make(chan result, 1)
+				select {
+				case queue <- out:
+				case <-done:
+					return
+				}
+				select {
+				case work <- task{job: j, out: out}:
+				case <-done:
+					return
+				}
+			}
+		})
+		for range workers {
+			wg.Go(func() {
+				for t := range work {
+					v, err := build(t.job)
+					t.out <- result{v: v, err: err}
+				}
+			})
+		}
+		defer func() {
+			close(done)
+			wg.Wait()
+		}()
+		for out := range queue {
+			var r result
+			select {
+			case r = <-out:
+			case <-done:
+				return
+			}
+			if r.err != nil {
+				var zero T
+				yield(zero, r.err)
+				return
+			}
+			if !yield(r.v, nil) {
+				return
+			}
+		}
+	}
+}

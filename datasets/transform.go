@@ -1,0 +1,133 @@
+package datasets
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Constants of the preprocessing, from the paper's reference code (google-research/vision_transformer,
+// vit_jax/input_pipeline.py): tf.image.sample_distorted_bounding_box with area_range=(0.05, 1.0) and the default
+// aspect_ratio_range=(3/4, 4/3), max_attempts=100, then tf.image.resize (bilinear) and a flip with probability 1/2;
+// pixels scaled as (x-127.5)/127.5.
+const (
+	// DefaultCropAreaMin is the smallest crop area, as a fraction of the image (reference code: 0.05;
+	// torchvision's RandomResizedCrop uses 0.08).
+	DefaultCropAreaMin = 0.05
+	cropAspectMin      = 3.0 / 4.0
+	cropAspectMax      = 4.0 / 3.0
+	cropMaxAttempts    = 100
+	pixelCenter        = 127.5
+	pixelScale         = 1.0 / 127.5
+)
+
+// box is a crop of a source image, in pixels.
+type box struct{ y0, x0, h, w int }
+
+// inceptionCrop samples a crop as tf.image.sample_distorted_bounding_box does without bounding boxes: area uniform
+// in [areaMin, 1] of the image, aspect ratio (width/height) uniform in [3/4, 4/3], position uniform; after
+// cropMaxAttempts failures, the whole image.
+func inceptionCrop(rng *rand.Rand, height, width int, areaMin float64) box {
+	area := float64(height * width)
+	for range cropMaxAttempts {
+		target := area * (areaMin + (1-areaMin)*rng.Float64())
+		aspect := cropAspectMin + (cropAspectMax-cropAspectMin)*rng.Float64()
+		w := int(math.Round(math.Sqrt(target * aspect)))
+		h := int(math.Round(math.Sqrt(target / aspect)))
+		if w >= 1 && h >= 1 && w <= width && h <= height {
+			return box{y0: rng.IntN(height - h + 1), x0: rng.IntN(width - w + 1), h: h, w: w}
+		}
+	}
+	return box{h: height, w: width}
+}
+
+// centerCrop returns the central square of side fraction*min(height, width), as torchvision's
+// Resize(size/fraction) followed by CenterCrop(size) (fraction 0.875 for 224 from 256); fraction <= 0 or >= 1 keeps
+// the whole image.
+func centerCrop(height, width int, fraction float64) box {
+	if fraction <= 0 || fraction >= 1 {
+		return box{h: height, w: width}
+	}
+	side := max(1, int(math.Round(fraction*float64(min(height, width)))))
+	return box{y0: (height - side) / 2, x0: (width - side) / 2, h: side, w: side}
+}
+
+// axisTable holds, for each output coordinate, the two source indices and the weight of the second, for bilinear
+// resampling with half-pixel centers (tf.image.resize in TF2, PyTorch align_corners=False).
+type axisTable struct {
+	i0, i1 []int
+	w1     []float32
+}
+
+func makeAxis(start, length, out int, flip bool) axisTable {
+	t := axisTable{i0: make([]int, out), i1: make([]int, out), w1: make([]float32, out)}
+	scale := float64(length) / float64(out)
+	for o := range out {
+		src := (float64(o)+0.5)*scale - 0.5
+		src = math.Max(0, math.Min(src, float64(length-1)))
+		f := math.Floor(src)
+		i0 := int(f)
+		i1 := min(i0+1, length-1)
+		k := o
+		if flip {
+			k = out - 1 - o
+		}
+		t.i0[k], t.i1[k], t.w1[k] = start+i0, start+i1, float32(src-f)
+	}
+	return t
+}
+
+// render writes the crop b of p, resized to outH x outW, optionally mirrored, with outC channels (1 or 3), scaled to
+// [-1, 1], into dst (outH*outW*outC float32 values, HWC). Grey sources are repeated to 3 channels; RGB to 1 channel
+// uses ITU-R 601 luma (PIL's convert("L")).
+func render(dst []float32, p *Pixels, b box, outH, outW, outC int, flip bool) {
+	inC := p.Channels
+	stride := p.Width * inC
+	// Fast path: no resampling needed.
+	if b.h == outH && b.w == outW && inC == outC {
+		for y := range outH {
+			row := p.Pix[(b.y0+y)*stride+b.x0*inC:]
+			o := dst[y*outW*outC : (y+1)*outW*outC]
+			for x := range outW {
+				sx := x
+				if flip {
+					sx = outW - 1 - x
+				}
+				for c := range outC {
+					o[x*outC+c] = (float32(row[sx*inC+c]) - pixelCenter) * pixelScale
+				}
+			}
+		}
+		return
+	}
+	ys := makeAxis(b.y0, b.h, outH, false)
+	xs := makeAxis(b.x0, b.w, outW, flip)
+	var px [3]float32
+	for y := range outH {
+		r0 := p.Pix[ys.i0[y]*stride:]
+		r1 := p.Pix[ys.i1[y]*stride:]
+		wy := ys.w1[y]
+		o := dst[y*outW*outC : (y+1)*outW*outC]
+		for x := range outW {
+			a, c2, wx := xs.i0[x]*inC, xs.i1[x]*inC, xs.w1[x]
+			for c := range inC {
+				top := float32(r0[a+c]) + wx*(float32(r0[c2+c])-float32(r0[a+c]))
+				bot := float32(r1[a+c]) + wx*(float32(r1[c2+c])-float32(r1[a+c]))
+				px[c] = top + wy*(bot-top)
+			}
+			switch {
+			case inC == outC:
+				for c := range outC {
+					o[x*outC+c] = (px[c] - pixelCenter) * pixelScale
+				}
+			case inC == 1: // grey to RGB
+				v := (px[0] - pixelCenter) * pixelScale
+				for c := range outC {
+					o[x*outC+c] = v
+				}
+			default: // RGB to grey
+				l := 0.299*px[0] + 0.587*px[1] + 0.114*px[2]
+				o[x*outC] = (l - pixelCenter) * pixelScale
+			}
+		}
+	}
+}
