@@ -1,0 +1,117 @@
+package training
+
+import (
+	"fmt"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+
+	"github.com/vitnb/vitnb/vitnb"
+)
+
+// Metrics of a model on a data set.
+type Metrics struct {
+	Examples int     `json:"examples"`
+	Loss     float64 `json:"loss"`
+	Top1     float64 `json:"top1"`
+	Top5     float64 `json:"top5"`
+	// PerClass is the accuracy of each true class (NaN-free: 0 for classes without examples).
+	PerClass []float64 `json:"per_class"`
+	// Confusion[true][predicted] counts examples.
+	Confusion [][]int `json:"confusion"`
+}
+
+// Evaluate runs the model in store (inference mode: no dropout) over every batch of data and returns its loss
+// (cross-entropy without smoothing), top-1 and top-5 accuracy, per-class accuracy and confusion matrix.
+func Evaluate(b compute.Backend, store *model.Store, cfg vitnb.Config, data train.Dataset) (*Metrics, error) {
+	classes := cfg.NumClasses
+	m := &Metrics{Confusion: make([][]int, classes), PerClass: make([]float64, classes)}
+	for i := range m.Confusion {
+		m.Confusion[i] = make([]int, classes)
+	}
+	var exec *model.Exec
+	err := catch(func() {
+		exec = model.MustNewExec(b, store, func(scope *model.Scope, images, labels *Node) []*Node {
+			logits := vitnb.Logits(scope, cfg, images)
+			perExample := Neg(ReduceSum(Mul(OneHot(Reshape(labels, -1), classes, logits.DType()), LogSoftmax(logits, -1)), -1))
+			return []*Node{logits, ReduceAllSum(perExample)}
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	top5 := 0
+	lossSum := 0.0
+	for batch, err := range data.Iter() {
+		if err != nil {
+			return nil, fmt.Errorf("reading evaluation data: %w", err)
+		}
+		if len(batch.Inputs) != 1 || len(batch.Labels) != 1 {
+			return nil, fmt.Errorf("evaluation data must yield one image tensor and one label tensor per batch")
+		}
+		labels := tensors.MustCopyFlatData[int32](batch.Labels[0])
+		var outs []*tensors.Tensor
+		if err := catch(func() { outs = exec.MustCall(batch.Inputs[0], batch.Labels[0]) }); err != nil {
+			return nil, fmt.Errorf("evaluating: %w", err)
+		}
+		logits := tensors.MustCopyFlatData[float32](outs[0])
+		lossSum += scalar(outs[1])
+		for i, label := range labels {
+			if int(label) < 0 || int(label) >= classes {
+				return nil, fmt.Errorf("label %d out of range for a %d-class head", label, classes)
+			}
+			row := logits[i*classes : (i+1)*classes]
+			rank := rankOf(row, int(label))
+			if rank < 5 {
+				top5++
+			}
+			m.Confusion[label][argmax(row)]++
+		}
+		m.Examples += len(labels)
+		for _, t := range append(outs, append(batch.Inputs, batch.Labels...)...) {
+			_ = t.FinalizeAll()
+		}
+	}
+	if m.Examples == 0 {
+		return nil, fmt.Errorf("the evaluation data set is empty")
+	}
+	hits := 0
+	for c := range classes {
+		total := 0
+		for _, n := range m.Confusion[c] {
+			total += n
+		}
+		hits += m.Confusion[c][c]
+		if total > 0 {
+			m.PerClass[c] = float64(m.Confusion[c][c]) / float64(total)
+		}
+	}
+	m.Top1 = float64(hits) / float64(m.Examples)
+	m.Top5 = float64(top5) / float64(m.Examples)
+	m.Loss = lossSum / float64(m.Examples)
+	return m, nil
+}
+
+// rankOf returns how many logits are strictly larger than row[class] (0 = top-1). Ties count in favour.
+func rankOf(row []float32, class int) int {
+	r := 0
+	for _, v := range row {
+		if v > row[class] {
+			r++
+		}
+	}
+	return r
+}
+
+func argmax(row []float32) int {
+	best := 0
+	for i, v := range row {
+		if v > row[best] {
+			best = i
+		}
+	}
+	return best
+}

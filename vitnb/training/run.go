@@ -1,0 +1,327 @@
+package training
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/metric"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/support/exceptions"
+	"github.com/gomlx/gomlx/ui/commandline"
+
+	"github.com/vitnb/vitnb/vitnb"
+)
+
+// Config of a training run.
+type Config struct {
+	// Model is the architecture; its NumClasses must match the data.
+	Model vitnb.Config
+	// Optimizer, schedule and clipping; its TotalSteps is the length of the run.
+	Optimizer OptimizerConfig
+	// BatchSize is the number of images per step (informative: the data set makes the batches).
+	BatchSize int
+	// LabelSmoothing of the cross-entropy (0 in the paper; timm's DeiT recipe uses 0.1).
+	LabelSmoothing float64
+	// Seed of the weight initialisation (and of dropout).
+	Seed int64
+	// Dir receives checkpoints, metrics.jsonl and config.json; "" trains in memory only.
+	Dir string
+	// CheckpointEvery saves a checkpoint every this many steps (and always at the end); 0 only at the end.
+	CheckpointEvery int
+	// Keep is the number of checkpoints kept; older ones are deleted (default 3).
+	Keep int
+	// Resume continues from the last checkpoint in Dir. Without it, a Dir that has checkpoints is an error: a
+	// run never overwrites another's checkpoints.
+	Resume bool
+	// LogEvery writes the training loss to metrics.jsonl every this many steps (default 50).
+	LogEvery int
+	// Progress draws GoMLX's progress bar (in the terminal or a GoNB cell) to Output.
+	Progress bool
+	// Output receives progress and messages (default os.Stdout).
+	Output io.Writer
+	// Init, if set, runs on the new store before the first step of a fresh run (not on resume), e.g. to load
+	// pretrained weights for fine-tuning.
+	Init func(store *model.Store) error
+}
+
+// Run is a training run in progress: its store (the model's and optimizer's variables) and trainer.
+type Run struct {
+	Config  Config
+	Backend compute.Backend
+	Store   *model.Store
+	Trainer *train.Trainer
+	Loop    *train.Loop
+	ckpt    *checkpoints
+	metrics *os.File
+}
+
+// NewRun prepares a run: a fresh store, or the last checkpoint of cfg.Dir with cfg.Resume.
+func NewRun(b compute.Backend, cfg Config) (*Run, error) {
+	if err := cfg.Model.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Model.NumClasses <= 0 {
+		return nil, fmt.Errorf("training needs a model with a head: classes must be positive, got %d", cfg.Model.NumClasses)
+	}
+	opt, err := NewOptimizer(cfg.Optimizer)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Optimizer = opt.Config()
+	if cfg.LabelSmoothing < 0 || cfg.LabelSmoothing >= 1 {
+		return nil, fmt.Errorf("label smoothing must be in [0, 1), got %g", cfg.LabelSmoothing)
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 3
+	}
+	if cfg.LogEvery <= 0 {
+		cfg.LogEvery = 50
+	}
+	if cfg.Output == nil {
+		cfg.Output = os.Stdout
+	}
+	r := &Run{Config: cfg, Backend: b, Store: model.NewStore()}
+	r.Store.SetParam(model.ParamInitialSeed, cfg.Seed)
+
+	resumed := false
+	if cfg.Dir != "" {
+		if r.ckpt, err = openCheckpoints(cfg.Dir, cfg.Keep); err != nil {
+			return nil, err
+		}
+		has, err := r.ckpt.has()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case has && !cfg.Resume:
+			return nil, fmt.Errorf("%s already holds checkpoints of another run: pass -resume to continue it, or choose another directory", cfg.Dir)
+		case has:
+			if err := checkSameModel(cfg.Dir, cfg.Model); err != nil {
+				return nil, err
+			}
+			if err := r.ckpt.load(r.Store); err != nil {
+				return nil, err
+			}
+			resumed = true
+		default:
+			if err := writeJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Model); err != nil {
+				return nil, err
+			}
+		}
+		f, err := os.OpenFile(filepath.Join(cfg.Dir, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("opening the metrics file: %w", err)
+		}
+		r.metrics = f
+	}
+	if !resumed && cfg.Init != nil {
+		if err := cfg.Init(r.Store); err != nil {
+			return nil, err
+		}
+	}
+
+	modelCfg := cfg.Model
+	modelFn := func(scope *model.Scope, images *Node) *Node { return vitnb.Logits(scope, modelCfg, images) }
+	accuracy := metric.NewExponentialMovingAverageMetric("Moving Average Accuracy", "~acc", metric.AccuracyMetricType,
+		accuracyGraph, nil, 0.01)
+	r.Trainer = train.NewTrainer(b, r.Store, modelFn, trainerLoss(cfg.LabelSmoothing), opt,
+		[]metric.Interface{accuracy}, nil)
+	r.Loop = train.NewLoop(r.Trainer)
+	return r, nil
+}
+
+// accuracyGraph is the fraction of examples whose arg-max logit is the label (labels [batch] or [batch, 1]).
+func accuracyGraph(_ *model.Scope, labels, logits []*Node) *Node {
+	l := logits[0]
+	choice := ArgMax(l, -1, labels[0].DType())
+	hit := ConvertDType(Equal(choice, Reshape(labels[0], l.Shape().Dimensions[0])), l.DType())
+	return ReduceAllMean(hit)
+}
+
+// Step returns the number of steps trained so far (GoMLX's global step).
+func (r *Run) Step() int { return int(optimizer.GetGlobalStep(r.Store)) }
+
+// StepRecord is one line of metrics.jsonl.
+type StepRecord struct {
+	Step         int       `json:"step"`
+	Time         time.Time `json:"time"`
+	Loss         float64   `json:"loss"`
+	Accuracy     float64   `json:"train_accuracy"`
+	LearningRate float64   `json:"learning_rate"`
+	ImagesPerSec float64   `json:"images_per_second"`
+	Eval         *Metrics  `json:"eval,omitempty"`
+}
+
+// Train runs the remaining steps (TotalSteps minus the steps already done) on data, which must yield the same
+// batches for the same seed: on resume its first Step() batches are skipped so the data order continues where
+// the interrupted run stopped. A non-finite loss stops the run with an error before any checkpoint is written.
+func (r *Run) Train(data train.Dataset) error {
+	total := r.Config.Optimizer.TotalSteps
+	done := r.Step()
+	if done >= total {
+		return nil
+	}
+	if r.Config.Progress {
+		commandline.AttachProgressBar(r.Loop, r.imagesPerSecond)
+	}
+	var last time.Time
+	r.Loop.OnStep("vitnb-check", train.Priority(-100), func(loop *train.Loop, metrics []*tensors.Tensor) error {
+		loss := scalar(metrics[0])
+		step := loop.LoopStep + 1
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return fmt.Errorf("the loss became %g at step %d: stopping without saving a checkpoint (lower the learning rate or enable gradient clipping)", loss, step)
+		}
+		if r.metrics != nil && (step%r.Config.LogEvery == 0 || step == total) {
+			rec := StepRecord{Step: step, Time: time.Now(), Loss: loss, Accuracy: scalar(metrics[2]),
+				LearningRate: r.Config.Optimizer.LearningRateAt(step)}
+			if !last.IsZero() {
+				rec.ImagesPerSec = float64(r.Config.LogEvery*r.Config.BatchSize) / time.Since(last).Seconds()
+			}
+			last = time.Now()
+			if err := r.logRecord(rec); err != nil {
+				return err
+			}
+		}
+		if r.ckpt != nil && r.Config.CheckpointEvery > 0 && step%r.Config.CheckpointEvery == 0 && step < total {
+			return r.ckpt.save(r.Store)
+		}
+		return nil
+	})
+	_, err := r.Loop.RunSteps(skipBatches(data, done), total-done)
+	if err != nil {
+		return err
+	}
+	if r.ckpt != nil {
+		return r.ckpt.save(r.Store)
+	}
+	return nil
+}
+
+// imagesPerSecond is a progress-bar column.
+func (r *Run) imagesPerSecond() (string, string) {
+	d := r.Loop.MedianTrainStepDuration()
+	if d <= 0 {
+		return "img/s", "-"
+	}
+	return "img/s", fmt.Sprintf("%.0f", float64(r.Config.BatchSize)/d.Seconds())
+}
+
+// logRecord appends one JSON line to metrics.jsonl.
+func (r *Run) logRecord(rec StepRecord) error {
+	if r.metrics == nil {
+		return nil
+	}
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if _, err := r.metrics.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("writing %s: %w", r.metrics.Name(), err)
+	}
+	return nil
+}
+
+// Close releases the metrics file.
+func (r *Run) Close() error {
+	if r.metrics != nil {
+		return r.metrics.Close()
+	}
+	return nil
+}
+
+func scalar(t *tensors.Tensor) float64 {
+	v := reflect.ValueOf(t.Value())
+	if v.CanFloat() {
+		return v.Float()
+	}
+	return math.NaN()
+}
+
+// skipBatches returns data without its first n batches (only on the first Iter call), so a resumed run sees
+// the batches that the interrupted run would have seen next.
+func skipBatches(data train.Dataset, n int) train.Dataset {
+	if n <= 0 {
+		return data
+	}
+	return &skipped{Dataset: data, n: n}
+}
+
+type skipped struct {
+	train.Dataset
+	n int
+}
+
+func (s *skipped) Iter() iter.Seq2[train.Batch, error] {
+	n := s.n
+	s.n = 0
+	inner := s.Dataset.Iter()
+	return func(yield func(train.Batch, error) bool) {
+		for b, err := range inner {
+			if err == nil && n > 0 {
+				n--
+				for _, t := range append(b.Inputs, b.Labels...) {
+					_ = t.FinalizeAll()
+				}
+				continue
+			}
+			if !yield(b, err) {
+				return
+			}
+		}
+	}
+}
+
+// checkSameModel compares the model of a checkpoint directory (config.json) with cfg.
+func checkSameModel(dir string, cfg vitnb.Config) error {
+	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return fmt.Errorf("checkpoint directory %s has no readable config.json: %w", dir, err)
+	}
+	var saved vitnb.Config
+	if err := json.Unmarshal(data, &saved); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
+	}
+	a, b := saved, cfg
+	// Regularisation may change between runs; the architecture may not.
+	a.Dropout, a.AttentionDropout, a.DropPath, b.Dropout, b.AttentionDropout, b.DropPath = 0, 0, 0, 0, 0, 0
+	a.Name, b.Name = "", ""
+	if !reflect.DeepEqual(a, b) {
+		return fmt.Errorf("the checkpoints in %s are of another architecture:\n  saved:     %s\n  requested: %s", dir, saved, cfg)
+	}
+	return nil
+}
+
+// writeJSONAtomic writes v as indented JSON to path through a temporary file and a rename.
+func writeJSONAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// catch turns a GoMLX panic into an error.
+func catch(fn func()) error {
+	err := exceptions.TryCatch[error](fn)
+	if err != nil {
+		return errors.Join(err)
+	}
+	return nil
+}
