@@ -180,7 +180,7 @@ func jpegBytes(t testing.TB, w, h, seed int) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {
-			img.Set(x, y, color.RGBA{uint8(x*255/max(1, w-1) + seed), uint8(y*255/max(1, h-1)), uint8(seed * 40), 255})
+			img.Set(x, y, color.RGBA{uint8(x*255/max(1, w-1) + seed), uint8(y * 255 / max(1, h-1)), uint8(seed * 40), 255})
 		}
 	}
 	var b bytes.Buffer
