@@ -2,7 +2,6 @@ package training
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -117,7 +116,7 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 			}
 			resumed = true
 		default:
-			if err := writeJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Model); err != nil {
+			if err := WriteJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Model); err != nil {
 				return nil, err
 			}
 		}
@@ -284,15 +283,25 @@ func (s *skipped) Iter() iter.Seq2[train.Batch, error] {
 	}
 }
 
+// ReadModelConfig reads the model configuration of a run folder (its config.json).
+func ReadModelConfig(dir string) (vitnb.Config, error) {
+	var cfg vitnb.Config
+	path := filepath.Join(dir, "config.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("%s is not a vitnb run folder: %w", dir, err)
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, cfg.Validate()
+}
+
 // checkSameModel compares the model of a checkpoint directory (config.json) with cfg.
 func checkSameModel(dir string, cfg vitnb.Config) error {
-	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	saved, err := ReadModelConfig(dir)
 	if err != nil {
-		return fmt.Errorf("checkpoint directory %s has no readable config.json: %w", dir, err)
-	}
-	var saved vitnb.Config
-	if err := json.Unmarshal(data, &saved); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
+		return err
 	}
 	a, b := saved, cfg
 	// Regularisation may change between runs; the architecture may not.
@@ -304,8 +313,8 @@ func checkSameModel(dir string, cfg vitnb.Config) error {
 	return nil
 }
 
-// writeJSONAtomic writes v as indented JSON to path through a temporary file and a rename.
-func writeJSONAtomic(path string, v any) error {
+// WriteJSONAtomic writes v as indented JSON to path through a temporary file and a rename.
+func WriteJSONAtomic(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
@@ -319,9 +328,5 @@ func writeJSONAtomic(path string, v any) error {
 
 // catch turns a GoMLX panic into an error.
 func catch(fn func()) error {
-	err := exceptions.TryCatch[error](fn)
-	if err != nil {
-		return errors.Join(err)
-	}
-	return nil
+	return exceptions.TryCatch[error](fn)
 }

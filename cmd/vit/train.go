@@ -1,0 +1,371 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+
+	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/backend"
+	"github.com/vitnb/vitnb/vitnb/training"
+)
+
+func init() {
+	commands["pretrain"] = command{
+		summary: "train a ViT from scratch on a data set (AdamW, warm-up and decay), with checkpoints and a results file",
+		run:     func(args []string, stdout, stderr io.Writer) error { return runTrain("pretrain", args, stdout, stderr) },
+	}
+	commands["finetune"] = command{
+		summary: "fine-tune a trained ViT on a data set as the paper (SGD momentum, cosine, clip 1, zero head)",
+		run:     func(args []string, stdout, stderr io.Writer) error { return runTrain("finetune", args, stdout, stderr) },
+	}
+	commands["eval"] = command{
+		summary: "evaluate a trained ViT: top-1, top-5, per-class accuracy and confusion matrix",
+		run:     runEval,
+	}
+}
+
+// dataFlags select a data set and how it is fed.
+type dataFlags struct {
+	name, dir, split string
+	batch, workers   int
+	maxTrain         int
+	augment          bool
+	cropMin          float64
+}
+
+func addDataFlags(fs *flag.FlagSet, defaultSplit string) *dataFlags {
+	d := &dataFlags{}
+	fs.StringVar(&d.name, "data", "fashion-mnist", "data set: "+strings.Join(datasets.Names(), ", ")+", folder:PATH")
+	fs.StringVar(&d.dir, "data-dir", "", "data cache folder (default "+datasets.DefaultDir()+")")
+	fs.StringVar(&d.split, "split", defaultSplit, "split to evaluate on: test, validation (held out from train), val")
+	fs.IntVar(&d.batch, "batch", 128, "batch size")
+	fs.IntVar(&d.workers, "workers", 0, "decoding workers (0: one per core)")
+	fs.IntVar(&d.maxTrain, "max-train", 0, "use only this many training examples, drawn at random with -seed (0: all)")
+	fs.BoolVar(&d.augment, "augment", false, "inception-style random crop and horizontal flip for training (the paper's, for 224 px data)")
+	fs.Float64Var(&d.cropMin, "crop-min", 0, "smallest random crop area with -augment (default 0.05 as the paper's code)")
+	return d
+}
+
+func (d *dataFlags) load() (*datasets.Dataset, error) {
+	if d.batch <= 0 {
+		return nil, usageErrorf("-batch must be positive, got %d", d.batch)
+	}
+	return datasets.Load(d.name, datasets.Options{Dir: d.dir})
+}
+
+// trainFlags are the optimisation flags of pretrain and finetune.
+type trainFlags struct {
+	optimizer, decay           string
+	steps, warmup, every, keep int
+	lr, wd, clip, smoothing    float64
+	wdAll, resume, progress    bool
+	seed                       int64
+	dir, results, from         string
+}
+
+func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(mode, "[flags]", stderr)
+	mf := addModelFlags(fs, true)
+	df := addDataFlags(fs, datasets.SplitTest)
+	tf := &trainFlags{}
+	finetune := mode == "finetune"
+	// Defaults: the paper's pretraining (Section 4.1, Appendix B.1: Adam, β=0.9/0.999, wd 0.1, warm-up, linear
+	// decay) scaled to small CPU runs, and its fine-tuning (Appendix B.1.1: SGD 0.9, cosine, clip 1, no decay).
+	defOpt, defDecay, defLR, defWD, defWarmup := "adamw", "cosine", 1e-3, 0.05, 200
+	if finetune {
+		defOpt, defLR, defWD, defWarmup = "sgd", 0.01, 0, 50
+	}
+	fs.StringVar(&tf.optimizer, "optimizer", defOpt, "adamw or sgd (momentum 0.9)")
+	fs.StringVar(&tf.decay, "decay", defDecay, "learning-rate decay after warm-up: cosine, linear or none")
+	fs.IntVar(&tf.steps, "steps", 2000, "training steps")
+	fs.IntVar(&tf.warmup, "warmup", defWarmup, "linear warm-up steps")
+	fs.Float64Var(&tf.lr, "lr", defLR, "peak learning rate")
+	fs.Float64Var(&tf.wd, "wd", defWD, "decoupled weight decay (adamw only)")
+	fs.BoolVar(&tf.wdAll, "wd-all", false, "decay every variable, as the paper's code (default spares biases, norms, cls and position embeddings, as timm)")
+	fs.Float64Var(&tf.clip, "clip", 1, "clip gradients to this global norm (0: off; the paper uses 1)")
+	fs.Float64Var(&tf.smoothing, "label-smoothing", 0, "label smoothing of the cross-entropy")
+	fs.Int64Var(&tf.seed, "seed", 1, "seed of the initialisation, data order and augmentation")
+	fs.StringVar(&tf.dir, "dir", "", "run folder for checkpoints, metrics.jsonl and results.json (default runs/PRESET-DATA)")
+	fs.IntVar(&tf.every, "checkpoint-every", 500, "save a checkpoint every N steps (and at the end)")
+	fs.IntVar(&tf.keep, "keep", 3, "checkpoints to keep")
+	fs.BoolVar(&tf.resume, "resume", false, "continue the run in -dir from its last checkpoint")
+	fs.BoolVar(&tf.progress, "progress", true, "draw a progress bar")
+	fs.StringVar(&tf.results, "results", "", "results file (default DIR/results.json)")
+	if finetune {
+		fs.StringVar(&tf.from, "from", "", "run folder of a vitnb pretraining to start from (its last checkpoint)")
+	}
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected arguments %q", fs.Args())
+	}
+	if finetune && tf.from == "" {
+		return usageErrorf("-from RUNDIR is required: the pretrained model to fine-tune")
+	}
+	if tf.optimizer == "sgd" && tf.wd > 0 {
+		return usageErrorf("-wd %g with -optimizer sgd: weight decay is for adamw (the paper fine-tunes with SGD without it)", tf.wd)
+	}
+	if tf.resume && tf.dir == "" {
+		return usageErrorf("-resume needs -dir, the run folder to continue")
+	}
+	cfg, err := mf.config()
+	if err != nil {
+		return err
+	}
+	ds, err := df.load()
+	if err != nil {
+		return err
+	}
+	if cfg, err = fitToData(cfg, ds, mf); err != nil {
+		return err
+	}
+	if tf.dir == "" {
+		tf.dir = filepath.Join("runs", strings.ReplaceAll(cfg.Name, "/", "_")+"-"+ds.Name)
+	}
+	if tf.results == "" {
+		tf.results = filepath.Join(tf.dir, "results.json")
+	}
+	trainSrc, err := ds.Split(datasets.SplitTrain)
+	if err != nil {
+		return err
+	}
+	if df.maxTrain > 0 && df.maxTrain < trainSrc.Len() {
+		trainSrc = randomSubset(trainSrc, df.maxTrain, uint64(tf.seed))
+	}
+	pcfg := datasets.TrainConfig(df.batch, cfg.ImageSize, uint64(tf.seed))
+	pcfg.Channels, pcfg.Augment, pcfg.CropAreaMin, pcfg.Workers = cfg.Channels, df.augment, df.cropMin, df.workers
+	pcfg.Name = ds.Name + "/train"
+	trainData, err := datasets.NewPipeline(trainSrc, pcfg)
+	if err != nil {
+		return err
+	}
+	evalData, err := evalPipeline(ds, df, cfg)
+	if err != nil {
+		return err
+	}
+
+	b, choice, err := backend.New()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, choice)
+	rcfg := training.Config{
+		Model: cfg,
+		Optimizer: training.OptimizerConfig{Kind: tf.optimizer, LearningRate: tf.lr, WarmupSteps: tf.warmup,
+			TotalSteps: tf.steps, Decay: tf.decay, WeightDecay: tf.wd, DecayAll: tf.wdAll, ClipNorm: tf.clip},
+		BatchSize: df.batch, LabelSmoothing: tf.smoothing, Seed: tf.seed, Dir: tf.dir,
+		CheckpointEvery: tf.every, Keep: tf.keep, Resume: tf.resume, Progress: tf.progress, Output: stdout,
+	}
+	if finetune {
+		from := tf.from
+		rcfg.Init = func(store *model.Store) error { return initFromRun(store, from, cfg) }
+	}
+	run, err := training.NewRun(b, rcfg)
+	if err != nil {
+		return err
+	}
+	defer run.Close()
+	fmt.Fprintf(stdout, "%s\n%s on %s: %d training examples, batch %d, steps %d (from %d), run folder %s\n",
+		cfg, mode, ds.Name, trainSrc.Len(), df.batch, tf.steps, run.Step(), tf.dir)
+	start := time.Now()
+	startStep := run.Step()
+	if err := run.Train(trainData); err != nil {
+		return err
+	}
+	wall := time.Since(start)
+	fmt.Fprintf(stdout, "trained %d steps in %s\n", run.Step()-startStep, wall.Round(time.Second))
+	m, err := training.Evaluate(b, run.Store, cfg, evalData)
+	if err != nil {
+		return err
+	}
+	printMetrics(stdout, ds, df.split, m)
+	res := results{
+		Command: mode, Model: cfg, Optimizer: run.Config.Optimizer, Data: ds.Name, TrainExamples: trainSrc.Len(),
+		EvalSplit: df.split, Backend: choice.Config, Steps: run.Step(), BatchSize: df.batch,
+		WallSeconds: wall.Seconds(), Metrics: m, Finished: time.Now(), From: tf.from,
+	}
+	if steps := run.Step() - startStep; steps > 0 {
+		res.ImagesPerSecond = float64(steps*df.batch) / wall.Seconds()
+	}
+	if err := writeResults(tf.results, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "results written to %s\n", tf.results)
+	return nil
+}
+
+// fitToData sets the model's classes and channels from the data set, or checks the ones given by flags.
+func fitToData(cfg vitnb.Config, ds *datasets.Dataset, mf *modelFlags) (vitnb.Config, error) {
+	classes := len(ds.Classes)
+	given := false
+	mf.fs.Visit(func(f *flag.Flag) { given = given || f.Name == "classes" })
+	if given && cfg.NumClasses != classes {
+		return cfg, usageErrorf("-classes %d, but %s has %d classes", cfg.NumClasses, ds.Name, classes)
+	}
+	cfg.NumClasses = classes
+	return cfg, cfg.Validate()
+}
+
+// evalPipeline is the evaluation pipeline over the chosen split: resize to the model's resolution, in order.
+func evalPipeline(ds *datasets.Dataset, df *dataFlags, cfg vitnb.Config) (*datasets.Pipeline, error) {
+	ecfg := datasets.EvalConfig(df.batch, cfg.ImageSize)
+	ecfg.Channels, ecfg.Workers = cfg.Channels, df.workers
+	return ds.Pipeline(df.split, ecfg)
+}
+
+// randomSubset draws n examples of src without replacement, reproducibly for a seed.
+func randomSubset(src datasets.Source, n int, seed uint64) *datasets.Subset {
+	perm := rand.New(rand.NewPCG(seed, 0x5eed)).Perm(src.Len())[:n]
+	return &datasets.Subset{Src: src, Index: perm}
+}
+
+// initFromRun loads the newest checkpoint of a vitnb run folder into store for fine-tuning: every model
+// variable with the same shape; the head is left out (and so initialised to zero, as the paper's fine-tuning)
+// when the number of classes differs. Optimizer state and step are not carried over.
+func initFromRun(store *model.Store, dir string, cfg vitnb.Config) error {
+	src := model.NewStore()
+	if _, err := checkpoint.Build(src).Dir(dir).Immediate().ExcludeAllParams().Done(); err != nil {
+		return fmt.Errorf("loading the pretrained run %s: %w", dir, err)
+	}
+	want := cfg.VariableShapes()
+	var dropped []string
+	for name, dims := range want {
+		v := src.GetVariable("/" + name)
+		if v == nil {
+			return fmt.Errorf("the run in %s has no variable %s: is it a vitnb ViT?", dir, name)
+		}
+		if !equalDims(v.Shape().Dimensions, dims) {
+			if strings.HasPrefix(name, vitnb.VarHead+"/") {
+				dropped = append(dropped, name)
+				continue
+			}
+			return fmt.Errorf("the run in %s has %s of shape %v, the model needs %v: another architecture or resolution",
+				dir, name, v.Shape().Dimensions, dims)
+		}
+		if _, err := store.CreateVariable("/"+name, v.MustValue()); err != nil {
+			return err
+		}
+	}
+	if len(dropped) > 0 {
+		fmt.Fprintf(os.Stderr, "fine-tuning: new zero-initialised head (%d classes) instead of the pretrained one\n", cfg.NumClasses)
+	}
+	return nil
+}
+
+func equalDims(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// results is the JSON file a training run leaves: what was trained on what, where, how long, and how well.
+type results struct {
+	Command         string                   `json:"command"`
+	Model           vitnb.Config             `json:"model"`
+	Optimizer       training.OptimizerConfig `json:"optimizer"`
+	Data            string                   `json:"data"`
+	TrainExamples   int                      `json:"train_examples"`
+	EvalSplit       string                   `json:"eval_split"`
+	Backend         string                   `json:"backend"`
+	Steps           int                      `json:"steps"`
+	BatchSize       int                      `json:"batch_size"`
+	WallSeconds     float64                  `json:"wall_seconds"`
+	ImagesPerSecond float64                  `json:"images_per_second"`
+	Metrics         *training.Metrics        `json:"metrics"`
+	From            string                   `json:"from,omitempty"`
+	Finished        time.Time                `json:"finished"`
+}
+
+func writeResults(path string, r results) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return training.WriteJSONAtomic(path, r)
+}
+
+// printMetrics prints accuracy, per-class accuracy and the confusion matrix.
+func printMetrics(w io.Writer, ds *datasets.Dataset, split string, m *training.Metrics) {
+	fmt.Fprintf(w, "%s/%s: %d examples, top-1 %.2f%%, top-5 %.2f%%, loss %.4f\n", ds.Name, split, m.Examples,
+		100*m.Top1, 100*m.Top5, m.Loss)
+	if len(m.PerClass) > 20 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "class\taccuracy\t")
+	for i := range m.PerClass {
+		fmt.Fprintf(tw, "%d\t", i)
+	}
+	fmt.Fprintln(tw)
+	for c, acc := range m.PerClass {
+		name := fmt.Sprint(c)
+		if c < len(ds.Classes) {
+			name = ds.Classes[c]
+		}
+		fmt.Fprintf(tw, "%s\t%.1f%%\t", name, 100*acc)
+		for _, n := range m.Confusion[c] {
+			fmt.Fprintf(tw, "%d\t", n)
+		}
+		fmt.Fprintln(tw)
+	}
+	_ = tw.Flush()
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval", "-dir RUNDIR [-data NAME] [-split test]", stderr)
+	df := addDataFlags(fs, datasets.SplitTest)
+	dir := fs.String("dir", "", "run folder of a vitnb training (its config.json and last checkpoint)")
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageErrorf("-dir RUNDIR is required")
+	}
+	cfg, err := training.ReadModelConfig(*dir)
+	if err != nil {
+		return err
+	}
+	ds, err := df.load()
+	if err != nil {
+		return err
+	}
+	if len(ds.Classes) != cfg.NumClasses {
+		return fmt.Errorf("the model in %s has %d classes, %s has %d", *dir, cfg.NumClasses, ds.Name, len(ds.Classes))
+	}
+	evalData, err := evalPipeline(ds, df, cfg)
+	if err != nil {
+		return err
+	}
+	b, choice, err := backend.New()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, choice)
+	store := model.NewStore()
+	if _, err := checkpoint.Build(store).Dir(*dir).Immediate().ExcludeAllParams().Done(); err != nil {
+		return fmt.Errorf("loading %s: %w", *dir, err)
+	}
+	m, err := training.Evaluate(b, store, cfg, evalData)
+	if err != nil {
+		return err
+	}
+	printMetrics(stdout, ds, df.split, m)
+	return nil
+}
