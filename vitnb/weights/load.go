@@ -1,0 +1,343 @@
+// Package weights loads pretrained Vision Transformer checkpoints into vitnb models and saves vitnb models for
+// PyTorch.
+//
+// Three formats are read, detected from the file and its key names: Google's .npz files
+// (google-research/vision_transformer, keys named as vitnb's variables, optionally prefixed "opt/target/"),
+// Hugging Face ViTModel / ViTForImageClassification safetensors (with config.json beside them, "vit." prefix
+// optional) and timm VisionTransformer safetensors. The architecture is inferred from names and shapes; the
+// number of heads from the .npz shapes, the config.json beside the file, a preset or an option. Every missing,
+// unexpected and mis-shaped key is reported in one *MismatchError. The head can be reset (to zero, as the
+// paper's fine-tuning) or dropped, and the position embeddings are resampled when the resolution changes
+// (bilinear as vit_jax, or bicubic as timm). SaveTimm writes a model in timm's naming.
+package weights
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/vitnb/vitnb/vitnb"
+)
+
+// Options adjust how a checkpoint is read and which model it becomes. The zero value loads the checkpoint as
+// it is.
+type Options struct {
+	// Format forces the naming scheme; "" detects it from the keys.
+	Format Format
+	// Preset names a vitnb preset ("B/16") whose architecture (width, depth, heads, MLP, patch, channels) the
+	// file must have: every difference is reported. Without it the architecture is inferred from the file.
+	Preset string
+	// Heads is the number of attention heads, for files that do not say it (timm files of non-standard width
+	// without config.json).
+	Heads int
+	// NumClasses, if > 0 and different from the checkpoint's, replaces the head by a zero-initialised one of
+	// this size (and drops pre_logits unless KeepPreLogits), as the paper's fine-tuning (Appendix B.1.1).
+	NumClasses int
+	// NoHead drops the head (and pre_logits unless KeepPreLogits): the model outputs the representation.
+	NoHead bool
+	// KeepPreLogits keeps the pre_logits layer when the head is replaced or dropped.
+	KeepPreLogits bool
+	// ImageSize, if > 0 and different from the checkpoint's, resamples the position-embedding grid.
+	ImageSize int
+	// Interpolation of the position-embedding grid: Bilinear (vit_jax, the default) or Bicubic (timm).
+	Interpolation Interpolation
+	// GELU overrides the format's GELU: tanh for Google .npz (JAX's default), exact for timm and Hugging Face
+	// (unless config.json says gelu_pytorch_tanh).
+	GELU vitnb.GELU
+	// DType of the variables; Float32 by default.
+	DType dtypes.DType
+}
+
+// Loaded describes a checkpoint loaded into a store.
+type Loaded struct {
+	// Path of the weights file.
+	Path string
+	// Format of its keys.
+	Format Format
+	// Config is the model to run with the loaded variables: the checkpoint's architecture with the options
+	// applied (classes, image size, GELU, dtype).
+	Config vitnb.Config
+	// Checkpoint is the architecture stored in the file.
+	Checkpoint vitnb.Config
+	// Preprocessing is the input pipeline that goes with the weights.
+	Preprocessing Preprocessing
+	// Labels are the class names the file's config.json gives (Hugging Face id2label, timm label_names), or
+	// ImageNet's for a 1000-class head without them; nil otherwise.
+	Labels []string
+	// Notes says, one line each, what was inferred or changed (where the heads came from, a head reset, a
+	// resampled grid, keys ignored).
+	Notes []string
+}
+
+// MismatchError lists every key of a checkpoint that does not fit the model, in one error.
+type MismatchError struct {
+	Path   string
+	Format Format
+	Config vitnb.Config
+	// Missing lists the keys the model needs that the file lacks, with the shape expected.
+	Missing []string
+	// Unexpected lists the keys of the file that the model does not use.
+	Unexpected []string
+	// Misshaped lists keys whose shape differs: "key: file [a b], model needs [c d]".
+	Misshaped []string
+}
+
+// Error lists every problem, one per line.
+func (e *MismatchError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: the %s checkpoint does not fit %s: %d missing, %d unexpected, %d mis-shaped keys",
+		e.Path, e.Format, e.Config, len(e.Missing), len(e.Unexpected), len(e.Misshaped))
+	for _, list := range []struct {
+		what string
+		keys []string
+	}{{"missing", e.Missing}, {"unexpected", e.Unexpected}, {"mis-shaped", e.Misshaped}} {
+		for _, k := range list.keys {
+			fmt.Fprintf(&b, "\n  %s: %s", list.what, k)
+		}
+	}
+	return b.String()
+}
+
+// Load reads the checkpoint at path into a new store, each variable at "/"+name (the root scope, as
+// vitnb.Forward(store.RootScope(), ...) reads them).
+func Load(path string, opts Options) (*model.Store, *Loaded, error) {
+	store := model.NewStore()
+	info, err := LoadInto(store, "/", path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store, info, nil
+}
+
+// LoadInto reads the checkpoint at path into store, with variables under scopePath ("/" for the root scope,
+// "/vit" for a model built in scope.In("vit")). Variables already in the store are overwritten. Nothing is
+// written to the store unless the whole checkpoint fits.
+func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded, error) {
+	src, _, err := openSource(path)
+	if err != nil {
+		if !strings.Contains(err.Error(), path) {
+			err = fmt.Errorf("%s: %w", path, err)
+		}
+		return nil, err
+	}
+	defer func() { _ = src.close() }()
+	keys, ignored := normalizeKeys(src.keys())
+	format := opts.Format
+	if format == "" {
+		if format, err = detectFormat(keys); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	sc, err := readSidecar(path)
+	if err != nil {
+		return nil, err
+	}
+	ckpt, headsFrom, err := inferConfig(format, keys, src, sc, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	info := &Loaded{Path: path, Format: format, Checkpoint: ckpt}
+	info.Notes = append(info.Notes, fmt.Sprintf("%s checkpoint: %s (heads from %s)", format, ckpt, headsFrom))
+	if len(ignored) > 0 {
+		info.Notes = append(info.Notes, fmt.Sprintf("ignored %d keys outside opt/target/ (optimizer state)", len(ignored)))
+	}
+
+	// Check every key before reading anything.
+	rs, optional := rules(format, ckpt)
+	if err := checkKeys(path, format, ckpt, rs, optional, keys, src); err != nil {
+		return nil, err
+	}
+
+	cfg, err := targetConfig(ckpt, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	info.Config = cfg
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	interp := opts.Interpolation
+	if interp == "" {
+		interp = Bilinear
+	}
+	want := cfg.VariableShapes()
+	values := map[string][]float32{}
+	for _, r := range rs {
+		if _, keep := want[r.target]; !keep {
+			info.Notes = append(info.Notes, "dropped "+r.target)
+			continue
+		}
+		src2 := make([][]float32, len(r.sources))
+		for i, k := range r.sources {
+			if src2[i], err = src.read(keys[k]); err != nil {
+				if !strings.Contains(err.Error(), path) {
+					err = fmt.Errorf("%s: key %q: %w", path, keys[k], err)
+				}
+				return nil, err
+			}
+		}
+		v := src2[0]
+		if r.convert != nil {
+			v = r.convert(src2)
+		}
+		switch {
+		case r.target == vitnb.VarPosEmbedding && cfg.ImageSize != ckpt.ImageSize:
+			prefix := 0
+			if cfg.Pooling == vitnb.PoolToken {
+				prefix = 1
+			}
+			v, err = ResamplePosEmbedding(v, ckpt.Width, prefix, ckpt.GridSize(), cfg.GridSize(), interp)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			info.Notes = append(info.Notes, fmt.Sprintf("position embeddings resampled from %dx%d to %dx%d (%s)",
+				ckpt.GridSize(), ckpt.GridSize(), cfg.GridSize(), cfg.GridSize(), interp))
+		case strings.HasPrefix(r.target, vitnb.VarHead+"/") && !equalInts(want[r.target], ckpt.VariableShapes()[r.target]):
+			v = make([]float32, size(want[r.target])) // New head, initialised to zero (the paper's fine-tuning).
+		}
+		values[r.target] = v
+	}
+	for name, dims := range want {
+		if _, ok := values[name]; !ok { // A new head where the checkpoint had none.
+			values[name] = make([]float32, size(dims))
+		}
+	}
+	if cfg.NumClasses != ckpt.NumClasses {
+		if cfg.NumClasses == 0 {
+			info.Notes = append(info.Notes, "head dropped: the model outputs its representation")
+		} else {
+			info.Notes = append(info.Notes, fmt.Sprintf("head reset to zero with %d classes (checkpoint: %d)", cfg.NumClasses, ckpt.NumClasses))
+		}
+	}
+
+	// Write the store only now that everything was read.
+	prefix := "/" + strings.Trim(scopePath, "/")
+	if prefix != "/" {
+		prefix += "/"
+	}
+	for name, v := range values {
+		t, err := toTensor(v, want[name], cfg.DType)
+		if err != nil {
+			return nil, fmt.Errorf("%s: variable %s: %w", path, name, err)
+		}
+		full := prefix + name
+		if existing := store.GetVariable(full); existing != nil {
+			err = existing.SetValue(t)
+		} else {
+			_, err = store.CreateVariable(full, t)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: variable %s: %w", path, full, err)
+		}
+	}
+
+	info.Preprocessing = preprocessingFor(format, sc, cfg)
+	info.Labels = labelsFor(sc, cfg.NumClasses)
+	if cfg.NumClasses != ckpt.NumClasses {
+		info.Labels = nil
+		if cfg.NumClasses == 1000 {
+			info.Labels = ImageNetClasses()
+		}
+	}
+	return info, nil
+}
+
+// checkKeys compares the keys and shapes of the file with what the rules need and returns a *MismatchError
+// listing every difference, or nil.
+func checkKeys(path string, f Format, cfg vitnb.Config, rs []rule, optional []string, keys map[string]string, src source) error {
+	e := &MismatchError{Path: path, Format: f, Config: cfg}
+	used := map[string]bool{}
+	for _, k := range optional {
+		used[k] = true
+	}
+	for _, r := range rs {
+		for i, k := range r.sources {
+			if used[k] {
+				continue // Checked already: timm's qkv feeds three variables.
+			}
+			used[k] = true
+			raw, ok := keys[k]
+			if !ok {
+				e.Missing = append(e.Missing, fmt.Sprintf("%s %v", k, r.srcShapes[i]))
+				continue
+			}
+			if got := src.shape(raw); !equalInts(got, r.srcShapes[i]) {
+				e.Misshaped = append(e.Misshaped, fmt.Sprintf("%s: file %v, model needs %v", raw, got, r.srcShapes[i]))
+			} else if dt := src.dtype(raw); !isFloatName(dt) {
+				e.Misshaped = append(e.Misshaped, fmt.Sprintf("%s: dtype %s, want a float type", raw, dt))
+			}
+		}
+	}
+	for k, raw := range keys {
+		if !used[k] {
+			e.Unexpected = append(e.Unexpected, fmt.Sprintf("%s %v", raw, src.shape(raw)))
+		}
+	}
+	if len(e.Missing)+len(e.Unexpected)+len(e.Misshaped) == 0 {
+		return nil
+	}
+	sort.Strings(e.Missing)
+	sort.Strings(e.Unexpected)
+	sort.Strings(e.Misshaped)
+	return e
+}
+
+// isFloatName says whether a safetensors or NumPy dtype name is a float type GoMLX reads.
+func isFloatName(dt string) bool {
+	switch strings.TrimLeft(dt, "<>|=") {
+	case "F16", "BF16", "F32", "F64", "f2", "f4", "f8":
+		return true
+	}
+	return false
+}
+
+// targetConfig applies the options to the checkpoint's config.
+func targetConfig(ckpt vitnb.Config, opts Options) (vitnb.Config, error) {
+	cfg := ckpt
+	if opts.GELU != "" {
+		cfg.GELU = opts.GELU
+	}
+	if opts.DType != dtypes.InvalidDType {
+		cfg.DType = opts.DType
+	}
+	cfg = cfg.WithDefaults()
+	if opts.ImageSize > 0 {
+		if opts.ImageSize%cfg.PatchSize != 0 {
+			return cfg, fmt.Errorf("image size %d is not a multiple of the patch size %d", opts.ImageSize, cfg.PatchSize)
+		}
+		cfg.ImageSize = opts.ImageSize
+	}
+	newHead := false
+	switch {
+	case opts.NoHead:
+		cfg.NumClasses, newHead = 0, ckpt.NumClasses != 0
+	case opts.NumClasses > 0 && opts.NumClasses != ckpt.NumClasses:
+		cfg.NumClasses, newHead = opts.NumClasses, true
+	}
+	if newHead && !opts.KeepPreLogits {
+		cfg.RepresentationSize = 0 // The paper replaces the whole head (both layers) when transferring.
+	}
+	return cfg, nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func size(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}

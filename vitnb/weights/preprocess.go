@@ -1,0 +1,144 @@
+package weights
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes/bfloat16"
+	"github.com/gomlx/compute/dtypes/float16"
+	"github.com/vitnb/vitnb/vitnb"
+)
+
+// Preprocessing is the input pipeline a checkpoint was trained with: resize to ImageSize (after a center crop
+// of CropPct, if set), scale pixels to [0, 1], then (x - Mean) / Std per channel.
+type Preprocessing struct {
+	// ImageSize is the side of the square input, in pixels.
+	ImageSize int
+	// Mean and Std per channel, on pixel values in [0, 1]. Google's ViTs use 0.5 and 0.5: (x - 127.5) / 127.5.
+	Mean, Std []float32
+	// Resize is the resampling filter of the resize ("bilinear", "bicubic").
+	Resize string
+	// CropPct is the center-crop fraction of timm's evaluation transform (0: no crop).
+	CropPct float64
+}
+
+// Normalize maps pixel values in [0, 1], interleaved by channel (HWC), to the model's input in place.
+func (p Preprocessing) Normalize(pixels []float32) {
+	c := len(p.Mean)
+	if c == 0 {
+		return
+	}
+	for i := range pixels {
+		pixels[i] = (pixels[i] - p.Mean[i%c]) / p.Std[i%c]
+	}
+}
+
+// String describes the pipeline in one line.
+func (p Preprocessing) String() string {
+	s := fmt.Sprintf("resize to %dx%d (%s), mean %v, std %v", p.ImageSize, p.ImageSize, p.Resize, p.Mean, p.Std)
+	if p.CropPct > 0 {
+		s += fmt.Sprintf(", center crop %.3g", p.CropPct)
+	}
+	return s
+}
+
+// preprocessingFor returns the pipeline of a checkpoint: mean = std = 0.5 (Google's and Hugging Face's ViTs,
+// and timm's augreg ones) unless the sidecar files say otherwise.
+func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) Preprocessing {
+	p := Preprocessing{ImageSize: cfg.ImageSize, Resize: "bilinear"}
+	for range cfg.Channels {
+		p.Mean = append(p.Mean, 0.5)
+		p.Std = append(p.Std, 0.5)
+	}
+	set := func(mean, std []float64) {
+		if len(mean) == cfg.Channels && len(std) == cfg.Channels {
+			for i := range mean {
+				p.Mean[i], p.Std[i] = float32(mean[i]), float32(std[i])
+			}
+		}
+	}
+	if f == FormatTimm {
+		p.Resize = "bicubic"
+	}
+	if sc == nil {
+		return p
+	}
+	if pc := sc.PretrainedCfg; pc != nil {
+		set(pc.Mean, pc.Std)
+		p.CropPct = pc.CropPct
+		if pc.Interpolation != "" {
+			p.Resize = pc.Interpolation
+		}
+	}
+	if pp := sc.preprocessorHF; pp != nil {
+		set(pp.ImageMean, pp.ImageStd)
+		if pp.Resample != nil { // PIL codes: 2 bilinear, 3 bicubic.
+			p.Resize = map[int]string{0: "nearest", 2: "bilinear", 3: "bicubic"}[*pp.Resample]
+		}
+	}
+	return p
+}
+
+//go:embed imagenet_classes.txt
+var imagenetClasses string
+
+// ImageNetClasses returns the 1000 ImageNet-1k class names in the standard (sorted WordNet id) order, as
+// "tench, Tinca tinca" (from timm's imagenet_synset_to_lemma.txt).
+func ImageNetClasses() []string {
+	return strings.Split(strings.TrimRight(imagenetClasses, "\n"), "\n")
+}
+
+// labelsFor returns the class names of the sidecar config (HF id2label, timm label_names) or ImageNet's for a
+// 1000-class head. Hugging Face's placeholder names ("LABEL_0") count as none.
+func labelsFor(sc *sidecar, classes int) []string {
+	if sc != nil && len(sc.LabelNames) == classes && classes > 0 {
+		return sc.LabelNames
+	}
+	if sc != nil && len(sc.ID2Label) == classes && classes > 0 {
+		labels := make([]string, classes)
+		ids := make([]string, 0, classes)
+		for id := range sc.ID2Label {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		placeholder := true
+		for _, id := range ids {
+			i, err := strconv.Atoi(id)
+			if err != nil || i < 0 || i >= classes {
+				placeholder = true
+				break
+			}
+			labels[i] = sc.ID2Label[id]
+			if labels[i] != "LABEL_"+id {
+				placeholder = false
+			}
+		}
+		if !placeholder {
+			return labels
+		}
+	}
+	if classes == 1000 {
+		return ImageNetClasses()
+	}
+	return nil
+}
+
+// convertHalf fills a []float16.Float16 or []bfloat16.BFloat16 from float32 values.
+func convertHalf(flat any, data []float32) error {
+	switch v := flat.(type) {
+	case []float16.Float16:
+		for i, x := range data {
+			v[i].SetFloat32(x)
+		}
+	case []bfloat16.BFloat16:
+		for i, x := range data {
+			v[i] = bfloat16.FromFloat32(x)
+		}
+	default:
+		return fmt.Errorf("unsupported variable type %T", flat)
+	}
+	return nil
+}
