@@ -120,6 +120,11 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if tf.resume && tf.dir == "" {
 		return usageErrorf("-resume needs -dir, the run folder to continue")
 	}
+	optCfg := training.OptimizerConfig{Kind: tf.optimizer, LearningRate: tf.lr, WarmupSteps: tf.warmup,
+		TotalSteps: tf.steps, Decay: tf.decay, WeightDecay: tf.wd, DecayAll: tf.wdAll, ClipNorm: tf.clip}
+	if _, err := training.NewOptimizer(optCfg); err != nil {
+		return usageErrorf("%v", err)
+	}
 	cfg, err := mf.config()
 	if err != nil {
 		return err
@@ -162,10 +167,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, choice)
 	rcfg := training.Config{
-		Model: cfg,
-		Optimizer: training.OptimizerConfig{Kind: tf.optimizer, LearningRate: tf.lr, WarmupSteps: tf.warmup,
-			TotalSteps: tf.steps, Decay: tf.decay, WeightDecay: tf.wd, DecayAll: tf.wdAll, ClipNorm: tf.clip},
-		BatchSize: df.batch, LabelSmoothing: tf.smoothing, Seed: tf.seed, Dir: tf.dir,
+		Model: cfg, Optimizer: optCfg, BatchSize: df.batch, LabelSmoothing: tf.smoothing, Seed: tf.seed, Dir: tf.dir,
 		CheckpointEvery: tf.every, Keep: tf.keep, Resume: tf.resume, Progress: tf.progress, Output: stdout,
 	}
 	if finetune {

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets tests run the vit binary as a separate process (to kill it): with VIT_AS_MAIN=1 the test
+// binary behaves as vit with the arguments in VIT_ARGS (separated by newlines).
+func TestMain(m *testing.M) {
+	if os.Getenv("VIT_AS_MAIN") == "1" {
+		os.Exit(runMain(strings.Split(os.Getenv("VIT_ARGS"), "\n"), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// writeFolderDataset writes an ImageNet-style folder with train/ and test/ splits of two classes of 8x8 grey PNGs:
+// "left" images are bright on the left half, "right" ones on the right.
+func writeFolderDataset(t *testing.T, perClass int) string {
+	t.Helper()
+	root := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, split := range []string{"train", "test"} {
+		for c, class := range []string{"left", "right"} {
+			dir := filepath.Join(root, split, class)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for i := range perClass {
+				img := image.NewGray(image.Rect(0, 0, 8, 8))
+				for y := range 8 {
+					for x := range 8 {
+						v := 40 + rng.IntN(80)
+						if (x < 4) == (c == 0) {
+							v += 120
+						}
+						img.SetGray(x, y, color.Gray{Y: uint8(v)})
+					}
+				}
+				f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%03d.png", i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := png.Encode(f, img); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+			}
+		}
+	}
+	return root
+}
+
+func tinyTrainArgs(data, dir string, steps int) []string {
+	return []string{"pretrain", "-data", "folder:" + data, "-preset", "micro28", "-image-size", "8", "-patch", "4",
+		"-width", "16", "-depth", "1", "-heads", "2", "-mlp", "32", "-batch", "16", "-steps", fmt.Sprint(steps),
+		"-warmup", "10", "-lr", "3e-3", "-checkpoint-every", "50", "-progress=false", "-workers", "1", "-dir", dir}
+}
+
+func readResults(t *testing.T, dir string) results {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r results
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestPretrainKilledAndResumed kills a training process (SIGKILL) after its first checkpoint, resumes it, and
+// checks that the final metrics equal those of an uninterrupted run with the same seed.
+func TestPretrainKilledAndResumed(t *testing.T) {
+	data := writeFolderDataset(t, 40)
+	const steps = 400
+	fullDir := filepath.Join(t.TempDir(), "full")
+	if code, out, errOut := runVit(t, tinyTrainArgs(data, fullDir, steps)...); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	full := readResults(t, fullDir)
+	if full.Steps != steps || full.Metrics.Top1 < 0.9 || full.Metrics.Examples != 80 {
+		t.Fatalf("uninterrupted run: %d steps, top-1 %.3f on %d examples", full.Steps, full.Metrics.Top1, full.Metrics.Examples)
+	}
+
+	dir := filepath.Join(t.TempDir(), "killed")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "VIT_AS_MAIN=1", "VIT_ARGS="+strings.Join(tinyTrainArgs(data, dir, steps), "\n"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "checkpoint-n0000050-step-00000050.json")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("no checkpoint after 2 minutes")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if _, err := os.Stat(filepath.Join(dir, "results.json")); err == nil {
+		t.Fatal("the run finished before it was killed: the test proves nothing")
+	}
+	if code, _, errOut := runVit(t, tinyTrainArgs(data, dir, steps)...); code != 1 || !strings.Contains(errOut, "-resume") {
+		t.Errorf("restarting without -resume: exit %d, %q; want exit 1 asking for -resume", code, errOut)
+	}
+	if code, out, errOut := runVit(t, append(tinyTrainArgs(data, dir, steps), "-resume")...); code != 0 {
+		t.Fatalf("resumed run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	resumed := readResults(t, dir)
+	if resumed.Steps != steps {
+		t.Errorf("resumed run ended at step %d, want %d", resumed.Steps, steps)
+	}
+	if resumed.Metrics.Top1 != full.Metrics.Top1 || diff(resumed.Metrics.Loss, full.Metrics.Loss) > 1e-5 {
+		t.Errorf("resumed run: top-1 %v loss %v; uninterrupted: top-1 %v loss %v",
+			resumed.Metrics.Top1, resumed.Metrics.Loss, full.Metrics.Top1, full.Metrics.Loss)
+	}
+	t.Logf("loss after resume %.9f, uninterrupted %.9f", resumed.Metrics.Loss, full.Metrics.Loss)
+}
+
+func diff(a, b float64) float64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+func TestTrainBadInput(t *testing.T) {
+	data := writeFolderDataset(t, 4)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{append(tinyTrainArgs(data, dir, 10), "-classes", "5"), 2, "has 2 classes"},
+		{append(tinyTrainArgs(data, dir, 10), "-optimizer", "sgd", "-wd", "0.1"), 2, "weight decay is for adamw"},
+		{append(tinyTrainArgs(data, dir, 10), "-warmup", "10"), 2, "warm-up steps"},
+		{[]string{"finetune", "-data", "folder:" + data}, 2, "-from RUNDIR is required"},
+		{[]string{"pretrain", "-data", "nosuchdata"}, 1, "unknown data set"},
+		{[]string{"eval", "-dir", filepath.Join(dir, "nothing")}, 1, "not a vitnb run folder"},
+	} {
+		code, _, errOut := runVit(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("vit %v: exit %d, stderr %q; want exit %d and %q", tc.args[len(tc.args)-2:], code, errOut, tc.code, tc.want)
+		}
+	}
+}
