@@ -150,8 +150,8 @@ func TestTrainBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{append(tinyTrainArgs(data, dir, 10), "-classes", "5"), 2, "has 2 classes"},
-		{append(tinyTrainArgs(data, dir, 10), "-optimizer", "sgd", "-wd", "0.1"), 2, "weight decay is for adamw"},
+		{append(tinyTrainArgs(data, dir, 20), "-classes", "5"), 2, "has 2 classes"},
+		{append(tinyTrainArgs(data, dir, 20), "-optimizer", "sgd", "-wd", "0.1"), 2, "weight decay is for adamw"},
 		{append(tinyTrainArgs(data, dir, 10), "-warmup", "10"), 2, "warm-up steps"},
 		{[]string{"finetune", "-data", "folder:" + data}, 2, "-from RUNDIR is required"},
 		{[]string{"pretrain", "-data", "nosuchdata"}, 1, "unknown data set"},
