@@ -237,6 +237,16 @@ func inferConfig(f Format, keys map[string]string, src source, sc *sidecar, opts
 		}
 	}
 
+	// Files written by SaveTimm say their heads and GELU in the metadata.
+	if meta := src.metadata(); meta != nil {
+		if n, err := strconv.Atoi(meta[metaHeads]); err == nil && n > 0 && cfg.Heads == 0 {
+			cfg.Heads, headsFrom = n, "the file's metadata"
+		}
+		if g := vitnb.GELU(meta[metaGELU]); g == vitnb.GELUExact || g == vitnb.GELUTanh {
+			cfg.GELU = g
+		}
+	}
+
 	// Options: a preset fixes the architecture (the file is then checked against it), -heads the heads.
 	if opts.Preset != "" {
 		p, err := vitnb.Preset(opts.Preset)

@@ -379,3 +379,36 @@ func TestTimmHeadsUnknown(t *testing.T) {
 		t.Errorf("want an error asking for the heads, got %v", err)
 	}
 }
+
+// TestSaveTimmRoundTrip loads each fixture, saves it in timm's naming and loads the saved file: same logits.
+func TestSaveTimmRoundTrip(t *testing.T) {
+	inputs, refs := readNpz(t, "testdata/inputs.npz"), readNpz(t, "testdata/refs.npz")
+	for _, tc := range []struct{ file, ref string }{
+		{"testdata/google.npz", "google"}, {"testdata/google_gap.npz", "google_gap"}, {"testdata/hf/model.safetensors", "hf"},
+	} {
+		store, info, err := Load(tc.file, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "saved.safetensors")
+		if dir := os.Getenv("VITNB_KEEP_SAVED"); dir != "" { // For checking the files with timm in Python.
+			out = filepath.Join(dir, tc.ref+".timm.safetensors")
+		}
+		if err := SaveTimm(out, store, "/", info.Config); err != nil {
+			t.Fatal(err)
+		}
+		// The file says its heads and GELU; HF's epsilon (1e-12) is not timm's (1e-6): give it back.
+		store2, info2, err := Load(out, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info2.Format != FormatTimm || info2.Config.Heads != 3 || info2.Config.GELU != info.Config.GELU {
+			t.Errorf("%s: saved file read as %s %s", tc.file, info2.Format, info2.Config)
+		}
+		cfg := info2.Config
+		cfg.LayerNormEpsilon = info.Config.LayerNormEpsilon
+		if d := maxAbsDiff(logitsOf(t, store2, cfg, inputs["image"]), flat(refs[tc.ref])); d > parityTolerance {
+			t.Errorf("%s saved as timm: max difference %g", tc.file, d)
+		}
+	}
+}

@@ -32,6 +32,8 @@ type source interface {
 	dtype(key string) string
 	// read returns the values of a floating-point tensor converted to float32.
 	read(key string) ([]float32, error)
+	// metadata returns the file's string metadata (safetensors' __metadata__), nil if none.
+	metadata() map[string]string
 	close() error
 }
 
@@ -66,10 +68,11 @@ func openSource(path string) (source, string, error) {
 
 type safetensorsSource struct{ f *safetensors.File }
 
-func (s *safetensorsSource) keys() []string          { return s.f.Names() }
-func (s *safetensorsSource) shape(key string) []int  { return s.f.Tensors[key].Shape }
-func (s *safetensorsSource) dtype(key string) string { return s.f.Tensors[key].DTypeName }
-func (s *safetensorsSource) close() error            { return s.f.Close() }
+func (s *safetensorsSource) keys() []string              { return s.f.Names() }
+func (s *safetensorsSource) shape(key string) []int      { return s.f.Tensors[key].Shape }
+func (s *safetensorsSource) dtype(key string) string     { return s.f.Tensors[key].DTypeName }
+func (s *safetensorsSource) close() error                { return s.f.Close() }
+func (s *safetensorsSource) metadata() map[string]string { return s.f.Metadata }
 func (s *safetensorsSource) read(key string) ([]float32, error) {
 	data, _, err := s.f.ReadFloat32(key)
 	return data, err
@@ -204,9 +207,10 @@ func (s *npzSource) keys() []string {
 	sort.Strings(keys)
 	return keys
 }
-func (s *npzSource) shape(key string) []int  { return s.infos[key].shape }
-func (s *npzSource) dtype(key string) string { return s.infos[key].descr }
-func (s *npzSource) close() error            { return s.file.Close() }
+func (s *npzSource) shape(key string) []int      { return s.infos[key].shape }
+func (s *npzSource) dtype(key string) string     { return s.infos[key].descr }
+func (s *npzSource) close() error                { return s.file.Close() }
+func (s *npzSource) metadata() map[string]string { return nil }
 
 func (s *npzSource) read(key string) (data []float32, err error) {
 	e, ok := s.entries[key]

@@ -14,6 +14,10 @@ Full size, ViT-B/16 at 224 with 1000 classes (about 1 GB, not committed):
     .venv/bin/python vitnb/weights/testdata/make_fixtures.py --full /tmp/vitb16
     VITNB_FULL_PARITY_DIR=/tmp/vitb16 go test -run TestFullSizeParity -v ./vitnb/weights/
 
+SaveTimm output loads in timm (the Go test writes the files, timm reads them back):
+    VITNB_KEEP_SAVED=/tmp/saved go test -run TestSaveTimmRoundTrip ./vitnb/weights/
+    .venv/bin/python vitnb/weights/testdata/make_fixtures.py --check-saved /tmp/saved
+
 What each reference is (all logits in float32, inputs NHWC in [-1, 1], given to PyTorch as NCHW):
   timm.safetensors      timm VisionTransformer, exact GELU, LayerNorm eps 1e-6, state_dict saved as is.
                         refs["timm"] = its logits.
@@ -159,11 +163,29 @@ def hf_model(c):
     return ViTForImageClassification(cfg).eval()
 
 
+def check_saved(saved, fixtures):
+    """Loads the files TestSaveTimmRoundTrip wrote (VITNB_KEEP_SAVED) into timm models and compares the logits."""
+    from safetensors.torch import load_file
+    inp, refs = np.load(os.path.join(fixtures, "inputs.npz")), np.load(os.path.join(fixtures, "refs.npz"))
+    for name, gelu, eps in [("google", "tanh", 1e-6), ("hf", "exact", 1e-12)]:
+        m = timm_model(SMALL, gelu=gelu)
+        for mod in m.modules():
+            if isinstance(mod, nn.LayerNorm):
+                mod.eps = eps
+        m.load_state_dict(load_file(os.path.join(saved, name + ".timm.safetensors")))
+        print(f"{name}: timm.load_state_dict(SaveTimm output), max |logit diff| vs reference =",
+              np.abs(logits_of(m, inp["image"]) - refs[name]).max())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--full", metavar="DIR", help="write the full-size ViT-B/16 checkpoints to DIR instead")
+    ap.add_argument("--check-saved", metavar="DIR", help="load vitnb's SaveTimm outputs from DIR into timm and compare")
     args = ap.parse_args()
+    if args.check_saved:
+        check_saved(args.check_saved, args.out)
+        return
     c = FULL if args.full else SMALL
     out = args.full or args.out
     os.makedirs(out, exist_ok=True)

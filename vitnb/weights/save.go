@@ -1,0 +1,161 @@
+package weights
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/weights/safetensors"
+)
+
+// Metadata keys SaveTimm writes next to "format": "pt", so that Load knows the architecture of the file
+// without a config.json.
+const (
+	metaHeads  = "vitnb.heads"
+	metaGELU   = "vitnb.gelu"
+	metaConfig = "vitnb.config"
+)
+
+// SaveTimm writes the variables of a vitnb model of config cfg, found in store under scopePath ("/" for the root
+// scope), to a safetensors file in timm's VisionTransformer naming and layout (float32), so that
+//
+//	model = timm.create_model("vit_base_patch16_224", num_classes=N)  # same architecture as cfg
+//	model.load_state_dict(safetensors.torch.load_file(path))
+//
+// loads it (a model with tanh GELU needs act_layer=partial(nn.GELU, approximate="tanh") in timm). A
+// pre_logits layer is written as "pre_logits.fc", which current timm versions no longer have. The file is
+// written atomically; each tensor is converted while it is written.
+func SaveTimm(path string, store *model.Store, scopePath string, cfg vitnb.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	prefix := "/" + strings.Trim(scopePath, "/")
+	if prefix != "/" {
+		prefix += "/"
+	}
+	shapes := cfg.VariableShapes()
+	get := func(name string) ([]float32, error) {
+		v := store.GetVariable(prefix + name)
+		if v == nil {
+			return nil, fmt.Errorf("variable %s%s not in the store", prefix, name)
+		}
+		if !equalInts(v.Shape().Dimensions, shapes[name]) {
+			return nil, fmt.Errorf("variable %s%s has shape %v, config %s needs %v", prefix, name, v.Shape().Dimensions, cfg.Name, shapes[name])
+		}
+		t, err := v.Value()
+		if err != nil {
+			return nil, fmt.Errorf("variable %s%s: %w", prefix, name, err)
+		}
+		return tensorToFloat32(t)
+	}
+	// Check every variable before writing.
+	for name := range shapes {
+		v := store.GetVariable(prefix + name)
+		if v == nil {
+			return fmt.Errorf("%s: variable %s%s not in the store", path, prefix, name)
+		}
+		if !equalInts(v.Shape().Dimensions, shapes[name]) {
+			return fmt.Errorf("%s: variable %s%s has shape %v, config needs %v", path, prefix, name, v.Shape().Dimensions, shapes[name])
+		}
+	}
+
+	d, m, p, c := cfg.Width, cfg.MLPDim, cfg.PatchSize, cfg.Channels
+	var list []safetensors.Tensor
+	add := func(key string, dims []int, build func() ([]float32, error)) {
+		list = append(list, safetensors.Tensor{Name: key, DType: dtypes.Float32, Shape: dims, WriteData: func(w io.Writer) error {
+			data, err := build()
+			if err != nil {
+				return err
+			}
+			return safetensors.Float32Tensor(key, data, dims...).WriteData(w)
+		}})
+	}
+	copyOf := func(key, name string) { add(key, shapes[name], func() ([]float32, error) { return get(name) }) }
+	vecOf := func(key, name string, n int) { add(key, []int{n}, func() ([]float32, error) { return get(name) }) }
+	// linearOf writes kernel [in, out] (any rank, flattened so) as a torch Linear weight [out, in].
+	linearOf := func(key, name string, in, out int) {
+		add(key, []int{out, in}, func() ([]float32, error) {
+			k, err := get(name)
+			if err != nil {
+				return nil, err
+			}
+			return transpose2D(k, in, out), nil
+		})
+	}
+
+	add("patch_embed.proj.weight", []int{d, c, p, p}, func() ([]float32, error) {
+		k, err := get(vitnb.VarPatchKernel)
+		if err != nil {
+			return nil, err
+		}
+		return transposeND(k, []int{p, p, c, d}, []int{3, 2, 0, 1}), nil // HWIO -> OIHW
+	})
+	copyOf("patch_embed.proj.bias", vitnb.VarPatchBias)
+	if cfg.Pooling == vitnb.PoolToken {
+		copyOf("cls_token", vitnb.VarClassToken)
+	}
+	add("pos_embed", shapes[vitnb.VarPosEmbedding], func() ([]float32, error) { return get(vitnb.VarPosEmbedding) })
+	for i := 0; i < cfg.Depth; i++ {
+		b, s := vitnb.BlockScope(i)+"/", fmt.Sprintf("blocks.%d.", i)
+		vecOf(s+"norm1.weight", b+"LayerNorm_0/scale", d)
+		vecOf(s+"norm1.bias", b+"LayerNorm_0/bias", d)
+		vecOf(s+"norm2.weight", b+"LayerNorm_2/scale", d)
+		vecOf(s+"norm2.bias", b+"LayerNorm_2/bias", d)
+		a := b + "MultiHeadDotProductAttention_1/"
+		add(s+"attn.qkv.weight", []int{3 * d, d}, func() ([]float32, error) {
+			out := make([]float32, 0, 3*d*d)
+			for _, n := range []string{"query", "key", "value"} {
+				k, err := get(a + n + "/kernel")
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, transpose2D(k, d, d)...)
+			}
+			return out, nil
+		})
+		add(s+"attn.qkv.bias", []int{3 * d}, func() ([]float32, error) {
+			out := make([]float32, 0, 3*d)
+			for _, n := range []string{"query", "key", "value"} {
+				v, err := get(a + n + "/bias")
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, v...)
+			}
+			return out, nil
+		})
+		linearOf(s+"attn.proj.weight", a+"out/kernel", d, d)
+		vecOf(s+"attn.proj.bias", a+"out/bias", d)
+		linearOf(s+"mlp.fc1.weight", b+"MlpBlock_3/Dense_0/kernel", d, m)
+		vecOf(s+"mlp.fc1.bias", b+"MlpBlock_3/Dense_0/bias", m)
+		linearOf(s+"mlp.fc2.weight", b+"MlpBlock_3/Dense_1/kernel", m, d)
+		vecOf(s+"mlp.fc2.bias", b+"MlpBlock_3/Dense_1/bias", d)
+	}
+	vecOf("norm.weight", vitnb.VarEncoderNorm+"/scale", d)
+	vecOf("norm.bias", vitnb.VarEncoderNorm+"/bias", d)
+	if cfg.RepresentationSize > 0 {
+		linearOf("pre_logits.fc.weight", vitnb.VarPreLogits+"/kernel", d, cfg.RepresentationSize)
+		vecOf("pre_logits.fc.bias", vitnb.VarPreLogits+"/bias", cfg.RepresentationSize)
+	}
+	if cfg.NumClasses > 0 {
+		linearOf("head.weight", vitnb.VarHead+"/kernel", reprSize(cfg), cfg.NumClasses)
+		vecOf("head.bias", vitnb.VarHead+"/bias", cfg.NumClasses)
+	}
+	meta := map[string]string{
+		"format":   "pt",
+		metaHeads:  strconv.Itoa(cfg.Heads),
+		metaGELU:   string(cfg.GELU),
+		metaConfig: cfg.String(),
+	}
+	if err := safetensors.WriteFile(path, list, meta); err != nil {
+		if !strings.Contains(err.Error(), path) {
+			err = fmt.Errorf("%s: %w", path, err)
+		}
+		return err
+	}
+	return nil
+}
