@@ -55,16 +55,7 @@ func ToRGB(img image.Image) *Pixels {
 	out := p.Pix
 	switch m := img.(type) {
 	case *image.YCbCr:
-		for y := range h {
-			o := y * w * 3
-			for x := range w {
-				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				out[o], out[o+1], out[o+2] = r, g, bb
-				o += 3
-			}
-		}
+		ycbcrToRGB(m, out)
 	case *image.Gray:
 		for y := range h {
 			row := m.Pix[(y)*m.Stride : (y)*m.Stride+w]
@@ -104,4 +95,40 @@ func ToRGB(img image.Image) *Pixels {
 		}
 	}
 	return p
+}
+
+// ycbcrToRGB converts a YCbCr image (what JPEG decoding gives) with the arithmetic of color.YCbCrToRGB, row by row.
+func ycbcrToRGB(m *image.YCbCr, out []uint8) {
+	b := m.Rect
+	w, h := b.Dx(), b.Dy()
+	sx := 0
+	// Horizontal chroma subsampling shift; vertical subsampling is handled by COffset.
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422:
+		sx = 1
+	case image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410:
+		sx = 2
+	}
+	clamp := func(v int32) uint8 {
+		if uint32(v)&0xff000000 == 0 {
+			return uint8(v >> 16)
+		}
+		return uint8(^(v >> 31))
+	}
+	for y := range h {
+		yRow := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):]
+		c0 := m.COffset(b.Min.X, b.Min.Y+y)
+		cbRow, crRow := m.Cb[c0:], m.Cr[c0:]
+		cxBase := b.Min.X >> sx
+		o := out[y*w*3 : (y+1)*w*3]
+		for x := range w {
+			ci := ((b.Min.X + x) >> sx) - cxBase
+			yy := int32(yRow[x]) * 0x10101
+			cb := int32(cbRow[ci]) - 128
+			cr := int32(crRow[ci]) - 128
+			o[3*x] = clamp(yy + 91881*cr)
+			o[3*x+1] = clamp(yy - 22554*cb - 46802*cr)
+			o[3*x+2] = clamp(yy + 116130*cb)
+		}
+	}
 }

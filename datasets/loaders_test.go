@@ -3,6 +3,7 @@ package datasets
 import (
 	"encoding/binary"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,5 +232,34 @@ func TestLoadFolder(t *testing.T) {
 	if _, err := LoadFolder(filepath.Join(dir, "train", "empty")); err == nil ||
 		!strings.Contains(err.Error(), "no class sub-folders") {
 		t.Errorf("no classes: %v", err)
+	}
+}
+
+// TestYCbCrToRGB compares the fast conversion with the standard library's for every subsampling ratio.
+func TestYCbCrToRGB(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411,
+		image.YCbCrSubsampleRatio410} {
+		full := image.NewYCbCr(image.Rect(0, 0, 13, 9), ratio)
+		for i := range full.Y {
+			full.Y[i] = uint8(i * 37)
+		}
+		for i := range full.Cb {
+			full.Cb[i], full.Cr[i] = uint8(i*53), uint8(255-i*29)
+		}
+		for _, m := range []image.Image{full, full.SubImage(image.Rect(3, 1, 12, 8))} {
+			p := ToRGB(m)
+			b := m.Bounds()
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				for x := b.Min.X; x < b.Max.X; x++ {
+					r, g, bb, _ := m.At(x, y).RGBA()
+					o := ((y-b.Min.Y)*b.Dx() + x - b.Min.X) * 3
+					if p.Pix[o] != uint8(r>>8) || p.Pix[o+1] != uint8(g>>8) || p.Pix[o+2] != uint8(bb>>8) {
+						t.Fatalf("ratio %v bounds %v pixel (%d,%d): got %v want %d %d %d", ratio, b, x, y,
+							p.Pix[o:o+3], r>>8, g>>8, bb>>8)
+					}
+				}
+			}
+		}
 	}
 }
