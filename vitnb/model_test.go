@@ -412,3 +412,16 @@ func TestWrongImageShape(t *testing.T) {
 		t.Errorf("want an error naming the expected image shape, got %v", err)
 	}
 }
+
+// TestFLOPs checks the analytic count against timm's figures for ViT-B/16: 17.6 GMACs at 224 and 55.5 at 384
+// (fvcore counts one multiply-add, which is 2 FLOPs here).
+func TestFLOPs(t *testing.T) {
+	b16, _ := Preset("B/16")
+	if got := float64(b16.FLOPs()) / 2e9; got < 17.4 || got > 17.7 {
+		t.Errorf("B/16 forward: %.2f GMACs, want about 17.6", got)
+	}
+	b16.ImageSize = 384 // 577 tokens: timm lists 55.5 GMACs.
+	if got := float64(b16.FLOPs()) / 2e9; got < 54.5 || got > 56.5 {
+		t.Errorf("B/16 at 384: %.1f GMACs, want about 55.5", got)
+	}
+}

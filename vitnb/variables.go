@@ -142,3 +142,22 @@ func partOf(name string) string {
 	}
 	return name
 }
+
+// FLOPs returns the floating-point operations of one forward pass of one image, counting a multiply-add as 2:
+// the patch projection, per block the query/key/value and output projections, the attention scores and the
+// weighted sum of values, and the two MLP layers, then the pre-logits and head. Normalisations, softmax,
+// GELU and additions (a few percent) are left out, as in the usual "model FLOPs" of MFU figures; training
+// costs about 3 times this (forward, and a backward pass twice as expensive).
+func (c Config) FLOPs() int64 {
+	t, d, m := int64(c.NumTokens()), int64(c.Width), int64(c.MLPDim)
+	n, p, ch := int64(c.NumPatches()), int64(c.PatchSize), int64(c.Channels)
+	flops := 2 * n * p * p * ch * d
+	perBlock := 2*t*d*3*d + 2*t*t*d*2 + 2*t*d*d + 2*t*d*m*2
+	flops += int64(c.Depth) * perBlock
+	repr := d
+	if c.RepresentationSize > 0 {
+		flops += 2 * d * int64(c.RepresentationSize)
+		repr = int64(c.RepresentationSize)
+	}
+	return flops + 2*repr*int64(c.NumClasses)
+}

@@ -142,3 +142,21 @@ func TestInfo(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchJSON(t *testing.T) {
+	code, out, errOut := runVit(t, "bench", "-preset", "micro32", "-batch", "4", "-mode", "train", "-steps", "2",
+		"-time", "0s", "-warmup", "1", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	}
+	if r.ImagesPerSecond <= 0 || r.GFLOPs <= 0 || r.Backend == "" || r.Steps < 2 || r.FLOPsPerImage <= 0 {
+		t.Errorf("incomplete result: %+v", r)
+	}
+	if code, _, errOut := runVit(t, "bench", "-mode", "fly"); code != 2 || !strings.Contains(errOut, "-mode") {
+		t.Errorf("bad -mode: exit %d, %q", code, errOut)
+	}
+}
