@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vitnb/vitnb/datasets"
+)
+
+func init() {
+	commands["data"] = command{
+		summary: "data sets: list, get NAME, show NAME (counts, source, checksums), sample NAME -o grid.png",
+		run:     runData,
+	}
+}
+
+// dataUsage is the synopsis of the data command.
+const dataUsage = `list | get NAME | show NAME | sample NAME [-n 16] [-o grid.png]
+
+NAME is a registered data set (see vit data list), folder:PATH (an ImageNet-style folder, one sub-folder
+per class) or images:PATH (a folder of unlabelled images).`
+
+func runData(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageErrorf("want a sub-command: %s", strings.SplitN(dataUsage, "\n", 2)[0])
+	}
+	verb, rest := args[0], args[1:]
+	switch verb {
+	case "-h", "-help", "--help", "help":
+		fs := newFlagSet("data", dataUsage, stderr)
+		fs.Usage()
+		return flag.ErrHelp
+	case "list":
+		return runDataList(rest, stdout, stderr)
+	case "get":
+		return runDataGet(rest, stdout, stderr)
+	case "show":
+		return runDataShow(rest, stdout, stderr)
+	case "sample":
+		return runDataSample(rest, stdout, stderr)
+	}
+	return usageErrorf("unknown sub-command %q: want list, get, show or sample", verb)
+}
+
+// parseDataArgs parses flags that may come before or after the positional arguments (vit data get NAME -dir D) and
+// returns the positional arguments, checking there are want of them.
+func parseDataArgs(fs *flag.FlagSet, args []string, want int, what string) ([]string, error) {
+	verb := strings.TrimPrefix(fs.Name(), "vit data ")
+	var positional []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(positional) != want {
+		if want == 0 {
+			return nil, usageErrorf("%s takes no arguments, got %q", verb, positional)
+		}
+		if len(positional) == 0 {
+			return nil, usageErrorf("%s: missing %s", verb, what)
+		}
+		return nil, usageErrorf("%s: want %s, got %q", verb, what, positional)
+	}
+	return positional, nil
+}
+
+func runDataList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("data list", "[-dir D]", stderr)
+	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")
+	if _, err := parseDataArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tHOLDOUT\tFILES\tDESCRIPTION")
+	for _, name := range datasets.Names() {
+		info, _ := datasets.Lookup(name)
+		where := "not here (vit data get " + name + ")"
+		if _, origin, err := info.Locate(*dir); err == nil {
+			where = origin
+		}
+		fmt.Fprintf(tw, "%s\t%g%%\t%s\t%s\n", name, 100*info.Holdout, where, info.Title)
+	}
+	fmt.Fprintln(tw, "folder:PATH\t-\t-\tImageNet-style folder: PATH/CLASS/*.jpg, or PATH/{train,val,test}/CLASS/*.jpg")
+	fmt.Fprintln(tw, "images:PATH\t-\t-\tany folder of your own images, unlabelled")
+	return tw.Flush()
+}
+
+func runDataGet(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("data get", "NAME [-dir D]", stderr)
+	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")
+	pos, err := parseDataArgs(fs, args, 1, "one data set NAME")
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(pos[0], "folder:") || strings.HasPrefix(pos[0], "images:") {
+		return usageErrorf("%s is a local folder: nothing to download", pos[0])
+	}
+	info, err := datasets.Lookup(pos[0])
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	d, origin, err := datasets.Fetch(ctx, info, *dir, &datasets.Downloader{Progress: stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: files in %s (%s)\n", info.Name, d, origin)
+	return nil
+}
+
+func runDataShow(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("data show", "NAME [-dir D] [-holdout F]", stderr)
+	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")
+	holdout := fs.Float64("holdout", 0, "fraction of train held out as validation (0: the paper's; negative: none)")
+	pos, err := parseDataArgs(fs, args, 1, "one data set NAME")
+	if err != nil {
+		return err
+	}
+	ds, err := loadForCommand(pos[0], *dir, *holdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "data set:  %s\n", ds.Name)
+	fmt.Fprintf(stdout, "source:    %s\n", ds.Origin)
+	if info, err := datasets.Lookup(ds.Name); err == nil {
+		fmt.Fprintf(stdout, "about:     %s (%s)\n", info.Title, info.Homepage)
+		states, err := datasets.Verify(info, ds.Dir)
+		if err != nil {
+			return err
+		}
+		for _, s := range states {
+			fmt.Fprintf(stdout, "checksum:  %s: %s\n", s.File, s.State)
+		}
+	}
+	splits := ds.SplitNames()
+	fmt.Fprintf(stdout, "classes:   %d\n", len(ds.Classes))
+	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
+	width := len("examples")
+	for c, name := range ds.Classes {
+		width = max(width, len(fmt.Sprintf("%d %s", c, name)))
+	}
+	fmt.Fprintf(tw, "%-*s\t%s\t\n", width, "", strings.Join(splits, "\t"))
+	counts := make([][]int, len(splits))
+	total := make([]string, len(splits))
+	for i, s := range splits {
+		src := ds.Splits[s]
+		total[i] = fmt.Sprint(src.Len())
+		counts[i] = make([]int, len(ds.Classes))
+		for k := range src.Len() {
+			if l := src.Label(k); l >= 0 && int(l) < len(ds.Classes) {
+				counts[i][l]++
+			}
+		}
+	}
+	fmt.Fprintf(tw, "%-*s\t%s\t\n", width, "examples", strings.Join(total, "\t"))
+	for c, name := range ds.Classes {
+		row := make([]string, len(splits))
+		for i := range splits {
+			row[i] = fmt.Sprint(counts[i][c])
+		}
+		fmt.Fprintf(tw, "%-*s\t%s\t\n", width, fmt.Sprintf("%d %s", c, name), strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "warnings:  %d\n", len(ds.Warnings))
+	for _, w := range ds.Warnings {
+		fmt.Fprintf(stdout, "  %s\n", w)
+	}
+	return nil
+}
+
+func runDataSample(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("data sample", "NAME [-n 16] [-o grid.png] [-split train] [-size 96] [-augment] [-seed 1]",
+		stderr)
+	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")
+	n := fs.Int("n", 16, "number of pictures")
+	out := fs.String("o", "grid.png", "PNG file to write")
+	split := fs.String("split", "", "split to sample from (default train, or all for images:PATH)")
+	size := fs.Int("size", 96, "picture size in pixels")
+	cols := fs.Int("cols", 0, "columns of the grid (default about sqrt(n))")
+	augment := fs.Bool("augment", false, "show training augmentation (random crop and flip)")
+	seed := fs.Uint64("seed", 1, "random seed for the choice of pictures and augmentation")
+	pos, err := parseDataArgs(fs, args, 1, "one data set NAME")
+	if err != nil {
+		return err
+	}
+	if *n <= 0 || *n > 1024 {
+		return usageErrorf("-n must be in 1..1024, got %d", *n)
+	}
+	if *size < 8 || *size > 1024 {
+		return usageErrorf("-size must be in 8..1024, got %d", *size)
+	}
+	if *out == "" {
+		return usageErrorf("-o must name a PNG file")
+	}
+	ds, err := loadForCommand(pos[0], *dir, 0)
+	if err != nil {
+		return err
+	}
+	if *split == "" {
+		*split = ds.SplitNames()[0]
+	}
+	cfg := datasets.Config{BatchSize: *n, Size: *size, Channels: 3, Augment: *augment, Shuffle: true, Seed: *seed,
+		SkipBad: true, Warnf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
+	p, err := ds.Pipeline(*split, cfg)
+	if err != nil {
+		return err
+	}
+	var batch *datasets.Batch
+	for b, err := range p.Batches() {
+		if err != nil {
+			return err
+		}
+		batch = b
+		break
+	}
+	src, _ := ds.Split(*split)
+	captions := make([]string, batch.N)
+	for i := range batch.N {
+		if l := batch.Labels[i]; l >= 0 && int(l) < len(ds.Classes) {
+			captions[i] = ds.Classes[l]
+		} else {
+			captions[i] = filepath.Base(src.Where(batch.Index[i]))
+		}
+	}
+	c := *cols
+	if c <= 0 {
+		for c = 1; c*c < batch.N; c++ {
+		}
+	}
+	if err := datasets.WritePNG(*out, datasets.Grid(batch, captions, c)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d pictures from %s/%s\n", *out, batch.N, ds.Name, *split)
+	return nil
+}
+
+// loadForCommand loads a data set, turning an unknown name into a usage error.
+func loadForCommand(name, dir string, holdout float64) (*datasets.Dataset, error) {
+	if !strings.HasPrefix(name, "folder:") && !strings.HasPrefix(name, "images:") {
+		if _, err := datasets.Lookup(name); err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+	}
+	return datasets.Load(name, datasets.Options{Dir: dir, Holdout: holdout})
+}
