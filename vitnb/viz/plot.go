@@ -1,0 +1,190 @@
+package viz
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+	"strconv"
+)
+
+// Palette colours the series of a Plot, in order.
+var Palette = []color.RGBA{
+	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255},
+	{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255},
+}
+
+// Series is one named set of points of a Plot.
+type Series struct {
+	Name string
+	X, Y []float64
+	// Points draws a dot per point instead of a line through them.
+	Points bool
+}
+
+// Plot is a simple 2D chart drawn as a PNG picture: lines or dots, axes with ticks, a title and a legend.
+type Plot struct {
+	Title, XLabel, YLabel string
+	Series                []Series
+	// LogY draws the y axis on a log10 scale (values <= 0 are skipped).
+	LogY bool
+	// Width and Height in pixels (default 560 x 360).
+	Width, Height int
+}
+
+// Image draws the plot.
+func (p Plot) Image() (*image.RGBA, error) {
+	w, h := p.Width, p.Height
+	if w <= 0 {
+		w = 560
+	}
+	if h <= 0 {
+		h = 360
+	}
+	ty := func(v float64) float64 {
+		if p.LogY {
+			return math.Log10(v)
+		}
+		return v
+	}
+	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, s := range p.Series {
+		if len(s.X) != len(s.Y) {
+			return nil, fmt.Errorf("viz: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+		}
+		for i := range s.X {
+			y := ty(s.Y[i])
+			if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(s.X[i]) {
+				continue
+			}
+			xmin, xmax = min(xmin, s.X[i]), max(xmax, s.X[i])
+			ymin, ymax = min(ymin, y), max(ymax, y)
+		}
+	}
+	if math.IsInf(xmin, 1) {
+		return nil, fmt.Errorf("viz: plot %q has no finite points", p.Title)
+	}
+	if xmax == xmin {
+		xmin, xmax = xmin-1, xmax+1
+	}
+	if ymax == ymin {
+		ymin, ymax = ymin-1, ymax+1
+	}
+	pad := 0.05 * (ymax - ymin)
+	ymin, ymax = ymin-pad, ymax+pad
+
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	Fill(img, img.Bounds(), White)
+	left, right, top, bottom := 64, w-16, 28, h-44
+	px := func(x float64) int { return left + int(math.Round((x-xmin)/(xmax-xmin)*float64(right-left))) }
+	py := func(y float64) int { return bottom - int(math.Round((y-ymin)/(ymax-ymin)*float64(bottom-top))) }
+
+	// Grid, ticks and labels.
+	for _, t := range ticks(xmin, xmax, 6) {
+		x := px(t)
+		Fill(img, image.Rect(x, top, x+1, bottom), LightGrey)
+		s := formatTick(t)
+		Label(img, x-TextWidth(s)/2, bottom+4, s, Black)
+	}
+	for _, t := range ticks(ymin, ymax, 5) {
+		y := py(t)
+		Fill(img, image.Rect(left, y, right, y+1), LightGrey)
+		s := formatTick(t)
+		if p.LogY {
+			s = formatTick(math.Pow(10, t))
+		}
+		Label(img, left-6-TextWidth(s), y-FontHeight/2, s, Black)
+	}
+	Fill(img, image.Rect(left, top, left+1, bottom+1), Black)
+	Fill(img, image.Rect(left, bottom, right+1, bottom+1), Black)
+	Label(img, (w-TextWidth(p.Title))/2, 6, p.Title, Black)
+	Label(img, (left+right-TextWidth(p.XLabel))/2, h-FontHeight-4, p.XLabel, Black)
+	ylabel := p.YLabel
+	if p.LogY {
+		ylabel += " (log)"
+	}
+	Label(img, 4, 6, ylabel, Grey)
+
+	for si, s := range p.Series {
+		c := Palette[si%len(Palette)]
+		prevOK := false
+		var x0, y0 int
+		for i := range s.X {
+			y := ty(s.Y[i])
+			if math.IsNaN(y) || math.IsInf(y, 0) {
+				prevOK = false
+				continue
+			}
+			x1, y1 := px(s.X[i]), py(y)
+			if s.Points {
+				Fill(img, image.Rect(x1-2, y1-2, x1+3, y1+3), c)
+			} else if prevOK {
+				line(img, x0, y0, x1, y1, c)
+			}
+			x0, y0, prevOK = x1, y1, true
+		}
+	}
+	// Legend, top right.
+	ly := top + 4
+	for si, s := range p.Series {
+		if s.Name == "" {
+			continue
+		}
+		c := Palette[si%len(Palette)]
+		lx := right - 8 - TextWidth(s.Name) - 18
+		Fill(img, image.Rect(lx-2, ly-1, right-4, ly+FontHeight+1), White)
+		Fill(img, image.Rect(lx, ly+5, lx+12, ly+8), c)
+		Label(img, lx+16, ly, s.Name, Black)
+		ly += FontHeight + 3
+	}
+	return img, nil
+}
+
+// line draws a 2-pixel-thick segment.
+func line(img draw.Image, x0, y0, x1, y1 int, c color.Color) {
+	steps := max(abs(x1-x0), abs(y1-y0), 1)
+	for i := 0; i <= steps; i++ {
+		x := x0 + (x1-x0)*i/steps
+		y := y0 + (y1-y0)*i/steps
+		Fill(img, image.Rect(x, y, x+2, y+2), c)
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// ticks returns round values between lo and hi, about n of them.
+func ticks(lo, hi float64, n int) []float64 {
+	raw := (hi - lo) / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var out []float64
+	for t := math.Ceil(lo/step) * step; t <= hi+1e-9*step; t += step {
+		out = append(out, t)
+	}
+	return out
+}
+
+func formatTick(v float64) string {
+	if v != 0 && (math.Abs(v) >= 1e5 || math.Abs(v) < 1e-3) {
+		return strconv.FormatFloat(v, 'g', 2, 64)
+	}
+	return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
+}
+
+// drawAt copies src onto dst with its top-left corner at (x, y).
+func drawAt(dst draw.Image, src image.Image, x, y int) {
+	b := src.Bounds()
+	draw.Draw(dst, image.Rect(x, y, x+b.Dx(), y+b.Dy()), src, b.Min, draw.Src)
+}

@@ -1,0 +1,239 @@
+package viz
+
+import (
+	"image"
+	"image/color"
+	"math"
+	"strings"
+	"testing"
+)
+
+func near(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d values %v, want %d %v", what, len(got), got, len(want), want)
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > tol {
+			t.Fatalf("%s: got %v, want %v", what, got, want)
+		}
+	}
+}
+
+func att(heads ...[]float64) Attention {
+	n := int(math.Sqrt(float64(len(heads[0]))))
+	return Attention{Heads: len(heads), Tokens: n, Weights: heads}
+}
+
+func TestRolloutByHand(t *testing.T) {
+	// One block, two heads: mean [[.5,.5],[.5,.5]]; with the residual, 0.5*A + 0.5*I = [[.75,.25],[.25,.75]].
+	r, err := Rollout([]Attention{att([]float64{1, 0, 0, 1}, []float64{0, 1, 1, 0})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "one block", r, []float64{.75, .25, .25, .75}, 1e-12)
+
+	// Two blocks that do not commute: Â1 = [[.5,.5],[0,1]], Â2 = [[1,0],[.5,.5]]; R = Â2·Â1.
+	r, err = Rollout([]Attention{att([]float64{0, 1, 0, 1}), att([]float64{1, 0, 1, 0})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "two blocks", r, []float64{.5, .5, .25, .75}, 1e-12)
+	for q := 0; q < 2; q++ {
+		if s := r[2*q] + r[2*q+1]; math.Abs(s-1) > 1e-12 {
+			t.Fatalf("row %d sums to %g", q, s)
+		}
+	}
+	if _, err := Rollout(nil); err == nil {
+		t.Fatal("no error for no blocks")
+	}
+}
+
+func TestMeanDistanceByHand(t *testing.T) {
+	// Class token + 2x2 grid of 4-pixel patches: 5 tokens.
+	const T = 5
+	self := make([]float64, T*T)
+	opposite := make([]float64, T*T)
+	halfCls := make([]float64, T*T)
+	for q := 0; q < T; q++ {
+		self[q*T+q] = 1
+	}
+	for i := 0; i < 4; i++ {
+		opposite[(1+i)*T+1+(3-i)] = 1 // patch 0 <-> 3, 1 <-> 2: diagonal, 4*sqrt(2) pixels
+		halfCls[(1+i)*T] = 0.5        // half on the class token, which is left out and renormalised away
+		halfCls[(1+i)*T+1+(i^1)] = 0.5
+	}
+	a := att(self, opposite, halfCls)
+	d, err := a.MeanDistance(1, 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "mean distance", d, []float64{0, 4 * math.Sqrt2, 4}, 1e-12)
+	if _, err := a.MeanDistance(0, 2, 4); err == nil {
+		t.Fatal("no error for a wrong grid")
+	}
+}
+
+func TestEigenAndPCA(t *testing.T) {
+	vals, vecs, err := SymmetricEigen([]float64{2, 1, 1, 2}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "eigenvalues", vals, []float64{3, 1}, 1e-12)
+	s := 1 / math.Sqrt2
+	if math.Abs(math.Abs(vecs[0][0])-s) > 1e-12 || math.Abs(vecs[0][0]-vecs[0][1]) > 1e-12 {
+		t.Fatalf("first eigenvector %v, want ±(1,1)/√2", vecs[0])
+	}
+
+	// Points on the line t*(1, 2) around (3, 3): one component explains everything.
+	var samples [][]float64
+	for _, t := range []float64{-2, -1, 0, 1, 2} {
+		samples = append(samples, []float64{3 + t, 3 + 2*t})
+	}
+	comps, explained, err := PCA(samples, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "component", comps[0], []float64{1 / math.Sqrt(5), 2 / math.Sqrt(5)}, 1e-9)
+	near(t, "explained", explained, []float64{1, 0}, 1e-9)
+}
+
+func TestCosineAndEmbeddings(t *testing.T) {
+	c := CosineSimilarity([][]float64{{1, 0}, {0, 2}, {1, 1}, {0, 0}})
+	s := 1 / math.Sqrt2
+	near(t, "cosine", c, []float64{
+		1, 0, s, 0,
+		0, 1, s, 0,
+		s, s, 1, 0,
+		0, 0, 0, 0}, 1e-12)
+
+	// pos [1, 1+2*2, 3]: the class token row is dropped.
+	pos := make([]float32, 5*3)
+	for i := range pos {
+		pos[i] = float32(i)
+	}
+	pe, err := PositionEmbeddings(pos, 1, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "patch 0", pe[0], []float64{3, 4, 5}, 0)
+	near(t, "patch 3", pe[3], []float64{12, 13, 14}, 0)
+
+	// kernel [1, 1, 2, 3] (HWIO): filter o is kernel[:, o].
+	k := []float32{1, 2, 3, 4, 5, 6}
+	f, err := KernelFilters(k, 1, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "filter 1", f[1], []float64{2, 5}, 0)
+
+	img, err := FilterImage([]float64{-2, 0, 1, 2}, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := img.RGBAAt(0, 0).R; g != 0 {
+		t.Fatalf("most negative value drawn as %d, want 0", g)
+	}
+	if g := img.RGBAAt(1, 0).R; g != 128 {
+		t.Fatalf("zero drawn as %d, want 128", g)
+	}
+	if g := img.RGBAAt(1, 1).R; g != 255 {
+		t.Fatalf("largest value drawn as %d, want 255", g)
+	}
+	grid, err := SimilarityGrid(CosineSimilarity(pe), 2, 3, -1, 1)
+	if err != nil || grid.Bounds().Dx() != 2*(6+2)+2 {
+		t.Fatalf("similarity grid: %v, %v", err, grid.Bounds())
+	}
+}
+
+func TestImages(t *testing.T) {
+	img, err := FromFloats([]float32{-1, 0, 1, 2}, 2, 2, 1, -1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []uint8{0, 128, 255, 255} {
+		if got := img.RGBAAt(i%2, i/2).G; got != want {
+			t.Fatalf("pixel %d = %d, want %d", i, got, want)
+		}
+	}
+	if _, err := FromFloats([]float32{1}, 2, 2, 1, -1, 1); err == nil {
+		t.Fatal("no error for a short image")
+	}
+
+	// A 4x4 image cut into 2x2 patches: 4 patches in reading order.
+	src := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	src.SetRGBA(2, 0, color.RGBA{9, 9, 9, 255}) // top-left pixel of patch 1
+	src.SetRGBA(0, 2, color.RGBA{7, 7, 7, 255}) // top-left pixel of patch 2
+	ps := Patches(src, 2)
+	if len(ps) != 4 {
+		t.Fatalf("%d patches, want 4", len(ps))
+	}
+	if r, _, _, _ := ps[1].At(0, 0).RGBA(); r>>8 != 9 {
+		t.Fatalf("patch 1 starts with %d, want 9", r>>8)
+	}
+	if r, _, _, _ := ps[2].At(0, 0).RGBA(); r>>8 != 7 {
+		t.Fatalf("patch 2 starts with %d, want 7", r>>8)
+	}
+	if s := Scale(src, 3); s.Bounds().Dx() != 12 {
+		t.Fatalf("scaled width %d", s.Bounds().Dx())
+	}
+	g := Grid([]image.Image{src, src, src}, []string{"a", "b"}, 2, 2)
+	if g.Bounds().Dx() != 4+2*(8+4) {
+		t.Fatalf("grid width %d", g.Bounds().Dx())
+	}
+	if pg := PatchGrid(src, 2, 8, Red, true); pg.RGBAAt(0, 5) != Red {
+		t.Fatal("patch grid has no line on the border")
+	}
+	if seq := TokenSequence(src, 2, 4, 5, true); seq.Bounds().Empty() {
+		t.Fatal("empty token sequence")
+	}
+}
+
+func TestUpsampleAndOverlay(t *testing.T) {
+	up := Upsample([]float64{0, 1}, 1, 2, 1, 4)
+	near(t, "upsample", up, []float64{0, 0.25, 0.75, 1}, 1e-12)
+	src := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	ov, err := Overlay(src, []float64{0, 1, 0, 1}, 2, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ov.RGBAAt(0, 0) != Viridis(0) || ov.RGBAAt(3, 0) != Viridis(1) {
+		t.Fatalf("overlay corners %v %v", ov.RGBAAt(0, 0), ov.RGBAAt(3, 0))
+	}
+	Fill(src, src.Bounds(), White)
+	m, err := Mask(src, []float64{0, 2, 0, 2}, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RGBAAt(0, 0).R != 0 || m.RGBAAt(3, 3).R != 255 {
+		t.Fatalf("mask corners %v %v", m.RGBAAt(0, 0), m.RGBAAt(3, 3))
+	}
+	if Viridis(0) != (color.RGBA{68, 1, 84, 255}) || Viridis(1) != (color.RGBA{253, 231, 37, 255}) {
+		t.Fatal("viridis ends")
+	}
+}
+
+func TestPlotAndHTML(t *testing.T) {
+	p := Plot{Title: "t", XLabel: "x", YLabel: "y", LogY: true, Series: []Series{
+		{Name: "a", X: []float64{1, 2, 3}, Y: []float64{1, 10, 100}},
+		{Name: "b", X: []float64{1, 2}, Y: []float64{5, 0}, Points: true},
+	}}
+	img, err := p.Image()
+	if err != nil || img.Bounds().Dx() != 560 {
+		t.Fatalf("plot: %v", err)
+	}
+	if _, err := (Plot{Series: []Series{{X: []float64{1}, Y: nil}}}).Image(); err == nil {
+		t.Fatal("no error for mismatched series")
+	}
+	if got := ticks(0, 1, 5); len(got) != 6 || got[1] != 0.2 {
+		t.Fatalf("ticks %v", got)
+	}
+	h := Table([]string{"a<b"}, [][]string{{"1"}})
+	if !strings.Contains(h, "a&lt;b") {
+		t.Fatalf("table not escaped: %s", h)
+	}
+	c := ConfusionHTML([][]int{{3, 1}, {0, 4}}, []string{"cat", "dog"})
+	if !strings.Contains(c, "75.0%") || !strings.Contains(c, "100.0%") {
+		t.Fatalf("confusion: %s", c)
+	}
+}
