@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/vitnb/vitnb/vitnb"
 )
@@ -163,27 +164,44 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 		interp = Bilinear
 	}
 	want := cfg.VariableShapes()
-	values := map[string][]float32{}
+	ckptShapes := ckpt.VariableShapes()
+	// Each source tensor is read into a reused buffer and converted straight into the variable's tensor, so
+	// loading needs the model's size in memory plus a few tensors, not twice the file.
+	values := map[string]*tensors.Tensor{}
+	defer func() {
+		for _, t := range values {
+			if t != nil {
+				_ = t.FinalizeAll() // Only on error: on success values is emptied below.
+			}
+		}
+	}()
+	rd := &reader{src: src, path: path}
+	var scratch []float32
 	for _, r := range rs {
 		if _, keep := want[r.target]; !keep {
 			info.Notes = append(info.Notes, "dropped "+r.target)
 			continue
 		}
+		if strings.HasPrefix(r.target, vitnb.VarHead+"/") && !equalInts(want[r.target], ckptShapes[r.target]) {
+			continue // A new head, initialised to zero below (the paper's fine-tuning).
+		}
 		src2 := make([][]float32, len(r.sources))
 		for i, k := range r.sources {
-			if src2[i], err = src.read(keys[k]); err != nil {
-				if !strings.Contains(err.Error(), path) {
-					err = fmt.Errorf("%s: key %q: %w", path, keys[k], err)
-				}
+			if src2[i], err = rd.read(keys[k]); err != nil {
 				return nil, err
 			}
 		}
-		v := src2[0]
-		if r.convert != nil {
-			v = r.convert(src2)
+		n := size(ckptShapes[r.target])
+		if cap(scratch) < n {
+			scratch = make([]float32, n)
 		}
-		switch {
-		case r.target == vitnb.VarPosEmbedding && cfg.ImageSize != ckpt.ImageSize:
+		v := scratch[:n]
+		if r.convert != nil {
+			r.convert(src2, v)
+		} else {
+			copy(v, src2[0])
+		}
+		if r.target == vitnb.VarPosEmbedding && cfg.ImageSize != ckpt.ImageSize {
 			prefix := 0
 			if cfg.Pooling == vitnb.PoolToken {
 				prefix = 1
@@ -194,14 +212,16 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 			}
 			info.Notes = append(info.Notes, fmt.Sprintf("position embeddings resampled from %dx%d to %dx%d (%s)",
 				ckpt.GridSize(), ckpt.GridSize(), cfg.GridSize(), cfg.GridSize(), interp))
-		case strings.HasPrefix(r.target, vitnb.VarHead+"/") && !equalInts(want[r.target], ckpt.VariableShapes()[r.target]):
-			v = make([]float32, size(want[r.target])) // New head, initialised to zero (the paper's fine-tuning).
 		}
-		values[r.target] = v
+		if values[r.target], err = toTensor(v, want[r.target], cfg.DType); err != nil {
+			return nil, fmt.Errorf("%s: variable %s: %w", path, r.target, err)
+		}
 	}
 	for name, dims := range want {
-		if _, ok := values[name]; !ok { // A new head where the checkpoint had none.
-			values[name] = make([]float32, size(dims))
+		if _, ok := values[name]; !ok { // A new head.
+			if values[name], err = toTensor(make([]float32, size(dims)), dims, cfg.DType); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if cfg.NumClasses != ckpt.NumClasses {
@@ -217,11 +237,8 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 	if prefix != "/" {
 		prefix += "/"
 	}
-	for name, v := range values {
-		t, err := toTensor(v, want[name], cfg.DType)
-		if err != nil {
-			return nil, fmt.Errorf("%s: variable %s: %w", path, name, err)
-		}
+	for name, t := range values {
+		delete(values, name)
 		full := prefix + name
 		if existing := store.GetVariable(full); existing != nil {
 			err = existing.SetValue(t)

@@ -7,8 +7,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -410,5 +412,47 @@ func TestSaveTimmRoundTrip(t *testing.T) {
 		if d := maxAbsDiff(logitsOf(t, store2, cfg, inputs["image"]), flat(refs[tc.ref])); d > parityTolerance {
 			t.Errorf("%s saved as timm: max difference %g", tc.file, d)
 		}
+	}
+}
+
+// TestFullSizeParity compares ViT-B/16 at 224 (random weights, 1000 classes) in the three formats with timm's
+// and Hugging Face's logits. It needs the checkpoints of `make_fixtures.py --full DIR` (about 1 GB):
+//
+//	VITNB_FULL_PARITY_DIR=DIR go test -run TestFullSizeParity -v ./vitnb/weights/
+func TestFullSizeParity(t *testing.T) {
+	dir := os.Getenv("VITNB_FULL_PARITY_DIR")
+	if dir == "" {
+		t.Skip("VITNB_FULL_PARITY_DIR not set: write the checkpoints with make_fixtures.py --full DIR")
+	}
+	inputs, refs := readNpz(t, filepath.Join(dir, "inputs.npz")), readNpz(t, filepath.Join(dir, "refs.npz"))
+	for _, tc := range []struct{ file, ref string }{
+		{"timm.safetensors", "timm"}, {"hf/model.safetensors", "hf"}, {"google.npz", "google"},
+	} {
+		t.Run(tc.ref, func(t *testing.T) { fullSizeParity(t, dir, tc.file, tc.ref, inputs, refs) })
+	}
+}
+
+// fullSizeParity loads one full-size checkpoint and compares its logits; run the formats one per process
+// (-run TestFullSizeParity/hf) for meaningful peak-memory numbers.
+func fullSizeParity(t *testing.T, dir, file, ref string, inputs, refs map[string]*tensors.Tensor) {
+	tc := struct{ file, ref string }{file, ref}
+	{
+		var before syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+		store, info, err := Load(filepath.Join(dir, tc.file), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var after syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		st, _ := os.Stat(filepath.Join(dir, tc.file))
+		diff := maxAbsDiff(logitsOf(t, store, info.Config, inputs["image"]), flat(refs[tc.ref]))
+		t.Logf("%s: %s; max |logit difference| vs %s reference = %.3g; file %.0f MB, peak RSS after loading %.0f MB (before %.0f MB)",
+			tc.file, info.Config, tc.ref, diff, float64(st.Size())/1e6, float64(after.Maxrss)/1e3, float64(before.Maxrss)/1e3)
+		if diff > parityTolerance || math.IsNaN(diff) {
+			t.Errorf("%s: max |logit difference| %g > %g", tc.file, diff, parityTolerance)
+		}
+		store.Finalize()
+		runtime.GC()
 	}
 }

@@ -80,7 +80,9 @@ type rule struct {
 	target    string
 	sources   []string
 	srcShapes [][]int
-	convert   func(src [][]float32) []float32 // nil: identity of the single source.
+	// convert writes the variable's values (npz layout) into dst from the source values; nil copies the single
+	// source.
+	convert func(src [][]float32, dst []float32)
 }
 
 // rules returns, for checkpoint format f holding a model of config cfg, how every variable of
@@ -89,7 +91,7 @@ type rule struct {
 func rules(f Format, cfg vitnb.Config) (rs []rule, optional []string) {
 	shapes := cfg.VariableShapes()
 	d, m, p, c := cfg.Width, cfg.MLPDim, cfg.PatchSize, cfg.Channels
-	add := func(target string, srcs []string, srcShapes [][]int, conv func([][]float32) []float32) {
+	add := func(target string, srcs []string, srcShapes [][]int, conv func([][]float32, []float32)) {
 		if _, ok := shapes[target]; ok {
 			rs = append(rs, rule{target, srcs, srcShapes, conv})
 		}
@@ -97,11 +99,11 @@ func rules(f Format, cfg vitnb.Config) (rs []rule, optional []string) {
 	same := func(target, src string) { add(target, []string{src}, [][]int{shapes[target]}, nil) }
 	// linear copies a torch Linear weight [out, in] as a kernel [in, out] (then reshaped by the caller's dims).
 	linear := func(target, src string, out, in int) {
-		add(target, []string{src}, [][]int{{out, in}}, func(s [][]float32) []float32 { return transpose2D(s[0], out, in) })
+		add(target, []string{src}, [][]int{{out, in}}, func(s [][]float32, dst []float32) { transpose2DInto(dst, s[0], out, in) })
 	}
 	patchOIHW := func(target, src string) {
-		add(target, []string{src}, [][]int{{d, c, p, p}}, func(s [][]float32) []float32 {
-			return transposeND(s[0], []int{d, c, p, p}, []int{2, 3, 1, 0})
+		add(target, []string{src}, [][]int{{d, c, p, p}}, func(s [][]float32, dst []float32) {
+			transposeNDInto(dst, s[0], []int{d, c, p, p}, []int{2, 3, 1, 0})
 		})
 	}
 	vec := func(target, src string, n int) { add(target, []string{src}, [][]int{{n}}, nil) }
@@ -159,11 +161,11 @@ func rules(f Format, cfg vitnb.Config) (rs []rule, optional []string) {
 			}
 			a := b + "MultiHeadDotProductAttention_1/"
 			for j, n := range []string{"query", "key", "value"} {
-				add(a+n+"/kernel", []string{s + "attn.qkv.weight"}, [][]int{{3 * d, d}}, func(src [][]float32) []float32 {
-					return transpose2D(src[0][j*d*d:(j+1)*d*d], d, d)
+				add(a+n+"/kernel", []string{s + "attn.qkv.weight"}, [][]int{{3 * d, d}}, func(src [][]float32, dst []float32) {
+					transpose2DInto(dst, src[0][j*d*d:(j+1)*d*d], d, d)
 				})
-				add(a+n+"/bias", []string{s + "attn.qkv.bias"}, [][]int{{3 * d}}, func(src [][]float32) []float32 {
-					return append([]float32(nil), src[0][j*d:(j+1)*d]...)
+				add(a+n+"/bias", []string{s + "attn.qkv.bias"}, [][]int{{3 * d}}, func(src [][]float32, dst []float32) {
+					copy(dst, src[0][j*d:(j+1)*d])
 				})
 			}
 			linear(a+"out/kernel", s+"attn.proj.weight", d, d)
@@ -196,16 +198,28 @@ func reprSize(cfg vitnb.Config) int {
 // transpose2D returns the [cols, rows] transpose of a row-major [rows, cols] matrix.
 func transpose2D(x []float32, rows, cols int) []float32 {
 	out := make([]float32, len(x))
+	transpose2DInto(out, x, rows, cols)
+	return out
+}
+
+// transpose2DInto writes the [cols, rows] transpose of a row-major [rows, cols] matrix x into out.
+func transpose2DInto(out, x []float32, rows, cols int) {
 	for r := 0; r < rows; r++ {
 		for c := 0; c < cols; c++ {
 			out[c*rows+r] = x[r*cols+c]
 		}
 	}
-	return out
 }
 
 // transposeND permutes the axes of a row-major array of dims: output axis i is input axis perm[i].
 func transposeND(x []float32, dims, perm []int) []float32 {
+	out := make([]float32, len(x))
+	transposeNDInto(out, x, dims, perm)
+	return out
+}
+
+// transposeNDInto is transposeND writing into out.
+func transposeNDInto(out, x []float32, dims, perm []int) {
 	rank := len(dims)
 	inStrides := make([]int, rank)
 	stride := 1
@@ -217,7 +231,6 @@ func transposeND(x []float32, dims, perm []int) []float32 {
 	for i, p := range perm {
 		outDims[i] = dims[p]
 	}
-	out := make([]float32, len(x))
 	idx := make([]int, rank)
 	for o := range out {
 		in := 0
@@ -233,5 +246,4 @@ func transposeND(x []float32, dims, perm []int) []float32 {
 			idx[i] = 0
 		}
 	}
-	return out
 }

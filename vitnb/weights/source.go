@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,8 +31,8 @@ type source interface {
 	keys() []string
 	shape(key string) []int
 	dtype(key string) string
-	// read returns the values of a floating-point tensor converted to float32.
-	read(key string) ([]float32, error)
+	// read returns the values of a floating-point tensor converted to float32, in buf if it is large enough.
+	read(key string, buf []float32) ([]float32, error)
 	// metadata returns the file's string metadata (safetensors' __metadata__), nil if none.
 	metadata() map[string]string
 	close() error
@@ -73,8 +74,8 @@ func (s *safetensorsSource) shape(key string) []int      { return s.f.Tensors[ke
 func (s *safetensorsSource) dtype(key string) string     { return s.f.Tensors[key].DTypeName }
 func (s *safetensorsSource) close() error                { return s.f.Close() }
 func (s *safetensorsSource) metadata() map[string]string { return s.f.Metadata }
-func (s *safetensorsSource) read(key string) ([]float32, error) {
-	data, _, err := s.f.ReadFloat32(key)
+func (s *safetensorsSource) read(key string, buf []float32) ([]float32, error) {
+	data, _, err := s.f.ReadFloat32Into(key, buf)
 	return data, err
 }
 
@@ -212,7 +213,7 @@ func (s *npzSource) dtype(key string) string     { return s.infos[key].descr }
 func (s *npzSource) close() error                { return s.file.Close() }
 func (s *npzSource) metadata() map[string]string { return nil }
 
-func (s *npzSource) read(key string) (data []float32, err error) {
+func (s *npzSource) read(key string, buf []float32) (data []float32, err error) {
 	e, ok := s.entries[key]
 	if !ok {
 		return nil, fmt.Errorf("%s: no key %q", s.path, key)
@@ -232,16 +233,22 @@ func (s *npzSource) read(key string) (data []float32, err error) {
 		return nil, fmt.Errorf("%s: key %q: %w", s.path, key, err)
 	}
 	defer func() { _ = t.FinalizeAll() }()
-	return tensorToFloat32(t)
+	return tensorToFloat32Into(t, buf)
 }
 
 // tensorToFloat32 copies a float tensor's values as float32.
-func tensorToFloat32(t *tensors.Tensor) ([]float32, error) {
+func tensorToFloat32(t *tensors.Tensor) ([]float32, error) { return tensorToFloat32Into(t, nil) }
+
+// tensorToFloat32Into is tensorToFloat32 reusing buf when it is large enough.
+func tensorToFloat32Into(t *tensors.Tensor, buf []float32) ([]float32, error) {
 	dt := t.DType()
 	if !dt.IsFloat() {
 		return nil, fmt.Errorf("dtype %s is not a float type", dt)
 	}
-	out := make([]float32, t.Size())
+	if cap(buf) < t.Size() {
+		buf = make([]float32, t.Size())
+	}
+	out := buf[:t.Size()]
 	var err error
 	accessErr := t.ConstBytes(func(data []byte) {
 		err = safetensors.DecodeFloat32(dt, data, out)
@@ -254,14 +261,15 @@ func tensorToFloat32(t *tensors.Tensor) ([]float32, error) {
 
 // toTensor makes a tensor of dtype dt with the given float32 values.
 func toTensor(data []float32, dims []int, dt dtypes.DType) (*tensors.Tensor, error) {
-	t := tensors.FromFlatDataAndDimensions(data, dims...)
-	if dt == dtypes.Float32 || dt == dtypes.InvalidDType {
-		return t, nil
+	if dt == dtypes.InvalidDType {
+		dt = dtypes.Float32
 	}
 	out := tensors.FromShape(shapes.Make(dt, dims...))
 	var convErr error
 	err := out.MutableFlatData(func(flat any) {
 		switch v := flat.(type) {
+		case []float32:
+			copy(v, data)
 		case []float64:
 			for i, x := range data {
 				v[i] = float64(x)
@@ -270,12 +278,50 @@ func toTensor(data []float32, dims []int, dt dtypes.DType) (*tensors.Tensor, err
 			convErr = convertHalf(flat, data)
 		}
 	})
-	_ = t.FinalizeAll()
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = convErr
 	}
-	if convErr != nil {
-		return nil, fmt.Errorf("converting to %s: %w", dt, convErr)
+	if err != nil {
+		_ = out.FinalizeAll()
+		return nil, fmt.Errorf("converting to %s: %w", dt, err)
 	}
 	return out, nil
+}
+
+// reader reads source tensors into a reused buffer, remembers the last one (timm's qkv feeds three
+// variables) and collects the garbage of decoders that allocate (GoMLX's .npy reader) every 64 MB, so that
+// the heap never holds the checkpoint twice.
+type reader struct {
+	src     source
+	path    string
+	lastKey string
+	buf     []float32
+	garbage int
+}
+
+func (r *reader) read(key string) ([]float32, error) {
+	if key == r.lastKey {
+		return r.buf, nil
+	}
+	r.lastKey = ""
+	old := cap(r.buf)
+	data, err := r.src.read(key, r.buf)
+	if err != nil {
+		if !strings.Contains(err.Error(), r.path) {
+			err = fmt.Errorf("%s: key %q: %w", r.path, key, err)
+		}
+		return nil, err
+	}
+	if cap(data) != old {
+		r.garbage += 4 * old // The buffer was too small and replaced.
+	}
+	if _, ok := r.src.(*npzSource); ok {
+		r.garbage += 4 * len(data) // The GoMLX tensor it was copied from.
+	}
+	if r.garbage > 64<<20 {
+		runtime.GC()
+		r.garbage = 0
+	}
+	r.buf, r.lastKey = data, key
+	return data, nil
 }

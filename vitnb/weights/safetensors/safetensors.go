@@ -316,6 +316,11 @@ func (f *File) ReadBytes(name string, dst []byte) error {
 
 // ReadFloat32 reads a floating-point tensor (F16, BF16, F32 or F64) converted to float32, with its shape.
 func (f *File) ReadFloat32(name string) ([]float32, []int, error) {
+	return f.ReadFloat32Into(name, nil)
+}
+
+// ReadFloat32Into is ReadFloat32 reusing buf's memory when it is large enough.
+func (f *File) ReadFloat32Into(name string, buf []float32) ([]float32, []int, error) {
 	info, ok := f.Tensors[name]
 	if !ok {
 		return nil, nil, fmt.Errorf("%s: no tensor %q", f.Path, name)
@@ -324,18 +329,21 @@ func (f *File) ReadFloat32(name string) ([]float32, []int, error) {
 		return nil, nil, fmt.Errorf("%s: tensor %q has dtype %s, want a float type", f.Path, name, info.DTypeName)
 	}
 	n := info.Size()
-	out := make([]float32, n)
+	if cap(buf) < n {
+		buf = make([]float32, n)
+	}
+	out := buf[:n]
 	if info.DType == dtypes.Float32 {
 		if err := f.ReadBytes(name, float32Bytes(out)); err != nil {
 			return nil, nil, err
 		}
 		return out, info.Shape, nil
 	}
-	buf := make([]byte, info.End-info.Begin)
-	if err := f.ReadBytes(name, buf); err != nil {
+	raw := make([]byte, info.End-info.Begin)
+	if err := f.ReadBytes(name, raw); err != nil {
 		return nil, nil, err
 	}
-	if err := DecodeFloat32(info.DType, buf, out); err != nil {
+	if err := DecodeFloat32(info.DType, raw, out); err != nil {
 		return nil, nil, fmt.Errorf("%s: tensor %q: %w", f.Path, name, err)
 	}
 	return out, info.Shape, nil
