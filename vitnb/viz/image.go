@@ -23,6 +23,9 @@ var (
 	Red       = color.RGBA{220, 40, 40, 255}
 )
 
+// RGBA is the picture type of the package.
+type RGBA = image.RGBA
+
 // FontHeight is the height in pixels of a line of text drawn by Label (basicfont 7x13).
 const FontHeight = 13
 
