@@ -47,7 +47,8 @@ type Config struct {
 	DropRemainder bool
 	// Workers decode and augment batches in parallel; 0 means runtime.NumCPU().
 	Workers int
-	// ReadAhead bounds how many batches are prepared ahead of the consumer; 0 means 2*Workers.
+	// ReadAhead bounds how many batches are prepared ahead of the consumer (each batch is decoded by all Workers
+	// together, so memory holds at most ReadAhead+1 batches); 0 means 2.
 	ReadAhead int
 	// SkipBad replaces images that fail to load by the next example (counted in Skipped, one warning per file)
 	// instead of failing.
@@ -110,7 +111,7 @@ func NewPipeline(src Source, cfg Config) (*Pipeline, error) {
 		cfg.Workers = runtime.NumCPU()
 	}
 	if cfg.ReadAhead <= 0 {
-		cfg.ReadAhead = 2 * cfg.Workers
+		cfg.ReadAhead = 2
 	}
 	if cfg.CropAreaMin <= 0 || cfg.CropAreaMin > 1 {
 		cfg.CropAreaMin = DefaultCropAreaMin
@@ -255,27 +256,25 @@ func (p *Pipeline) warnOnce(idx int, err error) {
 
 // Batches returns the batches of the next epoch (endless with Loop) as Go slices, prepared in parallel.
 func (p *Pipeline) Batches() iter.Seq2[*Batch, error] {
-	epoch := int(p.epoch.Add(1) - 1)
-	return ordered(p.jobs(epoch), p.cfg.Workers, p.cfg.ReadAhead, func(items []item) (*Batch, error) {
+	return produce(p, func(items []item, fillAll fillFunc) (*Batch, error) {
 		n := len(items)
 		b := &Batch{N: n, Height: p.h, Width: p.w, Channels: p.c, Images: make([]float32, n*p.h*p.w*p.c),
 			Labels: make([]int32, n), Index: make([]int, n)}
-		return b, p.fill(items, b.Images, b.Labels, b.Index)
+		return b, fillAll(b.Images, b.Labels, b.Index)
 	})
 }
 
 // Iter implements train.Dataset: inputs are one float32 tensor [batch, height, width, channels] with values in
 // [-1, 1], labels one int32 tensor [batch].
 func (p *Pipeline) Iter() iter.Seq2[train.Batch, error] {
-	epoch := int(p.epoch.Add(1) - 1)
-	return ordered(p.jobs(epoch), p.cfg.Workers, p.cfg.ReadAhead, func(items []item) (train.Batch, error) {
+	return produce(p, func(items []item, fillAll fillFunc) (train.Batch, error) {
 		n := len(items)
 		images := tensors.FromShape(shapes.Make(dtypes.Float32, n, p.h, p.w, p.c))
 		labels := make([]int32, n)
 		index := make([]int, n)
 		var fillErr error
 		err := tensors.MutableFlatData(images, func(flat []float32) {
-			fillErr = p.fill(items, flat, labels, index)
+			fillErr = fillAll(flat, labels, index)
 		})
 		if err = errors.Join(err, fillErr); err != nil {
 			_ = images.FinalizeAll()
@@ -286,60 +285,99 @@ func (p *Pipeline) Iter() iter.Seq2[train.Batch, error] {
 	})
 }
 
-// ordered runs build on the jobs with the given number of workers and yields the results in job order, with at
-// most readAhead results prepared ahead. It stops at the first error. Stopping the iteration early stops the
-// workers.
-func ordered[J, T any](jobs iter.Seq[J], workers, readAhead int, build func(J) (T, error)) iter.Seq2[T, error] {
+// fillFunc fills a whole batch's outputs, using the worker pool.
+type fillFunc func(dst []float32, labels []int32, index []int) error
+
+// errStopped is returned to batch builders when the consumer stopped the iteration.
+var errStopped = errors.New("iteration stopped")
+
+// produce runs one Iter/Batches call: a dispatcher walks the batches of the epoch(s) and starts a builder per batch,
+// at most ReadAhead ahead of the consumer (so at most ReadAhead+1 batches are in memory); builders split their batch
+// into chunks that a pool of Workers decodes and transforms in parallel; batches are yielded in order. The first
+// error ends the iteration; stopping early stops every goroutine.
+func produce[T any](p *Pipeline, build func(items []item, fillAll fillFunc) (T, error)) iter.Seq2[T, error] {
+	call := int(p.epoch.Add(1) - 1)
+	first := call
+	if p.cfg.Loop {
+		first = call << 20 // Endless streams of successive calls never share an epoch number.
+	}
 	type result struct {
 		v   T
 		err error
 	}
-	type task struct {
-		job J
-		out chan result
-	}
-	readAhead = max(readAhead, workers, 1)
+	workers := p.cfg.Workers
+	chunk := max(1, min(64, (p.cfg.BatchSize+2*workers-1)/(2*workers)))
+	per := p.h * p.w * p.c
 	return func(yield func(T, error) bool) {
 		done := make(chan struct{})
-		queue := make(chan chan result, readAhead)
-		work := make(chan task)
+		work := make(chan func())
+		queue := make(chan chan result, p.cfg.ReadAhead)
 		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for {
+					select {
+					case task := <-work:
+						task()
+					case <-done:
+						return
+					}
+				}
+			})
+		}
+		fillAllFor := func(items []item) fillFunc {
+			return func(dst []float32, labels []int32, index []int) error {
+				var (
+					chunks   sync.WaitGroup
+					mu       sync.Mutex
+					firstErr error
+				)
+				for s := 0; s < len(items); s += chunk {
+					e := min(s+chunk, len(items))
+					task := func() {
+						defer chunks.Done()
+						if err := p.fill(items[s:e], dst[s*per:e*per], labels[s:e], index[s:e]); err != nil {
+							mu.Lock()
+							if firstErr == nil {
+								firstErr = err
+							}
+							mu.Unlock()
+						}
+					}
+					chunks.Add(1)
+					select {
+					case work <- task:
+					case <-done:
+						chunks.Done()
+						chunks.Wait()
+						return errStopped
+					}
+				}
+				chunks.Wait()
+				return firstErr
+			}
+		}
 		wg.Go(func() {
-			defer close(work)
 			defer close(queue)
-			for j := range jobs {
+			for items := range p.jobs(first) {
 				out := make(chan result, 1)
 				select {
 				case queue <- out:
 				case <-done:
 					return
 				}
-				select {
-				case work <- task{job: j, out: out}:
-				case <-done:
-					return
-				}
+				wg.Go(func() {
+					v, err := build(items, fillAllFor(items))
+					out <- result{v: v, err: err}
+				})
 			}
 		})
-		for range workers {
-			wg.Go(func() {
-				for t := range work {
-					v, err := build(t.job)
-					t.out <- result{v: v, err: err}
-				}
-			})
-		}
 		defer func() {
 			close(done)
 			wg.Wait()
 		}()
 		for out := range queue {
-			var r result
-			select {
-			case r = <-out:
-			case <-done:
-				return
-			}
+			r := <-out
 			if r.err != nil {
 				var zero T
 				yield(zero, r.err)
