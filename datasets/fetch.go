@@ -259,7 +259,7 @@ func Fetch(ctx context.Context, info *Info, cacheDir string, d *Downloader) (dir
 	}
 	dir = info.CacheDir(cacheDir)
 	for _, f := range info.Files {
-		if !strings.HasPrefix(f.URL, "http") {
+		if f.Manual {
 			if !exists(filepath.Join(dir, f.Name)) {
 				return "", "", fmt.Errorf("%s: %w: %s cannot be downloaded automatically: get it from %s and put it "+
 					"in %s", info.Name, ErrNotFound, f.Name, f.URL, filepath.Join(dir, f.Name))

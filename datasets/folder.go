@@ -172,8 +172,9 @@ func init() {
 	register(&Info{
 		Name: "imagenet", Title: "ImageNet-style folder (train/ and val/, one sub-folder per class; you download it)",
 		Homepage: "https://www.image-net.org/",
-		Files:    []RemoteFile{{Name: "train", URL: "https://www.image-net.org/download.php (ILSVRC2012, by hand)"}},
-		Holdout:  0.01,
-		load:     LoadFolder,
+		Files: []RemoteFile{{Name: "train", Manual: true,
+			URL: "https://www.image-net.org/download.php (ILSVRC2012 train and val, arranged one folder per class)"}},
+		Holdout: 0.01,
+		load:    LoadFolder,
 	})
 }

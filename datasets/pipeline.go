@@ -58,13 +58,15 @@ type Config struct {
 }
 
 // TrainConfig is the configuration for training as in the paper's code: augmentation, reshuffling each epoch, endless
-// full batches.
+// full batches. Images that fail to decode are skipped with a counted warning (SkipBad), so that one bad file in a
+// large folder does not stop a long run.
 func TrainConfig(batchSize, size int, seed uint64) Config {
 	return Config{Name: "train", BatchSize: batchSize, Size: size, Augment: true, Shuffle: true, Seed: seed,
-		Loop: true}
+		Loop: true, SkipBad: true}
 }
 
-// EvalConfig is the configuration for evaluation: one pass in order, no augmentation, last batch kept.
+// EvalConfig is the configuration for evaluation: one pass in order, no augmentation, last batch kept; an image that
+// fails to decode is an error (so that evaluation counts stay exact).
 func EvalConfig(batchSize, size int) Config {
 	return Config{Name: "eval", BatchSize: batchSize, Size: size}
 }

@@ -28,6 +28,8 @@ type RemoteFile struct {
 	URL string
 	// MD5 and SHA256 are checksums of the file as published (hex; empty when unknown).
 	MD5, SHA256 string
+	// Manual marks files that cannot be downloaded automatically (URL then says where to get them).
+	Manual bool
 	// RawMD5 is the MD5 of the decompressed content of a .gz file, which also identifies re-compressed copies
 	// (Debian re-gzipped Fashion-MNIST).
 	RawMD5 string
