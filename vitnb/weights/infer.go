@@ -272,5 +272,5 @@ func inferConfig(f Format, keys map[string]string, src source, sc *sidecar, opts
 	if cfg.Heads <= 0 || cfg.Width%cfg.Heads != 0 {
 		return cfg, "", fmt.Errorf("width %d is not divisible by %d heads (from %s)", cfg.Width, cfg.Heads, headsFrom)
 	}
-	return cfg, headsFrom, nil
+	return cfg.WithDefaults(), headsFrom, nil
 }

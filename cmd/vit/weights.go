@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/weights"
+)
+
+func init() {
+	commands["weights"] = command{
+		summary: "pretrained weights: list, get NAME (download), info FILE, convert FILE -o OUT.safetensors",
+		run:     runWeights,
+	}
+}
+
+const weightsSynopsis = `SUBCOMMAND [flags] [args]
+
+Subcommands:
+  list               known checkpoints (Google .npz, Hugging Face, timm) with their URLs and cache state
+  get NAME           download a known checkpoint into the cache (resumes, checks size and checksum)
+  info FILE          format, inferred architecture, preprocessing of a weights file (.npz or .safetensors)
+  convert FILE -o OUT.safetensors
+                     load any format and save it in timm's naming, for PyTorch`
+
+func runWeights(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		fmt.Fprintf(stderr, "Usage: vit weights %s\n", weightsSynopsis)
+		if len(args) == 0 {
+			return usageErrorf("a subcommand is required: list, get, info or convert")
+		}
+		return nil
+	}
+	switch args[0] {
+	case "list":
+		return weightsList(args[1:], stdout, stderr)
+	case "get":
+		return weightsGet(args[1:], stdout, stderr)
+	case "info":
+		return weightsInfo(args[1:], stdout, stderr)
+	case "convert":
+		return weightsConvert(args[1:], stdout, stderr)
+	}
+	return usageErrorf("unknown subcommand %q: want list, get, info or convert", args[0])
+}
+
+// defaultCache is the default of -cache: $VITNB_WEIGHTS_DIR or the user's cache folder.
+func defaultCache() string {
+	dir, err := weights.CacheDir()
+	if err != nil {
+		return ""
+	}
+	return dir
+}
+
+func weightsList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("weights list", "[-json] [-cache DIR]", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	cache := fs.String("cache", defaultCache(), "cache folder (default $VITNB_WEIGHTS_DIR or ~/.cache/vitnb/weights)")
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected arguments %q", fs.Args())
+	}
+	type entry struct {
+		weights.Known
+		Path       string `json:"path"`
+		Downloaded bool   `json:"downloaded"`
+	}
+	var list []entry
+	for _, k := range weights.Catalog() {
+		e := entry{Known: k, Path: k.WeightsFile(*cache)}
+		_, err := os.Stat(e.Path)
+		e.Downloaded = err == nil
+		list = append(list, e)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	for _, e := range list {
+		state := ""
+		if e.Downloaded {
+			state = "  [downloaded: " + e.Path + "]"
+		}
+		fmt.Fprintf(stdout, "%-48s %-6s %-5s %s%s\n    %s\n", e.Name, e.Format, e.Preset, e.Description, state, e.Files[0].URL)
+	}
+	fmt.Fprintf(stdout, "\ncache: %s\n", *cache)
+	return nil
+}
+
+func weightsGet(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("weights get", "[-cache DIR] [-mirror URL] NAME", stderr)
+	cache := fs.String("cache", defaultCache(), "cache folder (default $VITNB_WEIGHTS_DIR or ~/.cache/vitnb/weights)")
+	mirror := fs.String("mirror", "", "replace https://storage.googleapis.com and https://huggingface.co by this URL prefix")
+	quiet := fs.Bool("q", false, "no progress bar")
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("one checkpoint name is required (see vit weights list)")
+	}
+	if *cache == "" {
+		return usageErrorf("no cache folder: give -cache DIR or set VITNB_WEIGHTS_DIR")
+	}
+	k, err := weights.Lookup(fs.Arg(0))
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var progress io.Writer = stderr
+	if *quiet {
+		progress = nil
+	}
+	path, err := weights.Get(ctx, k, *cache, *mirror, nil, progress)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, path)
+	return nil
+}
+
+func weightsInfo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("weights info", "[-heads N] [-preset P] FILE", stderr)
+	heads := fs.Int("heads", 0, "attention heads, for timm files that do not say it")
+	preset := fs.String("preset", "", "check the file against this preset's architecture")
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("one weights file is required")
+	}
+	store, info, err := weights.Load(fs.Arg(0), weights.Options{Heads: *heads, Preset: *preset})
+	if err != nil {
+		return err
+	}
+	defer store.Finalize()
+	fmt.Fprintf(stdout, "file: %s\nformat: %s\nmodel: %s\nlayer norm epsilon: %g\nparameters: %d\npreprocessing: %s\n",
+		info.Path, info.Format, info.Config, info.Config.LayerNormEpsilon, info.Config.NumParams(), info.Preprocessing)
+	for _, n := range info.Notes {
+		fmt.Fprintf(stdout, "note: %s\n", n)
+	}
+	if len(info.Labels) > 0 {
+		fmt.Fprintf(stdout, "labels: %d (%s, ...)\n", len(info.Labels), info.Labels[0])
+	}
+	return nil
+}
+
+func weightsConvert(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("weights convert", "[-heads N] FILE -o OUT.safetensors", stderr)
+	heads := fs.Int("heads", 0, "attention heads, for timm files that do not say it")
+	out := fs.String("o", "", "output file (timm naming, safetensors)")
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *out == "" {
+		return usageErrorf("one weights file and -o OUT.safetensors are required")
+	}
+	store, info, err := weights.Load(fs.Arg(0), weights.Options{Heads: *heads})
+	if err != nil {
+		return err
+	}
+	defer store.Finalize()
+	if err := weights.SaveTimm(*out, store, "/", info.Config); err != nil {
+		return err
+	}
+	note := ""
+	if info.Config.GELU == vitnb.GELUTanh {
+		note = " (tanh GELU: build the timm model with act_layer=partial(nn.GELU, approximate=\"tanh\"))"
+	}
+	if info.Config.LayerNormEpsilon != 1e-6 {
+		note += fmt.Sprintf(" (LayerNorm epsilon %g, timm's default is 1e-6)", info.Config.LayerNormEpsilon)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s%s\n", *out, strings.TrimPrefix(info.Config.String(), "ViT "), note)
+	return nil
+}
