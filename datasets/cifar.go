@@ -186,13 +186,13 @@ func init() {
 		},
 	})
 	for _, coarse := range []bool{false, true} {
-		name, title, classes := "cifar100", "CIFAR-100 (32x32 RGB, 100 fine classes)", cifar100FineClasses
+		name, title, classes, folder := "cifar100", "CIFAR-100 (32x32 RGB, 100 fine classes)", cifar100FineClasses, ""
 		if coarse {
-			name, title, classes = "cifar100-coarse", "CIFAR-100 (32x32 RGB, 20 coarse superclasses)",
-				cifar100CoarseClasses
+			name, title, classes, folder = "cifar100-coarse", "CIFAR-100 (32x32 RGB, 20 coarse superclasses)",
+				cifar100CoarseClasses, "cifar100"
 		}
 		register(&Info{
-			Name: name, Title: title, Homepage: "https://www.cs.toronto.edu/~kriz/cifar.html",
+			Name: name, Folder: folder, Title: title, Homepage: "https://www.cs.toronto.edu/~kriz/cifar.html",
 			Files: []RemoteFile{{Name: "cifar-100-binary.tar.gz",
 				URL:    "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
 				MD5:    "03b5dce01913d631647c71ecec9e9cb8",

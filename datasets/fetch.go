@@ -215,6 +215,7 @@ type progress struct {
 	start, last time.Time
 }
 
+// Write counts bytes and redraws the bar at most every 200 ms.
 func (p *progress) Write(b []byte) (int, error) {
 	p.done += int64(len(b))
 	if p.w != nil && time.Since(p.last) > 200*time.Millisecond {

@@ -39,6 +39,9 @@ type RemoteFile struct {
 type Info struct {
 	// Name is the registry name, e.g. "cifar10".
 	Name string
+	// Folder is the sub-folder of the cache folder holding the files; "" means Name (cifar100-coarse shares
+	// cifar100's).
+	Folder string
 	// Title is a human-readable name.
 	Title string
 	// Homepage of the data set.
@@ -196,6 +199,9 @@ func (info *Info) CacheDir(cacheDir string) string {
 	if cacheDir == "" {
 		cacheDir = DefaultDir()
 	}
+	if info.Folder != "" {
+		return filepath.Join(cacheDir, info.Folder)
+	}
 	return filepath.Join(cacheDir, info.Name)
 }
 
@@ -240,7 +246,10 @@ type wrapped struct {
 	err error
 }
 
+// Error implements error.
 func (w wrapped) Error() string { return w.msg }
+
+// Unwrap gives errors.Is the wrapped error.
 func (w wrapped) Unwrap() error { return w.err }
 
 // Pipeline returns a pipeline over one split; see Config, TrainConfig and EvalConfig. For grey data sets, cfg.Channels
