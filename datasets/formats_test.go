@@ -293,3 +293,26 @@ func TestParseMAT(t *testing.T) {
 		t.Errorf("magic: %v", err)
 	}
 }
+
+// TestParseMATScipy reads .mat files written by scipy.io.savemat (testdata, made with scipy 1.x: compressed with
+// trnid as doubles, valid as uint16, a char array; uncompressed with uint8 labels and a cell array).
+func TestParseMATScipy(t *testing.T) {
+	vars, err := ParseMAT(readTestdata(t, "scipy_setid.mat"), "scipy_setid.mat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(vars["trnid"].Values, vars["valid"].Values, len(vars["tstid"].Values), vars["tstid"].Dims); got !=
+		"[1 2 3 300] [4 5] 10 [1 10]" {
+		t.Errorf("got %s", got)
+	}
+	if _, ok := vars["name"]; ok {
+		t.Errorf("char array read as numbers")
+	}
+	vars, err = ParseMAT(readTestdata(t, "scipy_labels.mat"), "scipy_labels.mat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(vars["labels"].Values); got != "[1 102 50]" {
+		t.Errorf("labels %s", got)
+	}
+}

@@ -69,3 +69,13 @@ func FuzzMAT(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMATFiles starts from .mat files written by scipy.
+func FuzzMATFiles(f *testing.F) {
+	for _, name := range []string{"scipy_setid.mat", "scipy_labels.mat"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = ParseMAT(data, "fuzz")
+	})
+}
