@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/core/tensors/numpy"
@@ -454,5 +455,58 @@ func fullSizeParity(t *testing.T, dir, file, ref string, inputs, refs map[string
 		}
 		store.Finalize()
 		runtime.GC()
+	}
+}
+
+// TestHFPooler: a ViTModel (pooler, no classifier) loads its pooler as pre_logits and has no head; a file with
+// both keeps the classifier and ignores the pooler, as ViTForImageClassification does.
+func TestHFPooler(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "testdata/hf/config.json", filepath.Join(dir, "config.json"))
+	pooler := []safetensors.Tensor{
+		safetensors.Float32Tensor("vit.pooler.dense.weight", make([]float32, 24*24), 24, 24),
+		safetensors.Float32Tensor("vit.pooler.dense.bias", make([]float32, 24), 24),
+	}
+	path := filepath.Join(dir, "model.safetensors")
+	rewriteSafetensors(t, "testdata/hf/model.safetensors", path, func(name string) string {
+		if strings.HasPrefix(name, "classifier.") {
+			return ""
+		}
+		return name
+	}, pooler...)
+	_, info, err := Load(path, Options{})
+	if err != nil || info.Config.RepresentationSize != 24 || info.Config.NumClasses != 0 {
+		t.Fatalf("ViTModel with pooler: %v %v", info, err)
+	}
+	rewriteSafetensors(t, "testdata/hf/model.safetensors", path, func(name string) string { return name }, pooler...)
+	inputs, refs := readNpz(t, "testdata/inputs.npz"), readNpz(t, "testdata/refs.npz")
+	store, info, err := Load(path, Options{})
+	if err != nil || info.Config.RepresentationSize != 0 || info.Config.NumClasses != 5 {
+		t.Fatalf("classifier and pooler: %v %v", info, err)
+	}
+	if d := maxAbsDiff(logitsOf(t, store, info.Config, inputs["image"]), flat(refs["hf"])); d > parityTolerance {
+		t.Errorf("pooler should be ignored next to a classifier: max difference %g", d)
+	}
+}
+
+// TestDTypes loads into bfloat16 and float16 variables.
+func TestDTypes(t *testing.T) {
+	for _, dt := range []dtypes.DType{dtypes.BFloat16, dtypes.Float16, dtypes.Float64} {
+		store, info, err := Load("testdata/google.npz", Options{DType: dt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := store.GetVariable("/" + vitnb.VarPatchKernel)
+		if v == nil || v.DType() != dt || info.Config.DType != dt {
+			t.Errorf("%s: variable %v, config %s", dt, v, info.Config.DType)
+		}
+		val, _ := v.Value()
+		got, _ := tensorToFloat32(val)
+		f, _ := openNpz("testdata/google.npz")
+		want, _ := f.read(vitnb.VarPatchKernel, nil)
+		_ = f.close()
+		if d := maxAbsDiff(got, want); d > 0.01 {
+			t.Errorf("%s: values differ by %g", dt, d)
+		}
 	}
 }

@@ -114,6 +114,14 @@ func openNpz(path string) (*npzSource, error) {
 			continue
 		}
 		key := strings.TrimSuffix(e.Name, ".npy")
+		// Sizes the archive claims must be possible for this file (deflate expands at most ~1032x), so that a
+		// corrupt directory cannot make the reader allocate what the file cannot hold.
+		if e.CompressedSize64 > uint64(st.Size()) || e.UncompressedSize64 > 1100*e.CompressedSize64+1024 ||
+			(e.Method == zip.Store && e.UncompressedSize64 != e.CompressedSize64) {
+			_ = f.Close()
+			return nil, fmt.Errorf("%s: key %q: corrupt .npz: entry sizes %d (stored) / %d (data) do not fit a %d-byte file",
+				path, key, e.CompressedSize64, e.UncompressedSize64, st.Size())
+		}
 		info, err := readNpyInfo(e)
 		if err != nil {
 			_ = f.Close()
