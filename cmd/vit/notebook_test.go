@@ -22,7 +22,10 @@ const executedNotebook = `{
   {"cell_type": "code", "execution_count": 4, "metadata": {}, "source": "!false",
    "outputs": [{"name": "stderr", "output_type": "stream", "text": "\u001b[1mexit status 1\u001b[0m\n"}]},
   {"cell_type": "code", "execution_count": 5, "metadata": {}, "source": "%%\nsyscall.Kill(os.Getpid(), 9)",
-   "outputs": [{"name": "stdout", "output_type": "stream", "text": "the exit status is printed later\nsignal: killed\n"}]}
+   "outputs": [{"name": "stdout", "output_type": "stream", "text": "the exit status is printed later\nsignal: killed\n"}]},
+  {"cell_type": "code", "execution_count": 6, "metadata": {}, "source": "%%\nfmt.Println(seq(3))",
+   "outputs": [{"output_type": "error", "ename": "ERROR", "evalue": "# gonb_12dab1bc\n./main.go:107:34: undefined: seq\n./main.go:115:74: undefined: mark\n",
+                "traceback": ["# gonb_12dab1bc", "Cell[8]: Line 8\nundefined: seq"]}]}
  ],
  "metadata": {"kernelspec": {"name": "gonb"}},
  "nbformat": 4, "nbformat_minor": 5
@@ -40,9 +43,10 @@ func TestCheckOutputs(t *testing.T) {
 	want := []string{
 		"cell 3 (%%): panic: boom",
 		"cell 3 (%%): exit status 2",
-		"cell 4 (func f() { x := }): ERROR: expected operand | Cell[4]: Line 1",
+		"cell 4 (func f() { x := }): ERROR: expected operand",
 		"cell 5 (!false): exit status 1",
 		"cell 6 (%%): signal: killed",
+		"cell 7 (%%): ERROR: ./main.go:107:34: undefined: seq | ./main.go:115:74: undefined: mark",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -118,10 +118,7 @@ func checkOutputs(nb *ipynb) []cellProblem {
 		for _, o := range c.Outputs {
 			switch o.OutputType {
 			case "error":
-				what := strings.TrimSpace(o.EName + ": " + o.EValue)
-				if len(o.Traceback) > 0 {
-					what += " | " + firstLine(stripANSI(strings.Join(o.Traceback, "\n")))
-				}
+				what := o.EName + ": " + errorSummary(o)
 				problems = append(problems, cellProblem{Cell: i + 1, Head: head, What: what})
 			case "stream":
 				for _, m := range failurePatterns.FindAllString(stripANSI(string(o.Text)), -1) {
@@ -168,4 +165,24 @@ func firstLine(s string) string {
 		}
 	}
 	return "empty"
+}
+
+// errorSummary returns the message of an error output on one line: GoNB puts the compiler's messages in
+// evalue, one per line after a "# package" line; the traceback repeats them with the cell's code.
+func errorSummary(o ipynbOutput) string {
+	text := o.EValue
+	if strings.TrimSpace(text) == "" {
+		text = strings.Join(o.Traceback, "\n")
+	}
+	var parts []string
+	for _, l := range strings.Split(stripANSI(text), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "# ") {
+			parts = append(parts, l)
+		}
+	}
+	s := strings.Join(parts, " | ")
+	if len(s) > 400 {
+		s = s[:397] + "..."
+	}
+	return s
 }

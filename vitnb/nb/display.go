@@ -100,3 +100,11 @@ func Check(err error) {
 		panic(err)
 	}
 }
+
+// Must2 returns a and b, or panics with err.
+func Must2[A, B any](a A, b B, err error) (A, B) {
+	if err != nil {
+		panic(err)
+	}
+	return a, b
+}

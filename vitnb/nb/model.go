@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"time"
@@ -290,4 +291,79 @@ func (t *Trained) ImageOf(pix []float32, i int) *viz.RGBA {
 	cfg := t.Config
 	n := cfg.ImageSize * cfg.ImageSize * cfg.Channels
 	return Must(viz.FromFloats(pix[i*n:(i+1)*n], cfg.ImageSize, cfg.ImageSize, cfg.Channels, -1, 1))
+}
+
+// Samples returns the first n images of a split of a registered data set as pictures, with their class names.
+func Samples(dataset, split string, n int) ([]image.Image, []string, error) {
+	ds, err := datasets.Load(dataset, datasets.Options{Holdout: -1})
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := ds.Split(split)
+	if err != nil {
+		return nil, nil, err
+	}
+	var imgs []image.Image
+	var names []string
+	for i := 0; i < min(n, src.Len()); i++ {
+		p, err := src.Load(i)
+		if err != nil {
+			return nil, nil, err
+		}
+		pix := make([]float32, len(p.Pix))
+		for j, v := range p.Pix {
+			pix[j] = float32(v)
+		}
+		img, err := viz.FromFloats(pix, p.Height, p.Width, p.Channels, 0, 255)
+		if err != nil {
+			return nil, nil, err
+		}
+		imgs = append(imgs, img)
+		name := "?"
+		if l := int(src.Label(i)); l >= 0 && l < len(ds.Classes) {
+			name = ds.Classes[l]
+		}
+		names = append(names, name)
+	}
+	return imgs, names, nil
+}
+
+// TestBatch returns the first n test images of a registered data set as model input (values in [-1, 1], NHWC,
+// flattened) with their labels.
+func TestBatch(dataset string, n int) ([]float32, []int32, error) {
+	ds, err := datasets.Load(dataset, datasets.Options{Holdout: -1})
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := ds.Split(datasets.SplitTest)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pix []float32
+	var labels []int32
+	for i := 0; i < min(n, src.Len()); i++ {
+		p, err := src.Load(i)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, v := range p.Pix {
+			pix = append(pix, float32(v)/127.5-1)
+		}
+		labels = append(labels, src.Label(i))
+	}
+	return pix, labels, nil
+}
+
+// TrainingCurve is the plot of a run's training loss and moving-average accuracy against the step.
+func TrainingCurve(t *Trained) viz.Plot {
+	var steps, loss, acc []float64
+	for _, r := range t.Curve {
+		steps = append(steps, float64(r.Step))
+		loss = append(loss, r.Loss)
+		acc = append(acc, r.Accuracy)
+	}
+	title := fmt.Sprintf("%s on %s: test accuracy %.1f%% (%d images)", t.Config.Name, t.Spec.Dataset,
+		100*t.Eval.Top1, t.Eval.Examples)
+	return viz.Plot{Title: title, XLabel: "step", YLabel: "loss / accuracy", Series: []viz.Series{
+		{Name: "training loss", X: steps, Y: loss}, {Name: "training accuracy (moving average)", X: steps, Y: acc}}}
 }

@@ -73,10 +73,17 @@ func (p Plot) Image() (*image.RGBA, error) {
 	}
 	pad := 0.05 * (ymax - ymin)
 	ymin, ymax = ymin-pad, ymax+pad
+	for _, s := range p.Series {
+		if s.Points { // dots on the frame would be cut in half
+			pad = 0.05 * (xmax - xmin)
+			xmin, xmax = xmin-pad, xmax+pad
+			break
+		}
+	}
 
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	Fill(img, img.Bounds(), White)
-	left, right, top, bottom := 64, w-16, 28, h-44
+	left, right, top, bottom := 64, w-16, 44, h-44
 	px := func(x float64) int { return left + int(math.Round((x-xmin)/(xmax-xmin)*float64(right-left))) }
 	py := func(y float64) int { return bottom - int(math.Round((y-ymin)/(ymax-ymin)*float64(bottom-top))) }
 
@@ -104,7 +111,7 @@ func (p Plot) Image() (*image.RGBA, error) {
 	if p.LogY {
 		ylabel += " (log)"
 	}
-	Label(img, 4, 6, ylabel, Grey)
+	Label(img, 4, 24, ylabel, Grey)
 
 	for si, s := range p.Series {
 		c := Palette[si%len(Palette)]
@@ -125,18 +132,18 @@ func (p Plot) Image() (*image.RGBA, error) {
 			x0, y0, prevOK = x1, y1, true
 		}
 	}
-	// Legend, top right.
-	ly := top + 4
-	for si, s := range p.Series {
+	// Legend: one row in the top margin, right-aligned.
+	lx := right
+	for si := len(p.Series) - 1; si >= 0; si-- {
+		s := p.Series[si]
 		if s.Name == "" {
 			continue
 		}
+		lx -= TextWidth(s.Name) + 16
 		c := Palette[si%len(Palette)]
-		lx := right - 8 - TextWidth(s.Name) - 18
-		Fill(img, image.Rect(lx-2, ly-1, right-4, ly+FontHeight+1), White)
-		Fill(img, image.Rect(lx, ly+5, lx+12, ly+8), c)
-		Label(img, lx+16, ly, s.Name, Black)
-		ly += FontHeight + 3
+		Fill(img, image.Rect(lx, 24+5, lx+12, 24+8), c)
+		Label(img, lx+16, 24, s.Name, Black)
+		lx -= 12
 	}
 	return img, nil
 }
@@ -170,7 +177,11 @@ func ticks(lo, hi float64, n int) []float64 {
 		}
 	}
 	var out []float64
-	for t := math.Ceil(lo/step) * step; t <= hi+1e-9*step; t += step {
+	for i := math.Ceil(lo / step); i*step <= hi+1e-9*step; i++ {
+		t := i * step
+		if math.Abs(t) < 1e-9*step {
+			t = 0 // no "-0"
+		}
 		out = append(out, t)
 	}
 	return out
