@@ -156,9 +156,11 @@ func weightsInfo(args []string, stdout, stderr io.Writer) error {
 }
 
 func weightsConvert(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("weights convert", "[-heads N] FILE -o OUT.safetensors", stderr)
+	fs := newFlagSet("weights convert", "[-heads N] [-config config.json] FILE -o OUT.safetensors", stderr)
 	heads := fs.Int("heads", 0, "attention heads, for timm files that do not say it")
 	out := fs.String("o", "", "output file (timm naming, safetensors)")
+	configPath := fs.String("config", "", "also write a timm hub config.json here (architecture, model_args, preprocessing); "+
+		"as config.json beside the output, vit and timm read it back")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
@@ -172,6 +174,11 @@ func weightsConvert(args []string, stdout, stderr io.Writer) error {
 	defer store.Finalize()
 	if err := weights.SaveTimm(*out, store, "/", info.Config); err != nil {
 		return err
+	}
+	if *configPath != "" {
+		if err := weights.WriteTimmConfig(*configPath, info.Config, info.Preprocessing); err != nil {
+			return err
+		}
 	}
 	note := ""
 	if info.Config.GELU == vitnb.GELUTanh {

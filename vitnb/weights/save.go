@@ -1,8 +1,10 @@
 package weights
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -156,6 +158,57 @@ func SaveTimm(path string, store *model.Store, scopePath string, cfg vitnb.Confi
 			err = fmt.Errorf("%s: %w", path, err)
 		}
 		return err
+	}
+	return nil
+}
+
+// WriteTimmConfig writes a timm hub config.json for a model saved with SaveTimm: "architecture" (the timm name
+// of the nearest standard model), "model_args" with the exact sizes (so timm.create_model builds the same
+// architecture), "num_classes" and "pretrained_cfg" with the preprocessing (input size, mean, std,
+// interpolation, crop). Load reads it back when it lies beside the weights as config.json.
+func WriteTimmConfig(path string, cfg vitnb.Config, pre Preprocessing) error {
+	// A registered timm name: the exact one for the standard sizes, else the same width's patch-16 model (or
+	// base), which model_args then reshape.
+	sizeName := map[int]string{192: "tiny", 384: "small", 768: "base", 1024: "large"}[cfg.Width]
+	arch := "vit_base_patch16_224"
+	if cfg.Width == 1280 {
+		arch = "vit_huge_patch14_224"
+	} else if sizeName != "" {
+		arch = fmt.Sprintf("vit_%s_patch16_224", sizeName)
+		if (cfg.PatchSize == 16 || (cfg.PatchSize == 32 && sizeName != "tiny")) && (cfg.ImageSize == 224 || cfg.ImageSize == 384) {
+			arch = fmt.Sprintf("vit_%s_patch%d_%d", sizeName, cfg.PatchSize, cfg.ImageSize)
+		}
+	}
+	pool := "token"
+	if cfg.Pooling == vitnb.PoolMean {
+		pool = "avg"
+	}
+	interp := pre.Resize
+	if interp == "" {
+		interp = "bicubic"
+	}
+	doc := map[string]any{
+		"architecture": arch,
+		"num_classes":  cfg.NumClasses,
+		"num_features": cfg.Width,
+		"global_pool":  pool,
+		"model_args": map[string]any{
+			"img_size": cfg.ImageSize, "patch_size": cfg.PatchSize, "in_chans": cfg.Channels,
+			"embed_dim": cfg.Width, "depth": cfg.Depth, "num_heads": cfg.Heads,
+			"mlp_ratio": float64(cfg.MLPDim) / float64(cfg.Width), "class_token": cfg.Pooling == vitnb.PoolToken,
+			"global_pool": pool, "fc_norm": false, "num_classes": cfg.NumClasses,
+		},
+		"pretrained_cfg": map[string]any{
+			"input_size": []int{cfg.Channels, cfg.ImageSize, cfg.ImageSize}, "mean": pre.Mean, "std": pre.Std,
+			"interpolation": interp, "crop_pct": pre.CropPct, "num_classes": cfg.NumClasses,
+		},
+	}
+	data, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
