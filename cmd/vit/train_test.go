@@ -94,6 +94,21 @@ func TestPretrainKilledAndResumed(t *testing.T) {
 		t.Fatalf("uninterrupted run: %d steps, top-1 %.3f on %d examples", full.Steps, full.Metrics.Top1, full.Metrics.Examples)
 	}
 
+	// The attention picture of the trained model: 8 images, each beside its rollout mask, in a 4-column grid.
+	pic := filepath.Join(t.TempDir(), "att.png")
+	if code, out, errOut := runVit(t, "attention", "-dir", fullDir, "-data", "folder:"+data, "-n", "8", "-scale", "2", "-o", pic); code != 0 || !strings.Contains(out, "written to") {
+		t.Fatalf("vit attention: exit %d\n%s\n%s", code, out, errOut)
+	}
+	f, err := os.Open(pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgImg, err := png.DecodeConfig(f)
+	f.Close()
+	if err != nil || cfgImg.Width < 4*2*(2*8) || cfgImg.Height < 2*2*8 {
+		t.Errorf("attention picture: %v, %dx%d", err, cfgImg.Width, cfgImg.Height)
+	}
+
 	dir := filepath.Join(t.TempDir(), "killed")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VIT_AS_MAIN=1", "VIT_ARGS="+strings.Join(tinyTrainArgs(data, dir, steps), "\n"))

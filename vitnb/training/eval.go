@@ -68,7 +68,7 @@ func Evaluate(b compute.Backend, store *model.Store, cfg vitnb.Config, data trai
 			if rank < 5 {
 				top5++
 			}
-			m.Confusion[label][argmax(row)]++
+			m.Confusion[label][Predicted(row)]++
 		}
 		m.Examples += len(labels)
 		for _, t := range append(outs, append(batch.Inputs, batch.Labels...)...) {
@@ -106,7 +106,8 @@ func rankOf(row []float32, class int) int {
 	return r
 }
 
-func argmax(row []float32) int {
+// Predicted returns the class of a row of logits: the index of the largest (the first one on ties).
+func Predicted(row []float32) int {
 	best := 0
 	for i, v := range row {
 		if v > row[best] {

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+
+	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/backend"
+	"github.com/vitnb/vitnb/vitnb/training"
+	"github.com/vitnb/vitnb/vitnb/viz"
+)
+
+func init() {
+	commands["attention"] = command{
+		summary: "draw what a trained ViT looks at: attention rollout over test images (the paper's Fig. 6)",
+		run:     runAttention,
+	}
+}
+
+func runAttention(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("attention", "-dir RUNDIR [-data NAME] [-n 8] -o attention.png", stderr)
+	dir := fs.String("dir", "", "run folder of a vitnb training")
+	data := fs.String("data", "fashion-mnist", "data set whose test images to show")
+	n := fs.Int("n", 8, "number of images")
+	scale := fs.Int("scale", 4, "pixel zoom of the picture")
+	out := fs.String("o", "attention.png", "PNG file to write")
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageErrorf("-dir RUNDIR is required")
+	}
+	if *n <= 0 || *scale <= 0 {
+		return usageErrorf("-n and -scale must be positive")
+	}
+	cfg, err := training.ReadModelConfig(*dir)
+	if err != nil {
+		return err
+	}
+	ds, err := datasets.Load(*data, datasets.Options{Holdout: -1})
+	if err != nil {
+		return err
+	}
+	if len(ds.Classes) != cfg.NumClasses {
+		return fmt.Errorf("the model in %s has %d classes, %s has %d", *dir, cfg.NumClasses, ds.Name, len(ds.Classes))
+	}
+	pipe, err := ds.Pipeline(datasets.SplitTest, datasets.Config{BatchSize: *n, Size: cfg.ImageSize, Channels: cfg.Channels})
+	if err != nil {
+		return err
+	}
+	var batch *datasets.Batch
+	for b, err := range pipe.Batches() {
+		if err != nil {
+			return err
+		}
+		batch = b
+		break
+	}
+	b, choice, err := backend.New()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, choice)
+	store := model.NewStore()
+	if _, err := checkpoint.Build(store).Dir(*dir).Immediate().ExcludeAllParams().Done(); err != nil {
+		return fmt.Errorf("loading %s: %w", *dir, err)
+	}
+	in, err := vitnb.NewInspector(b, store, cfg)
+	if err != nil {
+		return err
+	}
+	logits, attention, err := in.Run(batch.Images, batch.N)
+	if err != nil {
+		return err
+	}
+	pics, labels, err := rolloutPictures(cfg, batch, logits, attention, ds.Classes)
+	if err != nil {
+		return err
+	}
+	grid := viz.Grid(pics, labels, 4, *scale)
+	if err := writePNGAtomic(*out, grid); err != nil {
+		return err
+	}
+	correct := 0
+	for i := range batch.N {
+		if training.Predicted(logits[i]) == int(batch.Labels[i]) {
+			correct++
+		}
+	}
+	fmt.Fprintf(stdout, "%s: attention rollout of %d %s test images (%d classified right) written to %s\n",
+		cfg.Name, batch.N, ds.Name, correct, *out)
+	return nil
+}
+
+// rolloutPictures returns, for each image, the image beside the image seen through its attention rollout
+// (class token row, the paper's Fig. 6), labelled "true / predicted".
+func rolloutPictures(cfg vitnb.Config, batch *datasets.Batch, logits [][]float32, attention [][][]float32,
+	classes []string) ([]image.Image, []string, error) {
+	size := cfg.ImageSize * cfg.ImageSize * cfg.Channels
+	prefix := cfg.NumTokens() - cfg.NumPatches()
+	var pics []image.Image
+	var labels []string
+	for i := range batch.N {
+		img, err := viz.FromFloats(batch.Images[i*size:(i+1)*size], cfg.ImageSize, cfg.ImageSize, cfg.Channels, -1, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		blocks := make([]viz.Attention, len(attention[i]))
+		for j, w := range attention[i] {
+			if blocks[j], err = viz.NewAttention(w, cfg.Heads, cfg.NumTokens()); err != nil {
+				return nil, nil, err
+			}
+		}
+		r, err := viz.Rollout(blocks)
+		if err != nil {
+			return nil, nil, err
+		}
+		var row []float64
+		if prefix > 0 {
+			row = r[prefix:cfg.NumTokens()] // What the class token draws from each patch.
+		} else { // Mean pooling: how much the pooled tokens draw from each patch, averaged.
+			row = make([]float64, cfg.NumPatches())
+			for q := range cfg.NumPatches() {
+				for k := range cfg.NumPatches() {
+					row[k] += r[q*cfg.NumTokens()+k] / float64(cfg.NumPatches())
+				}
+			}
+		}
+		masked, err := viz.Mask(img, row, cfg.GridSize(), cfg.GridSize())
+		if err != nil {
+			return nil, nil, err
+		}
+		pics = append(pics, viz.HStack(1, img, masked))
+		labels = append(labels, classes[batch.Labels[i]]+" / "+classes[training.Predicted(logits[i])])
+	}
+	return pics, labels, nil
+}
+
+// writePNGAtomic writes img as PNG through a temporary file and a rename.
+func writePNGAtomic(path string, img image.Image) error {
+	data, err := viz.EncodePNG(img)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,57 @@
+package vitnb
+
+import (
+	"fmt"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// Inspector runs a model in inference mode and returns, with the logits, the attention weights of every block:
+// what the notebooks and `vit attention` draw.
+type Inspector struct {
+	cfg  Config
+	exec *model.Exec
+}
+
+// NewInspector prepares the model cfg with the variables in store (at the root scope) on backend b.
+func NewInspector(b compute.Backend, store *model.Store, cfg Config) (*Inspector, error) {
+	in := &Inspector{cfg: cfg}
+	err := exceptions.TryCatch[error](func() {
+		in.exec = model.MustNewExec(b, store, func(scope *model.Scope, images *Node) []*Node {
+			out := Forward(scope, cfg, images, ForwardOptions{ReturnAttention: true})
+			return append([]*Node{out.Logits}, out.Attention...)
+		})
+	})
+	return in, err
+}
+
+// Run classifies n images given as one flat NHWC slice in [-1, 1]. It returns logits[image][class] and
+// attention[image][block], each a [heads, tokens, tokens] row-major slice.
+func (in *Inspector) Run(pix []float32, n int) (logits [][]float32, attention [][][]float32, err error) {
+	c := in.cfg
+	if want := n * c.ImageSize * c.ImageSize * c.Channels; len(pix) != want {
+		return nil, nil, fmt.Errorf("inspect: %d values for %d images of %dx%dx%d", len(pix), n, c.ImageSize, c.ImageSize, c.Channels)
+	}
+	input := tensors.FromFlatDataAndDimensions(pix, n, c.ImageSize, c.ImageSize, c.Channels)
+	var outs []*tensors.Tensor
+	if err := exceptions.TryCatch[error](func() { outs = in.exec.MustCall(input) }); err != nil {
+		return nil, nil, err
+	}
+	flat := tensors.MustCopyFlatData[float32](outs[0])
+	for i := range n {
+		logits = append(logits, flat[i*c.NumClasses:(i+1)*c.NumClasses])
+	}
+	per := c.Heads * c.NumTokens() * c.NumTokens()
+	attention = make([][][]float32, n)
+	for _, o := range outs[1:] {
+		w := tensors.MustCopyFlatData[float32](o)
+		for i := range n {
+			attention[i] = append(attention[i], w[i*per:(i+1)*per])
+		}
+	}
+	return logits, attention, nil
+}
