@@ -18,6 +18,7 @@ import (
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/training"
+	"github.com/vitnb/vitnb/vitnb/weights"
 )
 
 func init() {
@@ -66,12 +67,12 @@ func (d *dataFlags) load() (*datasets.Dataset, error) {
 
 // trainFlags are the optimisation flags of pretrain and finetune.
 type trainFlags struct {
-	optimizer, decay           string
-	steps, warmup, every, keep int
-	lr, wd, clip, smoothing    float64
-	wdAll, resume, progress    bool
-	seed                       int64
-	dir, results, from         string
+	optimizer, decay            string
+	steps, warmup, every, keep  int
+	lr, wd, clip, smoothing     float64
+	wdAll, resume, progress     bool
+	seed                        int64
+	dir, results, from, weights string
 }
 
 func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
@@ -104,6 +105,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&tf.results, "results", "", "results file (default DIR/results.json)")
 	if finetune {
 		fs.StringVar(&tf.from, "from", "", "run folder of a vitnb pretraining to start from (its last checkpoint)")
+		fs.StringVar(&tf.weights, "weights", "", "pretrained weights to start from: Google .npz, Hugging Face or timm safetensors")
 	}
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
@@ -111,8 +113,8 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected arguments %q", fs.Args())
 	}
-	if finetune && tf.from == "" {
-		return usageErrorf("-from RUNDIR is required: the pretrained model to fine-tune")
+	if finetune && (tf.from == "") == (tf.weights == "") {
+		return usageErrorf("give one of -from RUNDIR (a vitnb run) or -weights FILE (a pretrained checkpoint): the model to fine-tune")
 	}
 	if tf.optimizer == "sgd" && tf.wd > 0 {
 		return usageErrorf("-wd %g with -optimizer sgd: weight decay is for adamw (the paper fine-tunes with SGD without it)", tf.wd)
@@ -132,6 +134,28 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	ds, err := df.load()
 	if err != nil {
 		return err
+	}
+	var pretrained *model.Store
+	if tf.weights != "" {
+		// The architecture comes from the file; -image-size resamples the position embeddings, the head is
+		// replaced by a zero one when the data has another number of classes (Appendix B.1.1).
+		opts := weights.Options{NumClasses: len(ds.Classes)}
+		mf.fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "image-size":
+				opts.ImageSize = mf.imageSize
+			case "gelu":
+				opts.GELU = vitnb.GELU(mf.gelu)
+			}
+		})
+		store, loaded, err := weights.Load(tf.weights, opts)
+		if err != nil {
+			return err
+		}
+		pretrained, cfg = store, loaded.Config
+		for _, note := range loaded.Notes {
+			fmt.Fprintln(stderr, note)
+		}
 	}
 	if cfg, err = fitToData(cfg, ds, mf); err != nil {
 		return err
@@ -170,7 +194,10 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 		Model: cfg, Optimizer: optCfg, BatchSize: df.batch, LabelSmoothing: tf.smoothing, Seed: tf.seed, Dir: tf.dir,
 		CheckpointEvery: tf.every, Keep: tf.keep, Resume: tf.resume, Progress: tf.progress, Output: stdout,
 	}
-	if finetune {
+	switch {
+	case pretrained != nil:
+		rcfg.Init = func(store *model.Store) error { return copyModelVariables(pretrained, store, cfg, tf.weights) }
+	case finetune:
 		from := tf.from
 		rcfg.Init = func(store *model.Store) error { return initFromRun(store, from, cfg) }
 	}
@@ -241,19 +268,30 @@ func initFromRun(store *model.Store, dir string, cfg vitnb.Config) error {
 	if _, err := checkpoint.Build(src).Dir(dir).Immediate().ExcludeAllParams().Done(); err != nil {
 		return fmt.Errorf("loading the pretrained run %s: %w", dir, err)
 	}
+	return copyModelVariables(src, store, cfg, dir)
+}
+
+// copyModelVariables copies the variables of model cfg from src to dst, leaving out a head of another shape
+// (so dst's starts at zero); from names the source in errors.
+func copyModelVariables(src, store *model.Store, cfg vitnb.Config, from string) error {
+	dir := from
 	want := cfg.VariableShapes()
 	var dropped []string
 	for name, dims := range want {
 		v := src.GetVariable("/" + name)
 		if v == nil {
-			return fmt.Errorf("the run in %s has no variable %s: is it a vitnb ViT?", dir, name)
+			if strings.HasPrefix(name, vitnb.VarHead+"/") {
+				dropped = append(dropped, name) // Dropped by the loader: the head starts at zero.
+				continue
+			}
+			return fmt.Errorf("%s has no variable %s: is it a vitnb ViT?", dir, name)
 		}
 		if !equalDims(v.Shape().Dimensions, dims) {
 			if strings.HasPrefix(name, vitnb.VarHead+"/") {
 				dropped = append(dropped, name)
 				continue
 			}
-			return fmt.Errorf("the run in %s has %s of shape %v, the model needs %v: another architecture or resolution",
+			return fmt.Errorf("%s has %s of shape %v, the model needs %v: another architecture or resolution",
 				dir, name, v.Shape().Dimensions, dims)
 		}
 		if _, err := store.CreateVariable("/"+name, v.MustValue()); err != nil {

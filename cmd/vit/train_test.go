@@ -168,7 +168,7 @@ func TestTrainBadInput(t *testing.T) {
 		{append(tinyTrainArgs(data, dir, 20), "-classes", "5"), 2, "has 2 classes"},
 		{append(tinyTrainArgs(data, dir, 20), "-optimizer", "sgd", "-wd", "0.1"), 2, "weight decay is for adamw"},
 		{append(tinyTrainArgs(data, dir, 10), "-warmup", "10"), 2, "warm-up steps"},
-		{[]string{"finetune", "-data", "folder:" + data}, 2, "-from RUNDIR is required"},
+		{[]string{"finetune", "-data", "folder:" + data}, 2, "give one of -from RUNDIR"},
 		{[]string{"pretrain", "-data", "nosuchdata"}, 1, "unknown data set"},
 		{[]string{"eval", "-dir", filepath.Join(dir, "nothing")}, 1, "not a vitnb run folder"},
 	} {
@@ -176,5 +176,30 @@ func TestTrainBadInput(t *testing.T) {
 		if code != tc.code || !strings.Contains(errOut, tc.want) {
 			t.Errorf("vit %v: exit %d, stderr %q; want exit %d and %q", tc.args[len(tc.args)-2:], code, errOut, tc.code, tc.want)
 		}
+	}
+}
+
+// TestFinetuneFromWeights fine-tunes the small Google .npz fixture (16x16 RGB, 5 classes) on a 2-class folder at
+// 8x8: the head is replaced by a zero one, the position embeddings resampled, and the model learns the task.
+func TestFinetuneFromWeights(t *testing.T) {
+	data := writeFolderDataset(t, 40)
+	dir := filepath.Join(t.TempDir(), "ft")
+	npz := filepath.Join("..", "..", "vitnb", "weights", "testdata", "google.npz")
+	code, out, errOut := runVit(t, "finetune", "-weights", npz, "-data", "folder:"+data, "-image-size", "8",
+		"-steps", "150", "-warmup", "10", "-lr", "0.03", "-batch", "16", "-progress=false", "-dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	r := readResults(t, dir)
+	if r.Model.NumClasses != 2 || r.Model.ImageSize != 8 || r.Model.Width != 24 || r.Model.GELU != "tanh" {
+		t.Errorf("fine-tuned model %s: want the checkpoint's width 24 and tanh GELU, 2 classes at 8 px", r.Model)
+	}
+	if r.Optimizer.Kind != "sgd" || r.Optimizer.ClipNorm != 1 || r.Metrics.Top1 < 0.9 {
+		t.Errorf("optimizer %s clip %g, top-1 %.3f; want sgd, clip 1 and at least 0.9", r.Optimizer.Kind,
+			r.Optimizer.ClipNorm, r.Metrics.Top1)
+	}
+	if code, _, errOut := runVit(t, "finetune", "-weights", npz, "-from", dir, "-data", "folder:"+data); code != 2 ||
+		!strings.Contains(errOut, "give one of") {
+		t.Errorf("-weights with -from: exit %d, %q", code, errOut)
 	}
 }
