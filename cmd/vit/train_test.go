@@ -109,6 +109,15 @@ func TestPretrainKilledAndResumed(t *testing.T) {
 		t.Errorf("attention picture: %v, %dx%d", err, cfgImg.Width, cfgImg.Height)
 	}
 
+	// Few-shot linear evaluation of the frozen representation: 1 and 5 examples per class.
+	code, out, errOut := runVit(t, "fewshot", "-dir", fullDir, "-data", "folder:"+data, "-shots", "1,5", "-json")
+	var fsOut struct {
+		Accuracy map[string]float64 `json:"accuracy_by_shots"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &fsOut) != nil || fsOut.Accuracy["5"] < 0.9 {
+		t.Errorf("vit fewshot: exit %d, %s %s", code, out, errOut)
+	}
+
 	dir := filepath.Join(t.TempDir(), "killed")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VIT_AS_MAIN=1", "VIT_ARGS="+strings.Join(tinyTrainArgs(data, dir, steps), "\n"))

@@ -243,3 +243,42 @@ func TestSchedule(t *testing.T) {
 		}
 	}
 }
+
+func TestCholeskySolve(t *testing.T) {
+	// A = [[4, 2], [2, 3]], B = [[2], [1]]: X = [[0.5], [0]].
+	x, err := choleskySolve([]float64{4, 2, 2, 3}, []float64{2, 1}, 2, 1)
+	if err != nil || math.Abs(x[0]-0.5) > 1e-12 || math.Abs(x[1]) > 1e-12 {
+		t.Errorf("solution %v, %v", x, err)
+	}
+	if _, err := choleskySolve([]float64{1, 2, 2, 1}, []float64{1, 1}, 2, 1); err == nil {
+		t.Error("an indefinite matrix must be refused")
+	}
+}
+
+// TestFewShot checks the few-shot evaluation on features where each class lifts its own axis (plus noise): a few
+// shots should be nearly perfect, more shots no worse, and too few examples an error.
+func TestFewShot(t *testing.T) {
+	make := func(n int, seed uint64) *Features {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		f := &Features{Dim: 4}
+		for i := range n {
+			c := int32(i % 3)
+			f.Labels = append(f.Labels, c)
+			x := []float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+			x[c] += 3
+			f.X = append(f.X, x...)
+		}
+		return f
+	}
+	train, test := make(300, 1), make(90, 2)
+	acc, err := FewShot(train, test, 3, []int{1, 5, 25}, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc[5] < 0.85 || acc[25] < 0.9 || acc[25] < acc[1] {
+		t.Errorf("few-shot accuracy %v on separable features", acc)
+	}
+	if _, err := FewShot(train, test, 3, []int{200}, 1, 1); err == nil {
+		t.Error("200 shots from 100 examples per class must fail")
+	}
+}
