@@ -15,7 +15,10 @@ const executedNotebook = `{
   {"cell_type": "code", "execution_count": 1, "metadata": {}, "source": "%%\nfmt.Println(\"hi\")",
    "outputs": [{"name": "stdout", "output_type": "stream", "text": ["hi\n"]}]},
   {"cell_type": "code", "execution_count": 2, "metadata": {}, "source": ["%%\n", "panic(\"boom\")"],
-   "outputs": [{"name": "stderr", "output_type": "stream", "text": ["panic: boom\n", "\n", "goroutine 1 [running]:\n"]},
+   "outputs": [{"name": "stderr", "output_type": "stream", "text": ["panic: "]},
+               {"name": "stdout", "output_type": "stream", "text": "interleaved\n"},
+               {"name": "stderr", "output_type": "stream", "text": ["boom"]},
+               {"name": "stderr", "output_type": "stream", "text": ["\n", "\n", "goroutine 1 [running]:\n"]},
                {"name": "stderr", "output_type": "stream", "text": "exit status 2\n"}]},
   {"cell_type": "code", "execution_count": 3, "metadata": {}, "source": "func f() { x := }",
    "outputs": [{"output_type": "error", "ename": "ERROR", "evalue": "expected operand", "traceback": ["\u001b[31mCell[4]: Line 1\u001b[0m"]}]},
@@ -136,5 +139,40 @@ func TestPatchKernelSpec(t *testing.T) {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("kernel.json lacks %s:\n%s", want, data)
 		}
+	}
+}
+
+// TestNotebookRunEndToEnd executes a small notebook whose second cell panics, when `vit notebook setup` has
+// installed the tools: the run must fail and name the notebook and the cell.
+func TestNotebookRunEndToEnd(t *testing.T) {
+	home := notebookHome()
+	spec, err := kernelSpecPath()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, p := range []string{filepath.Join(home, "venv", "bin", "python"), filepath.Join(home, "bin", "gonb"), spec} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("vit notebook setup has not run (%s is missing)", p)
+		}
+	}
+	if testing.Short() {
+		t.Skip("starts a Jupyter kernel")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "panics.ipynb")
+	nb := `{"cells": [
+	  {"cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [], "source": "%%\nfmt.Println(\"fine\")"},
+	  {"cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [], "source": "%%\npanic(\"deliberate\")"}],
+	  "metadata": {"kernelspec": {"name": "gonb", "display_name": "Go (gonb)", "language": "go"}},
+	  "nbformat": 4, "nbformat_minor": 5}`
+	if err := os.WriteFile(path, []byte(nb), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runVit(t, "notebook", "run", "-o", filepath.Join(dir, "out"), "-write", path)
+	if code != 1 || !strings.Contains(out, "FAIL "+path) || !strings.Contains(out, "cell 2 (%%): panic: deliberate") {
+		t.Fatalf("exit %d, want 1 naming the notebook and cell 2:\n%s\n%s", code, out, errOut)
+	}
+	if data, _ := os.ReadFile(path); string(data) != nb {
+		t.Fatal("-write replaced a notebook that failed")
 	}
 }

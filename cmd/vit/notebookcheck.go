@@ -115,15 +115,28 @@ func checkOutputs(nb *ipynb) []cellProblem {
 			continue
 		}
 		head := firstLine(string(c.Source))
+		// A stream arrives in fragments ("panic: ", "boom", "\n"), stored as separate outputs: join each stream
+		// (stdout, stderr) before looking for lines, as notebook front-ends display them.
+		streams := map[string]*strings.Builder{}
+		var names []string
 		for _, o := range c.Outputs {
 			switch o.OutputType {
 			case "error":
 				what := o.EName + ": " + errorSummary(o)
 				problems = append(problems, cellProblem{Cell: i + 1, Head: head, What: what})
 			case "stream":
-				for _, m := range failurePatterns.FindAllString(stripANSI(string(o.Text)), -1) {
-					problems = append(problems, cellProblem{Cell: i + 1, Head: head, What: strings.TrimSpace(m)})
+				b := streams[o.Name]
+				if b == nil {
+					b = &strings.Builder{}
+					streams[o.Name] = b
+					names = append(names, o.Name)
 				}
+				b.WriteString(string(o.Text))
+			}
+		}
+		for _, name := range names {
+			for _, m := range failurePatterns.FindAllString(stripANSI(streams[name].String()), -1) {
+				problems = append(problems, cellProblem{Cell: i + 1, Head: head, What: strings.TrimSpace(m)})
 			}
 		}
 	}
