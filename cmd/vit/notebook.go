@@ -216,7 +216,7 @@ func notebookRun(args []string, stdout, stderr io.Writer) error {
 	budget := fs.String("budget", "quick", "quick (a few minutes each on 2 cores, as CI) or full; sets $VITNB_BUDGET")
 	outDir := fs.String("o", "", "folder for the executed copies (default: a new temporary folder)")
 	write := fs.Bool("write", false, "write each notebook that runs clean back in place, outputs and stamp included (what the repository stores)")
-	timeout := fs.Duration("timeout", 15*time.Minute, "limit per notebook (and per cell)")
+	timeout := fs.Duration("timeout", 0, "limit per notebook (and per cell); 0 means 15m with -budget quick, 60m with full")
 	home := fs.String("home", notebookHome(), "folder of `vit notebook setup` (also $VITNB_NOTEBOOK_HOME)")
 	python := fs.String("python", "", "Python with nbclient (default: the setup's virtual environment)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
@@ -227,6 +227,12 @@ func notebookRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() == 0 {
 		return usageErrorf("notebook run needs notebook files")
+	}
+	if *timeout <= 0 {
+		*timeout = 15 * time.Minute
+		if *budget == "full" {
+			*timeout = 60 * time.Minute
+		}
 	}
 	if *python == "" {
 		*python = filepath.Join(*home, "venv", "bin", "python")
@@ -309,7 +315,11 @@ func runOneNotebook(path, outDir, runner, python, home, budget string, timeout t
 		if !errors.As(runErr, &exitErr) {
 			return problems, secs, runErr
 		}
-		problems = append(problems, cellProblem{Cell: 0, Head: "notebook", What: "execution broke off (see the log above)"})
+		why := "see the log above"
+		if executed.Metadata.Vitnb != nil && executed.Metadata.Vitnb.Error != "" {
+			why = executed.Metadata.Vitnb.Error
+		}
+		problems = append(problems, cellProblem{Cell: 0, Head: "notebook", What: "execution broke off: " + why})
 	}
 	if len(problems) == 0 && write {
 		data, err := os.ReadFile(out)

@@ -103,6 +103,13 @@ func TestCheckStored(t *testing.T) {
 	if p := strings.Join(checkStored(stale), "\n"); !strings.Contains(p, "the code changed") {
 		t.Fatalf("stale notebook: %q", p)
 	}
+	broken, err := parseNotebook([]byte(strings.Replace(fresh, `"seconds": 3`, `"seconds": 3, "error": "cell 2 of 2 code cells: CellTimeoutError"`, 1)), "x.ipynb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := strings.Join(checkStored(broken), "\n"); !strings.Contains(p, "broke off: cell 2 of 2 code cells: CellTimeoutError") {
+		t.Fatalf("broken-off notebook: %q", p)
+	}
 }
 
 func TestNotebookCommandLine(t *testing.T) {

@@ -40,6 +40,8 @@ type notebookStamp struct {
 	Budget        string  `json:"budget"`
 	SourcesSHA256 string  `json:"sources_sha256"`
 	Seconds       float64 `json:"seconds"`
+	// Error says why the run broke off (a cell's time limit, the kernel died); empty when it ran to the end.
+	Error string `json:"error,omitempty"`
 }
 
 // multiline is a notebook string, stored either as one string or as a list of lines.
@@ -158,6 +160,8 @@ func checkStored(nb *ipynb) []string {
 	switch {
 	case nb.Metadata.Vitnb == nil:
 		problems = append(problems, "no vitnb stamp in the metadata: the outputs were not written by `vit notebook run -write`")
+	case nb.Metadata.Vitnb.Error != "":
+		problems = append(problems, "the run that wrote the outputs broke off: "+nb.Metadata.Vitnb.Error)
 	case nb.Metadata.Vitnb.SourcesSHA256 != nb.sourcesHash():
 		problems = append(problems, "the code changed since the outputs were written: run `vit notebook run -write` on it")
 	}

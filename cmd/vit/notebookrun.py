@@ -37,7 +37,9 @@ def main():
     try:
         client.execute()
     except Exception as e:  # kernel death, timeout, missing kernel spec
-        print(f"execution broke off: {type(e).__name__}: {e}", file=sys.stderr)
+        msg = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+        print(f"execution broke off: {msg}", file=sys.stderr)
+        stamp["error"] = f"cell {state['n'] + 1} of {total} code cells: {msg}"
         status = 1
     stamp["seconds"] = round(time.time() - start, 1)
     nb.metadata["vitnb"] = stamp
