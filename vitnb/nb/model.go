@@ -11,11 +11,9 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
-	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph code reads best unqualified.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
-	"github.com/gomlx/gomlx/support/exceptions"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
@@ -96,7 +94,7 @@ type Trained struct {
 	// TrainSeconds is how long training took when it ran (0 when loaded).
 	TrainSeconds float64
 
-	attentionExec *model.Exec
+	inspector *vitnb.Inspector
 }
 
 const doneFile = "notebook-eval.json"
@@ -248,37 +246,22 @@ func (t *Trained) Images(indices []int) (pix []float32, labels []int32, err erro
 }
 
 // Inspect runs the model on n images (values [-1, 1], NHWC, flattened) and returns its logits [n][classes] and
-// the attention of every block for every image ([image][block]).
+// the attention of every block for every image ([image][block]), through vitnb.Inspector.
 func (t *Trained) Inspect(pix []float32, n int) (logits [][]float32, att [][]viz.Attention, err error) {
 	cfg := t.Config
-	if t.attentionExec == nil {
-		err = exceptions.TryCatch[error](func() {
-			t.attentionExec = model.MustNewExec(t.Backend, t.Store, func(scope *model.Scope, images *Node) []*Node {
-				out := vitnb.Forward(scope, cfg, images, vitnb.ForwardOptions{ReturnAttention: true})
-				return append([]*Node{out.Logits}, out.Attention...)
-			})
-		})
-		if err != nil {
+	if t.inspector == nil {
+		if t.inspector, err = vitnb.NewInspector(t.Backend, t.Store, cfg); err != nil {
 			return nil, nil, err
 		}
 	}
-	input := tensors.FromFlatDataAndDimensions(pix, n, cfg.ImageSize, cfg.ImageSize, cfg.Channels)
-	var outs []*tensors.Tensor
-	if err := exceptions.TryCatch[error](func() { outs = t.attentionExec.MustCall(input) }); err != nil {
+	logits, weights, err := t.inspector.Run(pix, n)
+	if err != nil {
 		return nil, nil, err
 	}
-	flat := tensors.MustCopyFlatData[float32](outs[0])
-	c := cfg.NumClasses
-	for i := 0; i < n; i++ {
-		logits = append(logits, flat[i*c:(i+1)*c])
-	}
-	tok, heads := cfg.NumTokens(), cfg.Heads
 	att = make([][]viz.Attention, n)
-	for _, o := range outs[1:] {
-		w := tensors.MustCopyFlatData[float32](o)
-		per := heads * tok * tok
-		for i := 0; i < n; i++ {
-			a, err := viz.NewAttention(w[i*per:(i+1)*per], heads, tok)
+	for i, blocks := range weights {
+		for _, w := range blocks {
+			a, err := viz.NewAttention(w, cfg.Heads, cfg.NumTokens())
 			if err != nil {
 				return nil, nil, err
 			}
