@@ -7,12 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
-
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
-	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
@@ -63,14 +59,9 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 		batch = b
 		break
 	}
-	b, choice, err := backend.New()
+	b, store, err := openRun(*dir, stderr)
 	if err != nil {
 		return err
-	}
-	fmt.Fprintln(stderr, choice)
-	store := model.NewStore()
-	if _, err := checkpoint.Build(store).Dir(*dir).Immediate().ExcludeAllParams().Done(); err != nil {
-		return fmt.Errorf("loading %s: %w", *dir, err)
 	}
 	in, err := vitnb.NewInspector(b, store, cfg)
 	if err != nil {

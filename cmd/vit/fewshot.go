@@ -8,11 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
-
 	"github.com/vitnb/vitnb/datasets"
-	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/training"
 )
 
@@ -74,14 +70,9 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b, choice, err := backend.New()
+	b, store, err := openRun(*dir, stderr)
 	if err != nil {
 		return err
-	}
-	fmt.Fprintln(stderr, choice)
-	store := model.NewStore()
-	if _, err := checkpoint.Build(store).Dir(*dir).Immediate().ExcludeAllParams().Done(); err != nil {
-		return fmt.Errorf("loading %s: %w", *dir, err)
 	}
 	trainF, err := training.Representations(b, store, cfg, trainData)
 	if err != nil {

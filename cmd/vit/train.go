@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
@@ -264,9 +264,9 @@ func randomSubset(src datasets.Source, n int, seed uint64) *datasets.Subset {
 // variable with the same shape; the head is left out (and so initialised to zero, as the paper's fine-tuning)
 // when the number of classes differs. Optimizer state and step are not carried over.
 func initFromRun(store *model.Store, dir string, cfg vitnb.Config) error {
-	src := model.NewStore()
-	if _, err := checkpoint.Build(src).Dir(dir).Immediate().ExcludeAllParams().Done(); err != nil {
-		return fmt.Errorf("loading the pretrained run %s: %w", dir, err)
+	src, err := training.LoadRun(dir)
+	if err != nil {
+		return err
 	}
 	return copyModelVariables(src, store, cfg, dir)
 }
@@ -393,14 +393,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b, choice, err := backend.New()
+	b, store, err := openRun(*dir, stderr)
 	if err != nil {
 		return err
-	}
-	fmt.Fprintln(stderr, choice)
-	store := model.NewStore()
-	if _, err := checkpoint.Build(store).Dir(*dir).Immediate().ExcludeAllParams().Done(); err != nil {
-		return fmt.Errorf("loading %s: %w", *dir, err)
 	}
 	m, err := training.Evaluate(b, store, cfg, evalData)
 	if err != nil {
@@ -408,4 +403,15 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	printMetrics(stdout, ds, df.split, m)
 	return nil
+}
+
+// openRun creates the backend (saying which and why on stderr) and loads the newest checkpoint of a run folder.
+func openRun(dir string, stderr io.Writer) (compute.Backend, *model.Store, error) {
+	b, choice, err := backend.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintln(stderr, choice)
+	store, err := training.LoadRun(dir)
+	return b, store, err
 }

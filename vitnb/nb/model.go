@@ -13,7 +13,6 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
@@ -114,9 +113,8 @@ func TrainOrLoad(b compute.Backend, spec TrainSpec) (*Trained, error) {
 	t := &Trained{Spec: spec, Config: cfg, Backend: b, Data: data}
 	dir := spec.Dir()
 	if evalData, err := os.ReadFile(filepath.Join(dir, doneFile)); err == nil {
-		t.Store = model.NewStore()
-		if _, err := checkpoint.Build(t.Store).Dir(dir).Immediate().ExcludeAllParams().Done(); err != nil {
-			return nil, fmt.Errorf("loading %s: %w", dir, err)
+		if t.Store, err = training.LoadRun(dir); err != nil {
+			return nil, err
 		}
 		t.Eval = new(training.Metrics)
 		if err := json.Unmarshal(evalData, t.Eval); err != nil {

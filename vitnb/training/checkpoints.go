@@ -130,3 +130,13 @@ func checkFinite(store *model.Store) error {
 	}
 	return nil
 }
+
+// LoadRun returns a store holding the newest checkpoint of a run folder: the model's variables (with the
+// optimizer state and step). Hyperparameters stored in the checkpoint are left out.
+func LoadRun(dir string) (*model.Store, error) {
+	store := model.NewStore()
+	if _, err := checkpoint.Build(store).Dir(dir).Immediate().ExcludeAllParams().Done(); err != nil {
+		return nil, fmt.Errorf("loading the run %s: %w", dir, err)
+	}
+	return store, nil
+}
