@@ -3,6 +3,7 @@ package vitnb
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,7 +200,7 @@ func TestModelVariablesMatchShapes(t *testing.T) {
 		for name, dims := range want {
 			if g, ok := got[name]; !ok {
 				t.Errorf("%s: variable %s not created", cfg.Pooling, name)
-			} else if !equalInts(g, dims) {
+			} else if !slices.Equal(g, dims) {
 				t.Errorf("%s: variable %s has shape %v, want %v", cfg.Pooling, name, g, dims)
 			}
 		}
@@ -223,7 +224,7 @@ func TestModelVariablesMatchShapes(t *testing.T) {
 			wantShapes = append(wantShapes, []int{3, cfg.NumTokens(), cfg.Width})
 		}
 		for i, o := range outs {
-			if !equalInts(o.Shape().Dimensions, wantShapes[i]) {
+			if !slices.Equal(o.Shape().Dimensions, wantShapes[i]) {
 				t.Errorf("output %d has shape %v, want %v", i, o.Shape().Dimensions, wantShapes[i])
 			}
 		}
@@ -240,18 +241,6 @@ func TestModelVariablesMatchShapes(t *testing.T) {
 			}
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // setVariable creates the variable name (relative to the root scope) with the given value.

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -286,7 +287,7 @@ func copyModelVariables(src, store *model.Store, cfg vitnb.Config, from string) 
 			}
 			return fmt.Errorf("%s has no variable %s: is it a vitnb ViT?", dir, name)
 		}
-		if !equalDims(v.Shape().Dimensions, dims) {
+		if !slices.Equal(v.Shape().Dimensions, dims) {
 			if strings.HasPrefix(name, vitnb.VarHead+"/") {
 				dropped = append(dropped, name)
 				continue
@@ -302,18 +303,6 @@ func copyModelVariables(src, store *model.Store, cfg vitnb.Config, from string) 
 		fmt.Fprintf(os.Stderr, "fine-tuning: new zero-initialised head (%d classes) instead of the pretrained one\n", cfg.NumClasses)
 	}
 	return nil
-}
-
-func equalDims(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // results is the JSON file a training run leaves: what was trained on what, where, how long, and how well.

@@ -13,6 +13,7 @@ package weights
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -182,7 +183,7 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 			info.Notes = append(info.Notes, "dropped "+r.target)
 			continue
 		}
-		if strings.HasPrefix(r.target, vitnb.VarHead+"/") && !equalInts(want[r.target], ckptShapes[r.target]) {
+		if strings.HasPrefix(r.target, vitnb.VarHead+"/") && !slices.Equal(want[r.target], ckptShapes[r.target]) {
 			continue // A new head, initialised to zero below (the paper's fine-tuning).
 		}
 		src2 := make([][]float32, len(r.sources))
@@ -280,7 +281,7 @@ func checkKeys(path string, f Format, cfg vitnb.Config, rs []rule, optional []st
 				e.Missing = append(e.Missing, fmt.Sprintf("%s %v", k, r.srcShapes[i]))
 				continue
 			}
-			if got := src.shape(raw); !equalInts(got, r.srcShapes[i]) {
+			if got := src.shape(raw); !slices.Equal(got, r.srcShapes[i]) {
 				e.Misshaped = append(e.Misshaped, fmt.Sprintf("%s: file %v, model needs %v", raw, got, r.srcShapes[i]))
 			} else if dt := src.dtype(raw); !isFloatName(dt) {
 				e.Misshaped = append(e.Misshaped, fmt.Sprintf("%s: dtype %s, want a float type", raw, dt))
@@ -337,18 +338,6 @@ func targetConfig(ckpt vitnb.Config, opts Options) (vitnb.Config, error) {
 		cfg.RepresentationSize = 0 // The paper replaces the whole head (both layers) when transferring.
 	}
 	return cfg, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func size(dims []int) int {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,7 +46,7 @@ func SaveTimm(path string, store *model.Store, scopePath string, cfg vitnb.Confi
 		if v == nil {
 			return nil, fmt.Errorf("variable %s%s not in the store", prefix, name)
 		}
-		if !equalInts(v.Shape().Dimensions, shapes[name]) {
+		if !slices.Equal(v.Shape().Dimensions, shapes[name]) {
 			return nil, fmt.Errorf("variable %s%s has shape %v, config %s needs %v", prefix, name, v.Shape().Dimensions, cfg.Name, shapes[name])
 		}
 		t, err := v.Value()
@@ -60,7 +61,7 @@ func SaveTimm(path string, store *model.Store, scopePath string, cfg vitnb.Confi
 		if v == nil {
 			return fmt.Errorf("%s: variable %s%s not in the store", path, prefix, name)
 		}
-		if !equalInts(v.Shape().Dimensions, shapes[name]) {
+		if !slices.Equal(v.Shape().Dimensions, shapes[name]) {
 			return fmt.Errorf("%s: variable %s%s has shape %v, config needs %v", path, prefix, name, v.Shape().Dimensions, shapes[name])
 		}
 	}
