@@ -33,6 +33,13 @@ type Config struct {
 	// CropAreaMin is the smallest random crop area as a fraction of the image; 0 means DefaultCropAreaMin (0.05,
 	// the paper's code). Use 0.08 for torchvision's RandomResizedCrop.
 	CropAreaMin float64
+	// PadCrop, for training, shifts each image by up to PadCrop pixels in each direction, filling with black: a
+	// random crop of the image padded by PadCrop on every side, as torchvision's RandomCrop(size, padding=PadCrop)
+	// in the usual CIFAR (4) and MNIST (2) recipes. It applies after resizing and to any Augment crop.
+	PadCrop int
+	// Flip mirrors half of the training images horizontally (Augment does it too). Right for natural images and
+	// clothes, wrong for digits.
+	Flip bool
 	// CenterCrop, for evaluation, crops the central square of this fraction of the shorter side before resizing
 	// (torchvision's Resize(256)+CenterCrop(224) is 0.875); 0 resizes the whole image, as the paper's code does.
 	CenterCrop float64
@@ -114,6 +121,9 @@ func NewPipeline(src Source, cfg Config) (*Pipeline, error) {
 	}
 	if cfg.ReadAhead <= 0 {
 		cfg.ReadAhead = 2
+	}
+	if cfg.PadCrop < 0 {
+		return nil, fmt.Errorf("pipeline: pad-crop must not be negative, got %d", cfg.PadCrop)
 	}
 	if cfg.CropAreaMin <= 0 || cfg.CropAreaMin > 1 {
 		cfg.CropAreaMin = DefaultCropAreaMin
@@ -232,14 +242,24 @@ func (p *Pipeline) fill(items []item, dst []float32, labels []int32, index []int
 		}
 		var b box
 		flip := false
+		var rng *rand.Rand
+		if p.cfg.Augment || p.cfg.Flip || p.cfg.PadCrop > 0 {
+			rng = rand.New(rand.NewPCG(p.cfg.Seed^0x9e3779b97f4a7c15, uint64(it.epoch)<<32|uint64(it.pos)))
+		}
 		if p.cfg.Augment {
-			rng := rand.New(rand.NewPCG(p.cfg.Seed^0x9e3779b97f4a7c15, uint64(it.epoch)<<32|uint64(it.pos)))
 			b = inceptionCrop(rng, pix.Height, pix.Width, p.cfg.CropAreaMin)
 			flip = rng.IntN(2) == 1
 		} else {
 			b = centerCrop(pix.Height, pix.Width, p.cfg.CenterCrop)
+			if p.cfg.Flip {
+				flip = rng.IntN(2) == 1
+			}
 		}
-		render(dst[k*per:(k+1)*per], pix, b, p.h, p.w, p.c, flip)
+		out := dst[k*per : (k+1)*per]
+		render(out, pix, b, p.h, p.w, p.c, flip)
+		if pad := p.cfg.PadCrop; pad > 0 {
+			shift(out, p.h, p.w, p.c, rng.IntN(2*pad+1)-pad, rng.IntN(2*pad+1)-pad)
+		}
 		labels[k] = p.src.Label(idx)
 		index[k] = idx
 	}

@@ -302,3 +302,77 @@ func TestDownloader(t *testing.T) {
 }
 
 func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }
+
+// TestPadCropFlip checks the small-image augmentation: every training image is the plain image shifted by at most
+// PadCrop pixels (with black filling the border) and mirrored or not; shifts and flips vary and are deterministic.
+func TestPadCropFlip(t *testing.T) {
+	const n, size, pad = 40, 8, 2
+	src := testArray(n, size, size, 4)
+	plainP, err := NewPipeline(src, EvalConfig(n, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := collect(t, plainP, 1)[0]
+	cfg := Config{BatchSize: n, PadCrop: pad, Flip: true, Seed: 7}
+	p, err := NewPipeline(src, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aug := collect(t, p, 1)[0]
+	per := size * size * 3
+	black := float32((0 - pixelCenter) * pixelScale)
+	shifts, flips := map[[2]int]bool{}, 0
+	for i := range n {
+		got := aug.Images[i*per : (i+1)*per]
+		orig := plain.Images[aug.Index[i]*per : (aug.Index[i]+1)*per]
+		found := false
+		for _, flip := range []bool{false, true} {
+			for dy := -pad; dy <= pad && !found; dy++ {
+				for dx := -pad; dx <= pad && !found; dx++ {
+					ok := true
+					for y := 0; y < size && ok; y++ {
+						for x := 0; x < size && ok; x++ {
+							sy, sx := y+dy, x+dx
+							for c := range 3 {
+								want := black
+								if sy >= 0 && sy < size && sx >= 0 && sx < size {
+									fx := sx
+									if flip {
+										fx = size - 1 - sx
+									}
+									want = orig[(sy*size+fx)*3+c]
+								}
+								if got[(y*size+x)*3+c] != want {
+									ok = false
+								}
+							}
+						}
+					}
+					if ok {
+						found = true
+						shifts[[2]int{dy, dx}] = true
+						if flip {
+							flips++
+						}
+					}
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("image %d is not a shift by at most %d pixels (mirrored or not) of the plain image", i, pad)
+		}
+	}
+	if len(shifts) < 8 {
+		t.Errorf("only %d distinct shifts in %d images", len(shifts), n)
+	}
+	if flips < 8 || flips > 32 {
+		t.Errorf("%d of %d images mirrored", flips, n)
+	}
+	again, _ := NewPipeline(src, cfg)
+	if b := collect(t, again, 1)[0]; fmt.Sprint(b.Images) != fmt.Sprint(aug.Images) {
+		t.Errorf("the same seed gave different augmentations")
+	}
+	if _, err := NewPipeline(src, Config{BatchSize: 1, PadCrop: -1}); err == nil || !strings.Contains(err.Error(), "pad-crop") {
+		t.Errorf("negative pad-crop: %v", err)
+	}
+}

@@ -131,3 +131,30 @@ func render(dst []float32, p *Pixels, b box, outH, outW, outC int, flip bool) {
 		}
 	}
 }
+
+// shift moves the HWC image img (h x w x c, values in [-1, 1]) by dy rows and dx columns in place, filling the
+// uncovered border with black (-1): the crop at offset (pad+dy, pad+dx) of the image padded by pad pixels of zeros,
+// as torchvision's RandomCrop(padding=pad) before normalisation.
+func shift(img []float32, h, w, c, dy, dx int) {
+	if dy == 0 && dx == 0 {
+		return
+	}
+	const black = (0 - pixelCenter) * pixelScale
+	row := w * c
+	tmp := make([]float32, len(img))
+	for i := range tmp {
+		tmp[i] = black
+	}
+	for y := range h {
+		sy := y + dy
+		if sy < 0 || sy >= h {
+			continue
+		}
+		x0, x1 := max(0, -dx), min(w, w-dx) // destination columns whose source x+dx is inside
+		if x0 >= x1 {
+			continue
+		}
+		copy(tmp[y*row+x0*c:y*row+x1*c], img[sy*row+(x0+dx)*c:sy*row+(x1+dx)*c])
+	}
+	copy(img, tmp)
+}

@@ -42,8 +42,9 @@ type dataFlags struct {
 	name, dir, split string
 	batch, workers   int
 	maxTrain         int
-	augment          bool
+	augment, flip    bool
 	cropMin          float64
+	padCrop          int
 }
 
 func addDataFlags(fs *flag.FlagSet, defaultSplit string) *dataFlags {
@@ -56,7 +57,31 @@ func addDataFlags(fs *flag.FlagSet, defaultSplit string) *dataFlags {
 	fs.IntVar(&d.maxTrain, "max-train", 0, "use only this many training examples, drawn at random with -seed (0: all)")
 	fs.BoolVar(&d.augment, "augment", false, "inception-style random crop and horizontal flip for training (the paper's, for 224 px data)")
 	fs.Float64Var(&d.cropMin, "crop-min", 0, "smallest random crop area with -augment (default 0.05 as the paper's code)")
+	fs.IntVar(&d.padCrop, "pad-crop", 0, "shift training images by up to N pixels, black border (torchvision RandomCrop(padding=N): 4 for CIFAR, 2 for 28 px)")
+	fs.BoolVar(&d.flip, "flip", false, "mirror half of the training images (for clothes and natural images, not digits)")
 	return d
+}
+
+// augmentation describes the training augmentation for results files: "none", or its parts joined by "+".
+func (d *dataFlags) augmentation() string {
+	var parts []string
+	if d.augment {
+		crop := d.cropMin
+		if crop <= 0 {
+			crop = datasets.DefaultCropAreaMin
+		}
+		parts = append(parts, fmt.Sprintf("inception-crop(area>=%g)+flip", crop))
+	}
+	if d.padCrop > 0 {
+		parts = append(parts, fmt.Sprintf("pad-crop(%d)", d.padCrop))
+	}
+	if d.flip && !d.augment {
+		parts = append(parts, "flip")
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "+")
 }
 
 func (d *dataFlags) load() (*datasets.Dataset, error) {
@@ -70,6 +95,7 @@ func (d *dataFlags) load() (*datasets.Dataset, error) {
 type trainFlags struct {
 	optimizer, decay            string
 	steps, warmup, every, keep  int
+	accumulate                  int
 	lr, wd, clip, smoothing     float64
 	wdAll, resume, progress     bool
 	seed                        int64
@@ -92,6 +118,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&tf.decay, "decay", defDecay, "learning-rate decay after warm-up: cosine, linear or none")
 	fs.IntVar(&tf.steps, "steps", 2000, "training steps")
 	fs.IntVar(&tf.warmup, "warmup", defWarmup, "linear warm-up steps")
+	fs.IntVar(&tf.accumulate, "accumulate", 1, "sum the gradients of N batches per step (a step sees N x -batch images)")
 	fs.Float64Var(&tf.lr, "lr", defLR, "peak learning rate")
 	fs.Float64Var(&tf.wd, "wd", defWD, "decoupled weight decay (adamw only)")
 	fs.BoolVar(&tf.wdAll, "wd-all", false, "decay every variable, as the paper's code (default spares biases, norms, cls and position embeddings, as timm)")
@@ -119,6 +146,9 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	}
 	if tf.optimizer == "sgd" && tf.wd > 0 {
 		return usageErrorf("-wd %g with -optimizer sgd: weight decay is for adamw (the paper fine-tunes with SGD without it)", tf.wd)
+	}
+	if tf.accumulate < 1 {
+		return usageErrorf("-accumulate must be at least 1, got %d", tf.accumulate)
 	}
 	if tf.resume && tf.dir == "" {
 		return usageErrorf("-resume needs -dir, the run folder to continue")
@@ -176,6 +206,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	}
 	pcfg := datasets.TrainConfig(df.batch, cfg.ImageSize, uint64(tf.seed))
 	pcfg.Channels, pcfg.Augment, pcfg.CropAreaMin, pcfg.Workers = cfg.Channels, df.augment, df.cropMin, df.workers
+	pcfg.PadCrop, pcfg.Flip = df.padCrop, df.flip
 	pcfg.Name = ds.Name + "/train"
 	trainData, err := datasets.NewPipeline(trainSrc, pcfg)
 	if err != nil {
@@ -192,7 +223,8 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, choice)
 	rcfg := training.Config{
-		Model: cfg, Optimizer: optCfg, BatchSize: df.batch, LabelSmoothing: tf.smoothing, Seed: tf.seed, Dir: tf.dir,
+		Model: cfg, Optimizer: optCfg, BatchSize: df.batch, Accumulate: tf.accumulate, LabelSmoothing: tf.smoothing,
+		Seed: tf.seed, Dir: tf.dir,
 		CheckpointEvery: tf.every, Keep: tf.keep, Resume: tf.resume, Progress: tf.progress, Output: stdout,
 	}
 	switch {
@@ -223,11 +255,12 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	printMetrics(stdout, ds, df.split, m)
 	res := results{
 		Command: mode, Model: cfg, Optimizer: run.Config.Optimizer, Data: ds.Name, TrainExamples: trainSrc.Len(),
-		EvalSplit: df.split, Backend: choice.Config, Steps: run.Step(), BatchSize: df.batch,
+		EvalSplit: df.split, Backend: choice.Config, Steps: run.Step(), BatchSize: df.batch * tf.accumulate,
+		Accumulate: tf.accumulate, Augmentation: df.augmentation(), LabelSmoothing: tf.smoothing,
 		WallSeconds: wall.Seconds(), Metrics: m, Finished: time.Now(), From: tf.from,
 	}
 	if steps := run.Step() - startStep; steps > 0 {
-		res.ImagesPerSecond = float64(steps*df.batch) / wall.Seconds()
+		res.ImagesPerSecond = float64(steps*df.batch*tf.accumulate) / wall.Seconds()
 	}
 	if err := writeResults(tf.results, res); err != nil {
 		return err
@@ -316,6 +349,9 @@ type results struct {
 	Backend         string                   `json:"backend"`
 	Steps           int                      `json:"steps"`
 	BatchSize       int                      `json:"batch_size"`
+	Accumulate      int                      `json:"accumulate,omitempty"`
+	Augmentation    string                   `json:"augmentation"`
+	LabelSmoothing  float64                  `json:"label_smoothing,omitempty"`
 	WallSeconds     float64                  `json:"wall_seconds"`
 	ImagesPerSecond float64                  `json:"images_per_second"`
 	Metrics         *training.Metrics        `json:"metrics"`

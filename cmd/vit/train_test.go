@@ -179,6 +179,8 @@ func TestTrainBadInput(t *testing.T) {
 		{append(tinyTrainArgs(data, dir, 10), "-warmup", "10"), 2, "warm-up steps"},
 		{[]string{"finetune", "-data", "folder:" + data}, 2, "give one of -from RUNDIR"},
 		{[]string{"pretrain", "-data", "nosuchdata"}, 1, "unknown data set"},
+		{append(tinyTrainArgs(data, dir, 20), "-accumulate", "0"), 2, "-accumulate must be at least 1"},
+		{append(tinyTrainArgs(data, dir, 20), "-pad-crop", "-2"), 1, "pad-crop must not be negative"},
 		{[]string{"eval", "-dir", filepath.Join(dir, "nothing")}, 1, "not a vitnb run folder"},
 	} {
 		code, _, errOut := runVit(t, tc.args...)
@@ -210,5 +212,24 @@ func TestFinetuneFromWeights(t *testing.T) {
 	if code, _, errOut := runVit(t, "finetune", "-weights", npz, "-from", dir, "-data", "folder:"+data); code != 2 ||
 		!strings.Contains(errOut, "give one of") {
 		t.Errorf("-weights with -from: exit %d, %q", code, errOut)
+	}
+}
+
+// TestPretrainAccumulateAugment trains with 2-batch gradient accumulation, small-image augmentation (pad-crop;
+// not -flip, which swaps this data set's left and right classes) and label smoothing: the run learns, and results.json records the effective batch and the recipe.
+func TestPretrainAccumulateAugment(t *testing.T) {
+	data := writeFolderDataset(t, 40)
+	dir := filepath.Join(t.TempDir(), "acc")
+	args := append(tinyTrainArgs(data, dir, 150), "-accumulate", "2", "-pad-crop", "1", "-label-smoothing", "0.1")
+	if code, out, errOut := runVit(t, args...); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	r := readResults(t, dir)
+	if r.Steps != 150 || r.Accumulate != 2 || r.BatchSize != 32 || r.Augmentation != "pad-crop(1)" || r.LabelSmoothing != 0.1 {
+		t.Errorf("results: steps %d, accumulate %d, batch %d, augmentation %q, label smoothing %g", r.Steps, r.Accumulate,
+			r.BatchSize, r.Augmentation, r.LabelSmoothing)
+	}
+	if r.Metrics.Top1 < 0.9 {
+		t.Errorf("top-1 %.3f after 150 accumulated steps, want >= 0.9", r.Metrics.Top1)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/initializer"
+	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
@@ -133,16 +134,28 @@ func (o *Optimizer) Config() OptimizerConfig { return o.cfg }
 
 const optimizerScope = "optimizer"
 
+var _ train.OptimizeWithGradients = (*Optimizer)(nil)
+
 // UpdateGraph implements optimizer.Interface: it computes the gradients of loss, clips them, and updates every
 // trainable variable in use.
 func (o *Optimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
+	o.UpdateGraphWithGradients(scope, scope.BuildTrainableVariablesGradientsGraph(loss), loss.DType())
+}
+
+// UpdateGraphWithGradients implements train.OptimizeWithGradients, which GoMLX's gradient accumulation
+// (train.Trainer.AccumulateGradients) calls with the mean of the accumulated gradients: grads are those of the
+// trainable variables in use by the graph, in the store's order (model.Scope.BuildTrainableVariablesGradientsGraph).
+func (o *Optimizer) UpdateGraphWithGradients(scope *model.Scope, grads []*Node, _ dtypes.DType) {
+	if len(grads) == 0 {
+		panic("optimizer: no gradients (the model has no trainable variables in use)")
+	}
+	g := grads[0].Graph()
 	var vars []*model.Variable
 	for v := range scope.IterVariables() {
 		if v.Trainable && v.InUseByGraph(g) {
 			vars = append(vars, v)
 		}
 	}
-	grads := scope.BuildTrainableVariablesGradientsGraph(loss)
 	if len(grads) != len(vars) {
 		panic(fmt.Sprintf("optimizer: %d gradients for %d trainable variables", len(grads), len(vars)))
 	}

@@ -30,8 +30,12 @@ type Config struct {
 	Model vitnb.Config
 	// Optimizer, schedule and clipping; its TotalSteps is the length of the run.
 	Optimizer OptimizerConfig
-	// BatchSize is the number of images per step (informative: the data set makes the batches).
+	// BatchSize is the number of images per batch of the data set (informative: the data set makes the batches).
 	BatchSize int
+	// Accumulate sums the gradients of this many batches before each optimizer step (GoMLX's
+	// train.Trainer.AccumulateGradients), so a step sees BatchSize*Accumulate images: the paper's batch of 4096
+	// on a machine that holds far fewer. Steps, warm-up, checkpoints and logs count optimizer steps. 0 or 1: off.
+	Accumulate int
 	// LabelSmoothing of the cross-entropy (0 in the paper; timm's DeiT recipe uses 0.1).
 	LabelSmoothing float64
 	// Seed of the weight initialisation (and of dropout).
@@ -83,6 +87,10 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 	if cfg.LabelSmoothing < 0 || cfg.LabelSmoothing >= 1 {
 		return nil, fmt.Errorf("label smoothing must be in [0, 1), got %g", cfg.LabelSmoothing)
 	}
+	if cfg.Accumulate < 0 {
+		return nil, fmt.Errorf("gradient accumulation must be at least 1 batch per step, got %d", cfg.Accumulate)
+	}
+	cfg.Accumulate = max(cfg.Accumulate, 1)
 	if cfg.Keep <= 0 {
 		cfg.Keep = 3
 	}
@@ -138,7 +146,12 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 		accuracyGraph, nil, 0.01)
 	r.Trainer = train.NewTrainer(b, r.Store, modelFn, trainerLoss(cfg.LabelSmoothing), opt,
 		[]metric.Interface{accuracy}, nil)
-	r.Loop = train.NewLoop(r.Trainer)
+	if cfg.Accumulate > 1 {
+		if err := r.Trainer.AccumulateGradients(cfg.Accumulate); err != nil {
+			return nil, fmt.Errorf("gradient accumulation: %w", err)
+		}
+	}
+	r.Loop = train.NewLoop(r.Trainer) // after AccumulateGradients: the loop counts batches, not steps
 	return r, nil
 }
 
@@ -177,17 +190,22 @@ func (r *Run) Train(data train.Dataset) error {
 		commandline.AttachProgressBar(r.Loop, r.imagesPerSecond)
 	}
 	var last time.Time
+	k := r.Config.Accumulate
 	r.Loop.OnStep("vitnb-check", train.Priority(-100), func(loop *train.Loop, metrics []*tensors.Tensor) error {
 		loss := scalar(metrics[0])
-		step := loop.LoopStep + 1
+		batch := loop.LoopStep + 1 // the loop counts batches; with accumulation, k batches make a step
+		step := (batch + k - 1) / k
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return fmt.Errorf("the loss became %g at step %d: stopping without saving a checkpoint (lower the learning rate or enable gradient clipping)", loss, step)
+		}
+		if batch%k != 0 {
+			return nil // inside an accumulation: the weights have not changed yet
 		}
 		if r.metrics != nil && (step%r.Config.LogEvery == 0 || step == total) {
 			rec := StepRecord{Step: step, Time: time.Now(), Loss: loss, Accuracy: scalar(metrics[2]),
 				LearningRate: r.Config.Optimizer.LearningRateAt(step)}
 			if !last.IsZero() {
-				rec.ImagesPerSec = float64(r.Config.LogEvery*r.Config.BatchSize) / time.Since(last).Seconds()
+				rec.ImagesPerSec = float64(r.Config.LogEvery*r.Config.BatchSize*k) / time.Since(last).Seconds()
 			}
 			last = time.Now()
 			if err := r.logRecord(rec); err != nil {
@@ -199,7 +217,9 @@ func (r *Run) Train(data train.Dataset) error {
 		}
 		return nil
 	})
-	_, err := r.Loop.RunSteps(skipBatches(data, done), total-done)
+	// Checkpoints are only written between steps, so a resumed run starts a fresh accumulation.
+	data = skipBatches(data, done*k)
+	_, err := r.Loop.RunSteps(data, (total-done)*k)
 	if err != nil {
 		return err
 	}
