@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/training"
 )
 
@@ -16,6 +17,10 @@ func init() {
 	commands["fewshot"] = command{
 		summary: "the paper's few-shot linear evaluation of a trained ViT's frozen representation (1/5/10/25 shots)",
 		run:     runFewShot,
+	}
+	commands["probe"] = command{
+		summary: "linear probe: logistic regression on a trained ViT's frozen representation of the training set",
+		run:     runProbe,
 	}
 }
 
@@ -45,43 +50,11 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 	if *l2 <= 0 || *seeds <= 0 {
 		return usageErrorf("-l2 and -seeds must be positive")
 	}
-	cfg, err := training.ReadModelConfig(*dir)
+	fr, err := frozenRepresentations(*dir, df, *pool, stderr)
 	if err != nil {
 		return err
 	}
-	ds, err := df.load()
-	if err != nil {
-		return err
-	}
-	trainSrc, err := ds.Split(datasets.SplitTrain)
-	if err != nil {
-		return err
-	}
-	if *pool > 0 && *pool < trainSrc.Len() {
-		trainSrc = randomSubset(trainSrc, *pool, 0)
-	}
-	ecfg := datasets.EvalConfig(df.batch, cfg.ImageSize)
-	ecfg.Channels, ecfg.Workers = cfg.Channels, df.workers
-	trainData, err := datasets.NewPipeline(trainSrc, ecfg)
-	if err != nil {
-		return err
-	}
-	testData, err := evalPipeline(ds, df, cfg)
-	if err != nil {
-		return err
-	}
-	b, store, err := openRun(*dir, stderr)
-	if err != nil {
-		return err
-	}
-	trainF, err := training.Representations(b, store, cfg, trainData)
-	if err != nil {
-		return err
-	}
-	testF, err := training.Representations(b, store, cfg, testData)
-	if err != nil {
-		return err
-	}
+	cfg, ds, trainF, testF := fr.cfg, fr.ds, fr.train, fr.test
 	acc, err := training.FewShot(trainF, testF, len(ds.Classes), shots, *l2, *seeds)
 	if err != nil {
 		return err
@@ -100,4 +73,88 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 			100*acc[k], ds.Name, df.split, len(testF.Labels), *seeds)
 	}
 	return nil
+}
+
+func runProbe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("probe", "-dir RUNDIR -data NAME [-pool 0] [-epochs 30]", stderr)
+	df := addDataFlags(fs, datasets.SplitTest)
+	dir := fs.String("dir", "", "run folder of a vitnb training")
+	pool := fs.Int("pool", 0, "training examples to fit on (drawn with seed 0; 0: all)")
+	epochs := fs.Int("epochs", 30, "epochs of SGD for each fit")
+	lr := fs.Float64("lr", 0.1, "peak learning rate (cosine schedule, momentum 0.9)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageErrorf("-dir RUNDIR is required")
+	}
+	if *epochs <= 0 || *lr <= 0 || *pool < 0 {
+		return usageErrorf("-epochs and -lr must be positive and -pool not negative")
+	}
+	fr, err := frozenRepresentations(*dir, df, *pool, stderr)
+	if err != nil {
+		return err
+	}
+	res, err := training.LinearProbe(fr.train, fr.test, len(fr.ds.Classes), training.ProbeConfig{Epochs: *epochs, LearningRate: *lr})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"data": fr.ds.Name, "split": df.split,
+			"train_examples": len(fr.train.Labels), "probe": res})
+	}
+	fmt.Fprintf(stdout, "%s linear probe: %.2f%% on %s/%s (%d test images); fit on %d training images, %.2f%% on them; weight decay %g chosen on a 10%% hold-out\n",
+		fr.cfg.Name, 100*res.Accuracy, fr.ds.Name, df.split, len(fr.test.Labels), len(fr.train.Labels), 100*res.TrainAccuracy, res.WeightDecay)
+	return nil
+}
+
+// frozen holds the representations of a trained model (a run folder) for the training pool and the evaluation
+// split: the input of the few-shot evaluation and the linear probe.
+type frozen struct {
+	cfg         vitnb.Config
+	ds          *datasets.Dataset
+	train, test *training.Features
+}
+
+// frozenRepresentations computes the representations of pool training examples (drawn with seed 0; 0: all) and of
+// the evaluation split of df, with the newest checkpoint of the run in dir.
+func frozenRepresentations(dir string, df *dataFlags, pool int, stderr io.Writer) (*frozen, error) {
+	cfg, err := training.ReadModelConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := df.load()
+	if err != nil {
+		return nil, err
+	}
+	trainSrc, err := ds.Split(datasets.SplitTrain)
+	if err != nil {
+		return nil, err
+	}
+	if pool > 0 && pool < trainSrc.Len() {
+		trainSrc = randomSubset(trainSrc, pool, 0)
+	}
+	ecfg := datasets.EvalConfig(df.batch, cfg.ImageSize)
+	ecfg.Channels, ecfg.Workers = cfg.Channels, df.workers
+	trainData, err := datasets.NewPipeline(trainSrc, ecfg)
+	if err != nil {
+		return nil, err
+	}
+	testData, err := evalPipeline(ds, df, cfg)
+	if err != nil {
+		return nil, err
+	}
+	b, store, err := openRun(dir, stderr)
+	if err != nil {
+		return nil, err
+	}
+	fr := &frozen{cfg: cfg, ds: ds}
+	if fr.train, err = training.Representations(b, store, cfg, trainData); err != nil {
+		return nil, err
+	}
+	if fr.test, err = training.Representations(b, store, cfg, testData); err != nil {
+		return nil, err
+	}
+	return fr, nil
 }

@@ -118,6 +118,18 @@ func TestPretrainKilledAndResumed(t *testing.T) {
 		t.Errorf("vit fewshot: exit %d, %s %s", code, out, errOut)
 	}
 
+	// Linear probe on the frozen representation of all 80 training images.
+	code, out, errOut = runVit(t, "probe", "-dir", fullDir, "-data", "folder:"+data, "-epochs", "10", "-json")
+	var probeOut struct {
+		Train int `json:"train_examples"`
+		Probe struct {
+			Accuracy float64 `json:"accuracy"`
+		} `json:"probe"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &probeOut) != nil || probeOut.Train != 80 || probeOut.Probe.Accuracy < 0.9 {
+		t.Errorf("vit probe: exit %d, %s %s", code, out, errOut)
+	}
+
 	dir := filepath.Join(t.TempDir(), "killed")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VIT_AS_MAIN=1", "VIT_ARGS="+strings.Join(tinyTrainArgs(data, dir, steps), "\n"))
