@@ -32,23 +32,45 @@ func Backend() compute.Backend {
 	return b
 }
 
-// TrainSpec describes a small model trained from scratch for a notebook.
+// backendConfig names b as results files do, e.g. "xla:cpu": the configuration chosen by package backend when b
+// is its backend, else b's name.
+func backendConfig(b compute.Backend) string {
+	if chosen, choice, err := backend.New(); err == nil && chosen == b {
+		return choice.Config
+	}
+	return b.Name()
+}
+
+// TrainSpec describes a small model trained for a notebook: from scratch (AdamW with warm-up and cosine decay),
+// or fine-tuned from another spec's model with the paper's recipe (FineTuneFrom).
 type TrainSpec struct {
 	// Dataset is a registered data set of package datasets, e.g. "fashion-mnist".
 	Dataset string
 	// Preset is the model, e.g. "micro28".
 	Preset string
+	// PatchSize and Depth, when not 0, replace the preset's (patch size must divide the image size).
+	PatchSize, Depth int
+	// TrainImages, when not 0, trains on that many training images drawn at random with Seed
+	// (datasets.RandomSubset: the same images as `vit pretrain -max-train N -seed S`); 0 uses them all.
+	TrainImages int
 	// Steps and BatchSize of the training run.
 	Steps, BatchSize int
-	// LearningRate is AdamW's peak rate, reached after WarmupSteps.
+	// LearningRate is the peak rate, reached after WarmupSteps.
 	LearningRate float64
 	WarmupSteps  int
-	// WeightDecay of AdamW (biases, norms and embeddings are spared).
+	// WeightDecay of AdamW (biases, norms and embeddings are spared); 0 when fine-tuning.
 	WeightDecay float64
 	// EvalImages is how many test images the evaluation reads (0: the whole test split).
 	EvalImages int
-	// Seed of the initialisation and of the data order.
+	// Seed of the initialisation, of the data order and of the TrainImages subset.
 	Seed uint64
+	// FineTuneFrom, when set, fine-tunes the model trained by that spec (trained first if it has not been) as
+	// `vit finetune -from` does: the paper's recipe (training.PaperFineTuning: SGD with momentum 0.9, no weight
+	// decay, clipping at global norm 1, cosine decay) with a new zero-initialised head. The architecture is
+	// FineTuneFrom's: Preset, PatchSize and Depth are not read.
+	FineTuneFrom *TrainSpec
+	// Fresh trains again even if the run folder holds a finished run (the folder is emptied first).
+	Fresh bool
 }
 
 // FashionMNIST returns the notebooks' model: micro28 (patch 4, 49 patches + class token, width 64, 4 blocks of
@@ -63,20 +85,68 @@ func FashionMNIST(budget string) TrainSpec {
 	return s
 }
 
-// Dir is the folder that holds the run of the spec: $VITNB_RUNS/NAME, by default ~/.cache/vitnb/notebook-runs/NAME
-// with a NAME made of every field, so that notebooks sharing a spec share the run.
-func (s TrainSpec) Dir() string {
-	base := os.Getenv("VITNB_RUNS")
-	if base == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			cache = os.TempDir()
-		}
-		base = filepath.Join(cache, "vitnb", "notebook-runs")
+// RunsDir is the folder that holds the notebooks' runs: $VITNB_RUNS, by default ~/.cache/vitnb/notebook-runs.
+func RunsDir() string {
+	if base := os.Getenv("VITNB_RUNS"); base != "" {
+		return base
 	}
-	name := fmt.Sprintf("%s-%s-s%d-b%d-lr%g-w%d-wd%g-e%d-seed%d", s.Dataset, s.Preset, s.Steps, s.BatchSize,
-		s.LearningRate, s.WarmupSteps, s.WeightDecay, s.EvalImages, s.Seed)
-	return filepath.Join(base, name)
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	return filepath.Join(cache, "vitnb", "notebook-runs")
+}
+
+// Dir is the folder that holds the run of the spec: RunsDir()/NAME with a NAME made of every field, so that
+// notebooks sharing a spec share the run. A fine-tuning's folder lies inside the folder of the run it starts
+// from.
+func (s TrainSpec) Dir() string {
+	if s.FineTuneFrom != nil {
+		name := fmt.Sprintf("finetune-%s%s-s%d-b%d-lr%g-w%d-e%d-seed%d", s.Dataset, s.imagesTag(), s.Steps,
+			s.BatchSize, s.LearningRate, s.WarmupSteps, s.EvalImages, s.Seed)
+		return filepath.Join(s.FineTuneFrom.Dir(), name)
+	}
+	arch := s.Preset
+	if s.PatchSize > 0 {
+		arch += fmt.Sprintf("-p%d", s.PatchSize)
+	}
+	if s.Depth > 0 {
+		arch += fmt.Sprintf("-d%d", s.Depth)
+	}
+	name := fmt.Sprintf("%s-%s%s-s%d-b%d-lr%g-w%d-wd%g-e%d-seed%d", s.Dataset, arch, s.imagesTag(), s.Steps,
+		s.BatchSize, s.LearningRate, s.WarmupSteps, s.WeightDecay, s.EvalImages, s.Seed)
+	return filepath.Join(RunsDir(), name)
+}
+
+func (s TrainSpec) imagesTag() string {
+	if s.TrainImages > 0 {
+		return fmt.Sprintf("-n%d", s.TrainImages)
+	}
+	return ""
+}
+
+// Model returns the architecture of the spec (FineTuneFrom's when fine-tuning) with classes classes.
+func (s TrainSpec) Model(classes int) (vitnb.Config, error) {
+	if s.FineTuneFrom != nil {
+		return s.FineTuneFrom.Model(classes)
+	}
+	cfg, err := vitnb.Preset(s.Preset)
+	if err != nil {
+		return cfg, err
+	}
+	if s.PatchSize > 0 {
+		cfg.PatchSize = s.PatchSize
+		cfg.Name += fmt.Sprintf(" patch %d", s.PatchSize)
+	}
+	if s.Depth > 0 {
+		cfg.Depth = s.Depth
+		cfg.Name += fmt.Sprintf(" depth %d", s.Depth)
+	}
+	cfg.NumClasses = classes
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("the model of %s: %w", s.Dir(), err)
+	}
+	return cfg, nil
 }
 
 // Trained is a model trained (or loaded from its run folder) for a notebook, with the data it was trained on.
@@ -86,74 +156,111 @@ type Trained struct {
 	Backend compute.Backend
 	Store   *model.Store
 	Data    *datasets.Dataset
+	// Dir is the run folder: checkpoints, config.json, metrics.jsonl and results.json.
+	Dir string
 	// Curve is the training loss and accuracy logged during training (metrics.jsonl).
 	Curve []training.StepRecord
 	// Eval is the evaluation on the test split (EvalImages of it).
 	Eval *training.Metrics
+	// Results is the run's results file (training.ResultsFile): what `vit pretrain` and `vit finetune` write too.
+	Results *training.Results
 	// TrainSeconds is how long training took when it ran (0 when loaded).
 	TrainSeconds float64
 
 	inspector *vitnb.Inspector
 }
 
-const doneFile = "notebook-eval.json"
-
-// TrainOrLoad returns the model of spec: loaded from spec.Dir() if a previous run finished there, else trained
-// (resuming an interrupted run) and evaluated. Training prints a line every few steps.
+// TrainOrLoad returns the model of spec: loaded from spec.Dir() if a previous run finished there (its results
+// file is written last), else trained (resuming an interrupted run), evaluated on the test split and recorded
+// in a results file. Training shows a progress bar in a notebook (a line every few steps elsewhere).
 func TrainOrLoad(b compute.Backend, spec TrainSpec) (*Trained, error) {
-	cfg, err := vitnb.Preset(spec.Preset)
-	if err != nil {
-		return nil, err
-	}
 	data, err := datasets.Load(spec.Dataset, datasets.Options{Holdout: -1})
 	if err != nil {
 		return nil, err
 	}
-	cfg.NumClasses = len(data.Classes)
-	t := &Trained{Spec: spec, Config: cfg, Backend: b, Data: data}
+	cfg, err := spec.Model(len(data.Classes))
+	if err != nil {
+		return nil, err
+	}
 	dir := spec.Dir()
-	if evalData, err := os.ReadFile(filepath.Join(dir, doneFile)); err == nil {
+	t := &Trained{Spec: spec, Config: cfg, Backend: b, Data: data, Dir: dir}
+	resultsPath := filepath.Join(dir, training.ResultsFile)
+	if spec.Fresh {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("emptying the run folder for a fresh run: %w", err)
+		}
+	} else if _, err := os.Stat(resultsPath); err == nil {
+		if t.Results, err = training.ReadResults(resultsPath); err != nil {
+			return nil, err
+		}
 		if t.Store, err = training.LoadRun(dir); err != nil {
 			return nil, err
 		}
-		t.Eval = new(training.Metrics)
-		if err := json.Unmarshal(evalData, t.Eval); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, doneFile), err)
-		}
+		t.Eval = t.Results.Metrics
 		if t.Curve, err = readCurve(filepath.Join(dir, "metrics.jsonl")); err != nil {
 			return nil, err
 		}
-		fmt.Printf("loaded %s (%d steps, test accuracy %.1f%% on %d images) from %s\n", cfg.Name, spec.Steps,
-			100*t.Eval.Top1, t.Eval.Examples, dir)
+		fmt.Printf("loaded %s (%d steps on %s, test accuracy %.1f%% on %d images) from %s\n", cfg.Name, spec.Steps,
+			spec.Dataset, 100*t.Eval.Top1, t.Eval.Examples, dir)
 		return t, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+	command, optCfg := "pretrain", training.OptimizerConfig{Kind: "adamw", LearningRate: spec.LearningRate,
+		WarmupSteps: spec.WarmupSteps, TotalSteps: spec.Steps, Decay: "cosine", WeightDecay: spec.WeightDecay,
+		ClipNorm: 1}
+	var from *Trained
+	if spec.FineTuneFrom != nil {
+		if spec.WeightDecay != 0 {
+			return nil, fmt.Errorf("fine-tuning %s: weight decay must be 0 (the paper fine-tunes with SGD without it), got %g",
+				spec.Dataset, spec.WeightDecay)
+		}
+		if from, err = TrainOrLoad(b, *spec.FineTuneFrom); err != nil {
+			return nil, err
+		}
+		command, optCfg = "finetune", training.PaperFineTuning(spec.Steps, spec.WarmupSteps)
+		if spec.LearningRate > 0 {
+			optCfg.LearningRate = spec.LearningRate
+		}
 	}
-	trainPipe, err := data.Pipeline(datasets.SplitTrain, datasets.Config{Name: "train", BatchSize: spec.BatchSize,
-		Shuffle: true, Seed: spec.Seed, Loop: true})
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the run folder: %w", err)
+	}
+	trainSrc, err := data.Split(datasets.SplitTrain)
 	if err != nil {
 		return nil, err
 	}
-	logEvery := max(spec.Steps/20, 10)
-	run, err := training.NewRun(b, training.Config{
-		Model: cfg,
-		Optimizer: training.OptimizerConfig{Kind: "adamw", LearningRate: spec.LearningRate,
-			WarmupSteps: spec.WarmupSteps, TotalSteps: spec.Steps, Decay: "cosine", WeightDecay: spec.WeightDecay,
-			ClipNorm: 1},
-		BatchSize: spec.BatchSize, Seed: int64(spec.Seed), Dir: dir, Resume: true, LogEvery: logEvery,
+	if spec.TrainImages > 0 {
+		trainSrc = datasets.RandomSubset(trainSrc, spec.TrainImages, spec.Seed)
+	}
+	trainPipe, err := datasets.NewPipeline(trainSrc, datasets.Config{Name: spec.Dataset + "/train",
+		BatchSize: spec.BatchSize, Shuffle: true, Seed: spec.Seed, Loop: true})
+	if err != nil {
+		return nil, fmt.Errorf("%s training data: %w", spec.Dataset, err)
+	}
+	rcfg := training.Config{
+		Model: cfg, Optimizer: optCfg, BatchSize: spec.BatchSize, Seed: int64(spec.Seed), Dir: dir, Resume: true,
+		LogEvery:        max(spec.Steps/50, 5),
 		CheckpointEvery: max(spec.Steps/8, 50), // an interrupted run (a cell's time limit) resumes
 		Output:          os.Stdout,
-	})
+	}
+	if from != nil {
+		rcfg.Init = training.InitFromStore(from.Store, cfg, from.Dir, os.Stdout)
+	}
+	run, err := training.NewRun(b, rcfg)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = run.Close() }()
-	fmt.Printf("training %s on %s: %d steps of %d images (%s)\n", cfg.Name, spec.Dataset, spec.Steps,
-		spec.BatchSize, dir)
+	what := fmt.Sprintf("training %s on %s", cfg.Name, spec.Dataset)
+	if from != nil {
+		what = fmt.Sprintf("fine-tuning %s (trained on %s) on %s", cfg.Name, from.Spec.Dataset, spec.Dataset)
+	}
+	fmt.Printf("%s: %d steps of %d images from %d training images (%s)\n", what, spec.Steps, spec.BatchSize,
+		trainSrc.Len(), dir)
+	showProgress(run, what)
+	startStep := run.Step()
 	start := time.Now()
 	if err := run.Train(trainPipe); err != nil {
 		return nil, err
@@ -161,25 +268,20 @@ func TrainOrLoad(b compute.Backend, spec TrainSpec) (*Trained, error) {
 	t.TrainSeconds = time.Since(start).Seconds()
 	t.Store = run.Store
 
-	test, err := data.Split(datasets.SplitTest)
-	if err != nil {
+	if t.Eval, err = t.Evaluate(); err != nil {
 		return nil, err
 	}
-	if spec.EvalImages > 0 && spec.EvalImages < test.Len() {
-		idx := make([]int, spec.EvalImages)
-		for i := range idx {
-			idx[i] = i
-		}
-		test = &datasets.Subset{Src: test, Index: idx}
+	t.Results = &training.Results{Command: command, Model: cfg, Optimizer: run.Config.Optimizer, Data: spec.Dataset,
+		TrainExamples: trainSrc.Len(), EvalSplit: datasets.SplitTest, Backend: backendConfig(b), Steps: run.Step(),
+		Devices: 1, BatchSize: spec.BatchSize, Augmentation: "none", WallSeconds: t.TrainSeconds, Metrics: t.Eval,
+		Finished: time.Now()}
+	if steps := run.Step() - startStep; steps > 0 && t.TrainSeconds > 0 {
+		t.Results.ImagesPerSecond = float64(steps*spec.BatchSize) / t.TrainSeconds
 	}
-	evalPipe, err := datasets.NewPipeline(test, datasets.EvalConfig(250, 0))
-	if err != nil {
-		return nil, err
+	if from != nil {
+		t.Results.From = from.Dir
 	}
-	if t.Eval, err = training.Evaluate(b, t.Store, cfg, evalPipe); err != nil {
-		return nil, err
-	}
-	if err := training.WriteJSONAtomic(filepath.Join(dir, doneFile), t.Eval); err != nil {
+	if err := training.WriteResults(resultsPath, t.Results); err != nil {
 		return nil, err
 	}
 	if t.Curve, err = readCurve(filepath.Join(dir, "metrics.jsonl")); err != nil {
@@ -187,6 +289,89 @@ func TrainOrLoad(b compute.Backend, spec TrainSpec) (*Trained, error) {
 	}
 	fmt.Printf("trained in %.0fs: test accuracy %.1f%% on %d images\n", t.TrainSeconds, 100*t.Eval.Top1, t.Eval.Examples)
 	return t, nil
+}
+
+// TestPipeline returns the evaluation batches of the spec's test images: the first EvalImages of the test split
+// (all with 0), in order.
+func (t *Trained) TestPipeline() (*datasets.Pipeline, error) {
+	test, err := t.Data.Split(datasets.SplitTest)
+	if err != nil {
+		return nil, err
+	}
+	if n := t.Spec.EvalImages; n > 0 && n < test.Len() {
+		test = &datasets.Subset{Src: test, Index: firstN(n)}
+	}
+	return datasets.NewPipeline(test, datasets.Config{Name: t.Spec.Dataset + "/test", BatchSize: 250})
+}
+
+// Evaluate runs the model on the spec's test images (TestPipeline): loss, top-1 and top-5 accuracy, per-class
+// accuracy and confusion matrix (training.Evaluate).
+func (t *Trained) Evaluate() (*training.Metrics, error) {
+	pipe, err := t.TestPipeline()
+	if err != nil {
+		return nil, err
+	}
+	m, err := training.Evaluate(t.Backend, t.Store, t.Config, pipe)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating %s on %s: %w", t.Config.Name, t.Spec.Dataset, err)
+	}
+	return m, nil
+}
+
+// Reload returns the model as saved in its run folder: a new store holding the newest checkpoint
+// (training.LoadRun), with the same spec, data and evaluation results.
+func (t *Trained) Reload() (*Trained, error) {
+	store, err := training.LoadRun(t.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Trained{Spec: t.Spec, Config: t.Config, Backend: t.Backend, Store: store, Data: t.Data, Dir: t.Dir,
+		Curve: t.Curve, Eval: t.Eval, Results: t.Results}, nil
+}
+
+// Untrained returns the model of t before training: the same architecture, variables initialised afresh with
+// the spec's seed (a baseline for the representations of a trained model).
+func (t *Trained) Untrained() *Trained {
+	store := model.NewStore()
+	store.SetParam(model.ParamInitialSeed, int64(t.Spec.Seed))
+	return &Trained{Spec: t.Spec, Config: t.Config, Backend: t.Backend, Store: store, Data: t.Data}
+}
+
+// Representations computes the frozen representations (what the head reads) of images of a registered data set:
+// the TrainImages random training images of spec (as TrainOrLoad draws them; all with 0) for split "train", or
+// the first n test images (all with 0) for split "test".
+func (t *Trained) Representations(spec TrainSpec, split string, n int) (*training.Features, error) {
+	ds, err := datasets.Load(spec.Dataset, datasets.Options{Holdout: -1})
+	if err != nil {
+		return nil, err
+	}
+	src, err := ds.Split(split)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case split == datasets.SplitTrain && n > 0:
+		src = datasets.RandomSubset(src, n, spec.Seed)
+	case n > 0 && n < src.Len():
+		src = &datasets.Subset{Src: src, Index: firstN(n)}
+	}
+	pipe, err := datasets.NewPipeline(src, datasets.Config{Name: spec.Dataset + "/" + split, BatchSize: 250})
+	if err != nil {
+		return nil, err
+	}
+	f, err := training.Representations(t.Backend, t.Store, t.Config, pipe)
+	if err != nil {
+		return nil, fmt.Errorf("representations of %s/%s: %w", spec.Dataset, split, err)
+	}
+	return f, nil
+}
+
+func firstN(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
 }
 
 func readCurve(path string) ([]training.StepRecord, error) {

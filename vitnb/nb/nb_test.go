@@ -2,9 +2,15 @@ package nb
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
 
@@ -43,6 +49,14 @@ func TestTrainOrLoad(t *testing.T) {
 	if first.Eval.Examples != 50 || len(first.Curve) == 0 {
 		t.Fatalf("eval on %d images, %d curve points", first.Eval.Examples, len(first.Curve))
 	}
+	res, err := training.ReadResults(filepath.Join(first.Dir, training.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Command != "pretrain" || res.Steps != 6 || res.ImagesSeen() != 96 || res.TrainExamples != 60000 ||
+		res.Metrics.Top1 != first.Eval.Top1 || res.Backend == "" || res.WallSeconds <= 0 {
+		t.Fatalf("results file %+v", res)
+	}
 	again, err := TrainOrLoad(b, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -78,5 +92,99 @@ func TestTrainOrLoad(t *testing.T) {
 	}
 	if img := again.ImageOf(pix, 1); img.Bounds().Dx() != cfg.ImageSize {
 		t.Fatalf("image width %d", img.Bounds().Dx())
+	}
+
+	// The trained model in memory and the one reloaded from its checkpoint give the same logits and accuracy.
+	firstLogits, _, err := first.Inspect(pix, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloaded, err := first.Reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reLogits, _, err := reloaded.Inspect(pix, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range firstLogits {
+		if !slices.Equal(firstLogits[i], reLogits[i]) {
+			t.Fatalf("image %d: logits %v in memory, %v reloaded", i, firstLogits[i], reLogits[i])
+		}
+	}
+	m, err := reloaded.Evaluate()
+	if err != nil || m.Top1 != first.Eval.Top1 || m.Examples != 50 {
+		t.Fatalf("reloaded: %v, %+v", err, m)
+	}
+}
+
+// TestFineTune fine-tunes the model of a few steps on 40 MNIST images with the paper's recipe, in a folder
+// inside the pretraining's, and computes representations with it and with an untrained model.
+func TestFineTune(t *testing.T) {
+	t.Setenv("VITNB_RUNS", t.TempDir())
+	pre := FashionMNIST(Quick)
+	pre.Steps, pre.WarmupSteps, pre.BatchSize, pre.EvalImages = 6, 2, 16, 50
+	ft := TrainSpec{Dataset: "mnist", TrainImages: 40, Steps: 4, BatchSize: 8, WarmupSteps: 1, EvalImages: 30,
+		Seed: 3, FineTuneFrom: &pre}
+	if !strings.HasPrefix(ft.Dir(), pre.Dir()+string(filepath.Separator)) || !strings.Contains(ft.Dir(), "-n40-") {
+		t.Fatalf("fine-tuning folder %s, pretraining %s", ft.Dir(), pre.Dir())
+	}
+	b := Backend()
+	tuned, err := TrainOrLoad(b, ft)
+	if errors.Is(err, datasets.ErrNotFound) {
+		t.Skipf("Fashion-MNIST or MNIST is not installed: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := tuned.Results
+	if r.Command != "finetune" || r.From != pre.Dir() || r.TrainExamples != 40 || r.Optimizer.Kind != "sgd" ||
+		r.Optimizer.ClipNorm != 1 || r.Optimizer.WeightDecay != 0 || r.Metrics.Examples != 30 || r.Data != "mnist" {
+		t.Fatalf("fine-tuning results %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(pre.Dir(), training.ResultsFile)); err != nil {
+		t.Fatalf("the pretraining did not run first: %v", err)
+	}
+	trainF, err := tuned.Representations(ft, datasets.SplitTrain, ft.TrainImages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trainF.Labels) != 40 || trainF.Dim != tuned.Config.Width {
+		t.Fatalf("%d representations of size %d", len(trainF.Labels), trainF.Dim)
+	}
+	// The same 40 images as the fine-tuning: the labels of datasets.RandomSubset with the spec's seed.
+	mnist, err := datasets.Load("mnist", datasets.Options{Holdout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := mnist.Split(datasets.SplitTrain)
+	sub := datasets.RandomSubset(src, 40, 3)
+	for i := range 40 {
+		if trainF.Labels[i] != sub.Label(i) {
+			t.Fatalf("representation %d has label %d, the subset %d", i, trainF.Labels[i], sub.Label(i))
+		}
+	}
+	raw, err := tuned.Untrained().Representations(ft, datasets.SplitTest, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tunedTest, err := tuned.Representations(ft, datasets.SplitTest, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Labels) != 5 || slices.Equal(raw.X, tunedTest.X) {
+		t.Fatal("the untrained model's representations are the trained one's")
+	}
+	again, err := TrainOrLoad(b, ft)
+	if err != nil || again.TrainSeconds != 0 || again.Results.From != pre.Dir() {
+		t.Fatalf("loading the fine-tuning again: %v", err)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	got := progressLine("training x", 30, 100, 10, 10*time.Second, 0.5, 0.25, 64)
+	want := "training x · loss 0.500 · train accuracy 25.0% · 128 img/s · 10s, about 35s left"
+	if got != want {
+		t.Fatalf("progress line\n got %q\nwant %q", got, want)
 	}
 }

@@ -75,3 +75,17 @@ func className(classes []string, i int) string {
 	}
 	return fmt.Sprint(i)
 }
+
+// ProgressHTML returns a progress bar as one line of HTML: a bar of 30 characters filled in proportion to done
+// of total, the count, then text (escaped). It is made of plain characters in a <code> element, without style
+// sheets or scripts, so it reads the same in a live notebook and in a stored one.
+func ProgressHTML(done, total int, text string) string {
+	const width = 30
+	frac := 0.0
+	if total > 0 {
+		frac = min(max(float64(done)/float64(total), 0), 1)
+	}
+	full := int(math.Round(frac * width))
+	bar := strings.Repeat("█", full) + strings.Repeat("░", width-full)
+	return fmt.Sprintf(`<code>%s %3.0f%% %d/%d %s</code>`, bar, 100*frac, done, total, html.EscapeString(text))
+}

@@ -21,6 +21,8 @@ type Series struct {
 	X, Y []float64
 	// Points draws a dot per point instead of a line through them.
 	Points bool
+	// Markers draws a dot on each point of the line as well.
+	Markers bool
 }
 
 // Plot is a simple 2D chart drawn as a PNG picture: lines or dots, axes with ticks, a title and a legend.
@@ -29,6 +31,9 @@ type Plot struct {
 	Series                []Series
 	// LogY draws the y axis on a log10 scale (values <= 0 are skipped).
 	LogY bool
+	// LogX draws the x axis on a log10 scale (points with x <= 0 are skipped), ticks at 1, 2 and 5 times powers
+	// of 10.
+	LogX bool
 	// Width and Height in pixels (default 560 x 360).
 	Width, Height int
 }
@@ -48,17 +53,23 @@ func (p Plot) Image() (*image.RGBA, error) {
 		}
 		return v
 	}
+	tx := func(v float64) float64 {
+		if p.LogX {
+			return math.Log10(v)
+		}
+		return v
+	}
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range p.Series {
 		if len(s.X) != len(s.Y) {
 			return nil, fmt.Errorf("viz: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
 		}
 		for i := range s.X {
-			y := ty(s.Y[i])
-			if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(s.X[i]) {
+			x, y := tx(s.X[i]), ty(s.Y[i])
+			if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(x) || math.IsInf(x, 0) {
 				continue
 			}
-			xmin, xmax = min(xmin, s.X[i]), max(xmax, s.X[i])
+			xmin, xmax = min(xmin, x), max(xmax, x)
 			ymin, ymax = min(ymin, y), max(ymax, y)
 		}
 	}
@@ -74,7 +85,7 @@ func (p Plot) Image() (*image.RGBA, error) {
 	pad := 0.05 * (ymax - ymin)
 	ymin, ymax = ymin-pad, ymax+pad
 	for _, s := range p.Series {
-		if s.Points { // dots on the frame would be cut in half
+		if s.Points || s.Markers { // dots on the frame would be cut in half
 			pad = 0.05 * (xmax - xmin)
 			xmin, xmax = xmin-pad, xmax+pad
 			break
@@ -88,10 +99,17 @@ func (p Plot) Image() (*image.RGBA, error) {
 	py := func(y float64) int { return bottom - int(math.Round((y-ymin)/(ymax-ymin)*float64(bottom-top))) }
 
 	// Grid, ticks and labels.
-	for _, t := range ticks(xmin, xmax, 6) {
+	xticks := ticks(xmin, xmax, 6)
+	if p.LogX {
+		xticks = logTicks(xmin, xmax)
+	}
+	for _, t := range xticks {
 		x := px(t)
 		Fill(img, image.Rect(x, top, x+1, bottom), LightGrey)
 		s := formatTick(t)
+		if p.LogX {
+			s = formatTick(math.Pow(10, t))
+		}
 		Label(img, x-TextWidth(s)/2, bottom+4, s, Black)
 	}
 	for _, t := range ticks(ymin, ymax, 5) {
@@ -106,7 +124,11 @@ func (p Plot) Image() (*image.RGBA, error) {
 	Fill(img, image.Rect(left, top, left+1, bottom+1), Black)
 	Fill(img, image.Rect(left, bottom, right+1, bottom+1), Black)
 	Label(img, (w-TextWidth(p.Title))/2, 6, p.Title, Black)
-	Label(img, (left+right-TextWidth(p.XLabel))/2, h-FontHeight-4, p.XLabel, Black)
+	xlabel := p.XLabel
+	if p.LogX {
+		xlabel += " (log)"
+	}
+	Label(img, (left+right-TextWidth(xlabel))/2, h-FontHeight-4, xlabel, Black)
 	ylabel := p.YLabel
 	if p.LogY {
 		ylabel += " (log)"
@@ -118,16 +140,19 @@ func (p Plot) Image() (*image.RGBA, error) {
 		prevOK := false
 		var x0, y0 int
 		for i := range s.X {
-			y := ty(s.Y[i])
-			if math.IsNaN(y) || math.IsInf(y, 0) {
+			x, y := tx(s.X[i]), ty(s.Y[i])
+			if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(x) || math.IsInf(x, 0) {
 				prevOK = false
 				continue
 			}
-			x1, y1 := px(s.X[i]), py(y)
+			x1, y1 := px(x), py(y)
 			if s.Points {
 				Fill(img, image.Rect(x1-2, y1-2, x1+3, y1+3), c)
 			} else if prevOK {
 				line(img, x0, y0, x1, y1, c)
+			}
+			if s.Markers {
+				Fill(img, image.Rect(x1-3, y1-3, x1+4, y1+4), c)
 			}
 			x0, y0, prevOK = x1, y1, true
 		}
@@ -183,6 +208,27 @@ func ticks(lo, hi float64, n int) []float64 {
 			t = 0 // no "-0"
 		}
 		out = append(out, t)
+	}
+	return out
+}
+
+// logTicks returns the log10 of round values between 10^lo and 10^hi: powers of 10, with 2 and 5 times them
+// when the range spans fewer than 3 decades (and 1.5, 3, 7 when less than one).
+func logTicks(lo, hi float64) []float64 {
+	mult := []float64{1}
+	switch span := hi - lo; {
+	case span < 1:
+		mult = []float64{1, 1.5, 2, 3, 5, 7}
+	case span < 3:
+		mult = []float64{1, 2, 5}
+	}
+	var out []float64
+	for e := math.Floor(lo); e <= math.Ceil(hi); e++ {
+		for _, m := range mult {
+			if t := e + math.Log10(m); t >= lo-1e-9 && t <= hi+1e-9 {
+				out = append(out, t)
+			}
+		}
 	}
 	return out
 }
