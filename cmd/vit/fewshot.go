@@ -133,7 +133,7 @@ func frozenRepresentations(dir string, df *dataFlags, pool int, stderr io.Writer
 		return nil, err
 	}
 	if pool > 0 && pool < trainSrc.Len() {
-		trainSrc = randomSubset(trainSrc, pool, 0)
+		trainSrc = datasets.RandomSubset(trainSrc, pool, 0)
 	}
 	ecfg := datasets.EvalConfig(df.batch, cfg.ImageSize)
 	ecfg.Channels, ecfg.Workers = cfg.Channels, df.workers

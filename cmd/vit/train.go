@@ -4,10 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -112,7 +109,8 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	// decay) scaled to small CPU runs, and its fine-tuning (Appendix B.1.1: SGD 0.9, cosine, clip 1, no decay).
 	defOpt, defDecay, defLR, defWD, defWarmup := "adamw", "cosine", 1e-3, 0.05, 200
 	if finetune {
-		defOpt, defLR, defWD, defWarmup = "sgd", 0.01, 0, 50
+		paper := training.PaperFineTuning(0, 50)
+		defOpt, defDecay, defLR, defWD, defWarmup = paper.Kind, paper.Decay, paper.LearningRate, 0, paper.WarmupSteps
 	}
 	fs.StringVar(&tf.optimizer, "optimizer", defOpt, "adamw or sgd (momentum 0.9)")
 	fs.StringVar(&tf.decay, "decay", defDecay, "learning-rate decay after warm-up: cosine, linear or none")
@@ -202,7 +200,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if df.maxTrain > 0 && df.maxTrain < trainSrc.Len() {
-		trainSrc = randomSubset(trainSrc, df.maxTrain, uint64(tf.seed))
+		trainSrc = datasets.RandomSubset(trainSrc, df.maxTrain, uint64(tf.seed))
 	}
 	pcfg := datasets.TrainConfig(df.batch, cfg.ImageSize, uint64(tf.seed))
 	pcfg.Channels, pcfg.Augment, pcfg.CropAreaMin, pcfg.Workers = cfg.Channels, df.augment, df.cropMin, df.workers
@@ -229,10 +227,9 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case pretrained != nil:
-		rcfg.Init = func(store *model.Store) error { return copyModelVariables(pretrained, store, cfg, tf.weights) }
+		rcfg.Init = training.InitFromStore(pretrained, cfg, tf.weights, stderr)
 	case finetune:
-		from := tf.from
-		rcfg.Init = func(store *model.Store) error { return initFromRun(store, from, cfg) }
+		rcfg.Init = training.InitFromRun(tf.from, cfg, stderr)
 	}
 	run, err := training.NewRun(b, rcfg)
 	if err != nil {
@@ -253,16 +250,16 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printMetrics(stdout, ds, df.split, m)
-	res := results{
+	res := training.Results{
 		Command: mode, Model: cfg, Optimizer: run.Config.Optimizer, Data: ds.Name, TrainExamples: trainSrc.Len(),
 		EvalSplit: df.split, Backend: choice.Config, Steps: run.Step(), BatchSize: df.batch * tf.accumulate,
 		Accumulate: tf.accumulate, Augmentation: df.augmentation(), LabelSmoothing: tf.smoothing,
-		WallSeconds: wall.Seconds(), Metrics: m, Finished: time.Now(), From: tf.from,
+		WallSeconds: wall.Seconds(), Metrics: m, Finished: time.Now(), From: tf.from, Weights: tf.weights,
 	}
 	if steps := run.Step() - startStep; steps > 0 {
 		res.ImagesPerSecond = float64(steps*df.batch*tf.accumulate) / wall.Seconds()
 	}
-	if err := writeResults(tf.results, res); err != nil {
+	if err := training.WriteResults(tf.results, &res); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "results written to %s\n", tf.results)
@@ -286,84 +283,6 @@ func evalPipeline(ds *datasets.Dataset, df *dataFlags, cfg vitnb.Config) (*datas
 	ecfg := datasets.EvalConfig(df.batch, cfg.ImageSize)
 	ecfg.Channels, ecfg.Workers = cfg.Channels, df.workers
 	return ds.Pipeline(df.split, ecfg)
-}
-
-// randomSubset draws n examples of src without replacement, reproducibly for a seed.
-func randomSubset(src datasets.Source, n int, seed uint64) *datasets.Subset {
-	perm := rand.New(rand.NewPCG(seed, 0x5eed)).Perm(src.Len())[:n]
-	return &datasets.Subset{Src: src, Index: perm}
-}
-
-// initFromRun loads the newest checkpoint of a vitnb run folder into store for fine-tuning: every model
-// variable with the same shape; the head is left out (and so initialised to zero, as the paper's fine-tuning)
-// when the number of classes differs. Optimizer state and step are not carried over.
-func initFromRun(store *model.Store, dir string, cfg vitnb.Config) error {
-	src, err := training.LoadRun(dir)
-	if err != nil {
-		return err
-	}
-	return copyModelVariables(src, store, cfg, dir)
-}
-
-// copyModelVariables copies the variables of model cfg from src to dst, leaving out a head of another shape
-// (so dst's starts at zero); from names the source in errors.
-func copyModelVariables(src, store *model.Store, cfg vitnb.Config, from string) error {
-	dir := from
-	want := cfg.VariableShapes()
-	var dropped []string
-	for name, dims := range want {
-		v := src.GetVariable("/" + name)
-		if v == nil {
-			if strings.HasPrefix(name, vitnb.VarHead+"/") {
-				dropped = append(dropped, name) // Dropped by the loader: the head starts at zero.
-				continue
-			}
-			return fmt.Errorf("%s has no variable %s: is it a vitnb ViT?", dir, name)
-		}
-		if !slices.Equal(v.Shape().Dimensions, dims) {
-			if strings.HasPrefix(name, vitnb.VarHead+"/") {
-				dropped = append(dropped, name)
-				continue
-			}
-			return fmt.Errorf("%s has %s of shape %v, the model needs %v: another architecture or resolution",
-				dir, name, v.Shape().Dimensions, dims)
-		}
-		if _, err := store.CreateVariable("/"+name, v.MustValue()); err != nil {
-			return err
-		}
-	}
-	if len(dropped) > 0 {
-		fmt.Fprintf(os.Stderr, "fine-tuning: new zero-initialised head (%d classes) instead of the pretrained one\n", cfg.NumClasses)
-	}
-	return nil
-}
-
-// results is the JSON file a training run leaves: what was trained on what, where, how long, and how well.
-type results struct {
-	Command         string                   `json:"command"`
-	Model           vitnb.Config             `json:"model"`
-	Optimizer       training.OptimizerConfig `json:"optimizer"`
-	Data            string                   `json:"data"`
-	TrainExamples   int                      `json:"train_examples"`
-	EvalSplit       string                   `json:"eval_split"`
-	Backend         string                   `json:"backend"`
-	Steps           int                      `json:"steps"`
-	BatchSize       int                      `json:"batch_size"`
-	Accumulate      int                      `json:"accumulate,omitempty"`
-	Augmentation    string                   `json:"augmentation"`
-	LabelSmoothing  float64                  `json:"label_smoothing,omitempty"`
-	WallSeconds     float64                  `json:"wall_seconds"`
-	ImagesPerSecond float64                  `json:"images_per_second"`
-	Metrics         *training.Metrics        `json:"metrics"`
-	From            string                   `json:"from,omitempty"`
-	Finished        time.Time                `json:"finished"`
-}
-
-func writeResults(path string, r results) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return training.WriteJSONAtomic(path, r)
 }
 
 // printMetrics prints accuracy, per-class accuracy and the confusion matrix.
@@ -397,6 +316,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", "-dir RUNDIR [-data NAME] [-split test]", stderr)
 	df := addDataFlags(fs, datasets.SplitTest)
 	dir := fs.String("dir", "", "run folder of a vitnb training (its config.json and last checkpoint)")
+	resultsPath := fs.String("results", "", "results file (default DIR/results-eval-DATA-SPLIT.json; read by the notebooks' benchmark table)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
@@ -422,11 +342,26 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	m, err := training.Evaluate(b, store, cfg, evalData)
 	if err != nil {
 		return err
 	}
 	printMetrics(stdout, ds, df.split, m)
+	if *resultsPath == "" {
+		name := strings.NewReplacer("/", "_", ":", "_").Replace(ds.Name)
+		*resultsPath = filepath.Join(*dir, fmt.Sprintf("results-eval-%s-%s.json", name, df.split))
+	}
+	_, choice, err := backend.New()
+	if err != nil {
+		return err
+	}
+	res := training.Results{Command: "eval", Model: cfg, Data: ds.Name, EvalSplit: df.split, Backend: choice.Config,
+		Devices: 1, WallSeconds: time.Since(start).Seconds(), Metrics: m, From: *dir, Finished: time.Now()}
+	if err := training.WriteResults(*resultsPath, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "results written to %s\n", *resultsPath)
 	return nil
 }
 

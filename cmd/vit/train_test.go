@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vitnb/vitnb/vitnb/training"
 )
 
 // TestMain lets tests run the vit binary as a separate process (to kill it): with VIT_AS_MAIN=1 the test
@@ -67,14 +69,10 @@ func tinyTrainArgs(data, dir string, steps int) []string {
 		"-warmup", "10", "-lr", "3e-3", "-checkpoint-every", "50", "-progress=false", "-workers", "1", "-dir", dir}
 }
 
-func readResults(t *testing.T, dir string) results {
+func readResults(t *testing.T, dir string) *training.Results {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	r, err := training.ReadResults(filepath.Join(dir, training.ResultsFile))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var r results
-	if err := json.Unmarshal(data, &r); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -107,6 +105,19 @@ func TestPretrainKilledAndResumed(t *testing.T) {
 	f.Close()
 	if err != nil || cfgImg.Width < 4*2*(2*8) || cfgImg.Height < 2*2*8 {
 		t.Errorf("attention picture: %v, %dx%d", err, cfgImg.Width, cfgImg.Height)
+	}
+
+	// vit eval writes a results file beside the run's, which the notebooks' benchmark table reads.
+	if code, out, errOut := runVit(t, "eval", "-dir", fullDir, "-data", "folder:"+data); code != 0 {
+		t.Fatalf("vit eval: exit %d\n%s\n%s", code, out, errOut)
+	}
+	evalFiles, _ := filepath.Glob(filepath.Join(fullDir, "results-eval-folder_*-test.json"))
+	if len(evalFiles) != 1 {
+		t.Fatalf("vit eval wrote %v", evalFiles)
+	}
+	if r, err := training.ReadResults(evalFiles[0]); err != nil || r.Command != "eval" || r.From != fullDir ||
+		r.Metrics.Top1 != full.Metrics.Top1 || r.ImagesSeen() != 0 {
+		t.Fatalf("eval results %+v, %v; want the run's top-1 %.3f", r, err, full.Metrics.Top1)
 	}
 
 	// Few-shot linear evaluation of the frozen representation: 1 and 5 examples per class.
@@ -216,6 +227,9 @@ func TestFinetuneFromWeights(t *testing.T) {
 	r := readResults(t, dir)
 	if r.Model.NumClasses != 2 || r.Model.ImageSize != 8 || r.Model.Width != 24 || r.Model.GELU != "tanh" {
 		t.Errorf("fine-tuned model %s: want the checkpoint's width 24 and tanh GELU, 2 classes at 8 px", r.Model)
+	}
+	if r.Weights != npz || r.Command != "finetune" {
+		t.Errorf("results of a fine-tuning of %s: weights %q, command %q", npz, r.Weights, r.Command)
 	}
 	if r.Optimizer.Kind != "sgd" || r.Optimizer.ClipNorm != 1 || r.Metrics.Top1 < 0.9 {
 		t.Errorf("optimizer %s clip %g, top-1 %.3f; want sgd, clip 1 and at least 0.9", r.Optimizer.Kind,
