@@ -82,8 +82,19 @@ type Config struct {
 	LayerNormEpsilon float64
 	// GELU formulation of the MLP: GELUExact (timm, Hugging Face) or GELUTanh (JAX, Google checkpoints).
 	GELU GELU
-	// DType of the variables and activations (Float32 by default; BFloat16 or Float16 for mixed precision).
+	// DType of the activations and matrix products (Float32 by default). BFloat16 or Float16 give mixed
+	// precision as PyTorch's autocast and JAX's bf16 recipes: the variables stay in float32 (ParamDType), are
+	// cast for each use, and LayerNorm computes in float32.
 	DType dtypes.DType
+}
+
+// ParamDType is the dtype of the variables (weights, checkpoints): DType, except float32 master weights when
+// DType is a 16-bit type, so that small updates are not rounded away.
+func (c Config) ParamDType() dtypes.DType {
+	if c.DType == dtypes.BFloat16 || c.DType == dtypes.Float16 {
+		return dtypes.Float32
+	}
+	return c.DType
 }
 
 // NumPatches returns the number of patches per image, (ImageSize/PatchSize)².

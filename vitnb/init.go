@@ -12,12 +12,18 @@ import (
 // generator (seeded by the store parameter model.ParamInitialSeed).
 type initFn func(store *model.Store, g *Graph, shape shapes.Shape) *Node
 
-// variable returns the value in graph g of the variable name in scope, created with shape dims in cfg.DType and
-// initialised by init if new. An existing variable (loaded weights) must have exactly that shape.
+// variable returns the value in graph g, in cfg.DType, of the variable name in scope, created with shape dims in
+// cfg.ParamDType() and initialised by init if new. An existing variable (loaded weights) must have exactly that
+// shape.
 func variable(scope *model.Scope, g *Graph, cfg Config, name string, init initFn, dims ...int) *Node {
+	return ConvertDType(paramValue(scope, g, cfg, name, init, dims...), cfg.DType)
+}
+
+// paramValue is variable's value in cfg.ParamDType(), for the computations kept in float32 under mixed precision.
+func paramValue(scope *model.Scope, g *Graph, cfg Config, name string, init initFn, dims ...int) *Node {
 	store := scope.Store()
 	s := scope.WithInitializer(func(g *Graph, shape shapes.Shape) *Node { return init(store, g, shape) })
-	v := s.VariableWithShape(name, shapes.Make(cfg.DType, dims...))
+	v := s.VariableWithShape(name, shapes.Make(cfg.ParamDType(), dims...))
 	return v.NodeValue(g)
 }
 

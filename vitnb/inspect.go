@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -23,7 +24,11 @@ func NewInspector(b compute.Backend, store *model.Store, cfg Config) (*Inspector
 	err := exceptions.TryCatch[error](func() {
 		in.exec = model.MustNewExec(b, store, func(scope *model.Scope, images *Node) []*Node {
 			out := Forward(scope, cfg, images, ForwardOptions{ReturnAttention: true})
-			return append([]*Node{out.Logits}, out.Attention...)
+			nodes := append([]*Node{out.Logits}, out.Attention...)
+			for i, n := range nodes {
+				nodes[i] = ConvertDType(n, dtypes.Float32) // float32 under mixed precision too
+			}
+			return nodes
 		})
 	})
 	return in, err

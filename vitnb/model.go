@@ -206,12 +206,14 @@ func MLPBlock(scope *model.Scope, cfg Config, x *Node) *Node {
 	return dropout(scope, y, cfg.Dropout)
 }
 
-// layerNorm normalises the last axis with learned "scale" and "bias" and the config's epsilon.
+// layerNorm normalises the last axis with learned "scale" and "bias" and the config's epsilon. Under mixed
+// precision it computes in the variables' float32 (as autocast runs layer_norm in float32) and returns cfg.DType.
 func layerNorm(scope *model.Scope, cfg Config, x *Node) *Node {
 	d := x.Shape().Dimensions[x.Rank()-1]
-	scale := variable(scope, x.Graph(), cfg, "scale", ones, d)
-	bias := variable(scope, x.Graph(), cfg, "bias", zeros, d)
-	return nn.LayerNorm(x, []int{-1}, cfg.LayerNormEpsilon, scale, bias, nil)
+	scale := paramValue(scope, x.Graph(), cfg, "scale", ones, d)
+	bias := paramValue(scope, x.Graph(), cfg, "bias", zeros, d)
+	y := nn.LayerNorm(ConvertDType(x, scale.DType()), []int{-1}, cfg.LayerNormEpsilon, scale, bias, nil)
+	return ConvertDType(y, cfg.DType)
 }
 
 // dense applies x·kernel + bias over the last axis, with variables "kernel" [in, out] and "bias" [out].

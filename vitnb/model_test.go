@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -412,5 +413,69 @@ func TestFLOPs(t *testing.T) {
 	b16.ImageSize = 384 // 577 tokens: timm lists 55.5 GMACs.
 	if got := float64(b16.FLOPs()) / 2e9; got < 54.5 || got > 56.5 {
 		t.Errorf("B/16 at 384: %.1f GMACs, want about 55.5", got)
+	}
+}
+
+// TestMixedPrecision builds micro32 in bfloat16 and in float32 from the same seed: the bfloat16 model keeps float32
+// variables (the same initial values), returns bfloat16 logits, and its logits agree with float32's to the
+// precision of bfloat16 (8 bits of mantissa).
+func TestMixedPrecision(t *testing.T) {
+	b := testBackend(t)
+	cfg, _ := Preset("micro32")
+	cfg.Depth = 2
+	half := cfg
+	half.DType = dtypes.BFloat16
+	if err := CheckDType(b, half); err != nil {
+		// GoMLX's Go backend (compute v0.1.14) has no bfloat16 softmax: the error must say so plainly.
+		if !strings.Contains(strings.ToLower(err.Error()), "cannot run the model in bfloat16") ||
+			strings.Contains(strings.ToLower(b.Name()), "xla") {
+			t.Fatalf("CheckDType on %s: %v", b.Name(), err)
+		}
+		t.Logf("%s: %v", b.Name(), err)
+		return
+	}
+	if err := CheckDType(b, cfg); err != nil {
+		t.Fatalf("float32: %v", err)
+	}
+	images := func() *tensors.Tensor { return randomTensor(rand.New(rand.NewPCG(3, 4)), 1, 4, 32, 32, 3) }
+	run := func(dt dtypes.DType) (*model.Store, dtypes.DType, []float32) {
+		c := cfg
+		c.DType = dt
+		store := model.NewStore()
+		store.SetParam(model.ParamInitialSeed, int64(7))
+		// A non-zero head, so that the logits depend on the whole model.
+		setVariable(t, store, "head/kernel", randomTensor(rand.New(rand.NewPCG(5, 6)), 0.3, c.Width, c.NumClasses))
+		exec := model.MustNewExec(b, store, func(scope *model.Scope, x *graph.Node) []*graph.Node {
+			logits := Logits(scope, c, x)
+			return []*graph.Node{logits, graph.ConvertDType(logits, dtypes.Float32)}
+		})
+		out := exec.MustCall(images())
+		return store, out[0].DType(), flat(out[1])
+	}
+	store32, _, want := run(dtypes.Float32)
+	store16, dt16, got := run(dtypes.BFloat16)
+	if dt16 != dtypes.BFloat16 {
+		t.Errorf("bfloat16 model returned %s logits", dt16)
+	}
+	for v := range store16.IterVariables() {
+		if strings.HasPrefix(v.Name(), "#") {
+			continue
+		}
+		if v.DType() != dtypes.Float32 {
+			t.Errorf("variable %s is %s, want float32 master weights", v.Path(), v.DType())
+		}
+		a := flat(store32.GetVariable(v.Path()).MustValue())
+		if c := flat(v.MustValue()); !slices.Equal(a, c) {
+			t.Errorf("variable %s: initial values differ between the float32 and bfloat16 models", v.Path())
+		}
+	}
+	maxDiff, scale := 0.0, 0.0
+	for i := range want {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(got[i]-want[i])))
+		scale = math.Max(scale, math.Abs(float64(want[i])))
+	}
+	t.Logf("bfloat16 vs float32 logits: max difference %.4g (logits up to %.3g)", maxDiff, scale)
+	if scale < 0.1 || maxDiff > 0.05*scale {
+		t.Errorf("bfloat16 logits differ from float32 by %.4g (logits up to %.3g), want at most 5%%", maxDiff, scale)
 	}
 }

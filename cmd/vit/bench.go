@@ -34,6 +34,7 @@ type benchResult struct {
 	Preset            string  `json:"preset"`
 	Mode              string  `json:"mode"`
 	Batch             int     `json:"batch"`
+	Devices           int     `json:"devices"`
 	DType             string  `json:"dtype"`
 	Backend           string  `json:"backend"`
 	CompileSeconds    float64 `json:"compile_seconds"`
@@ -57,6 +58,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	minSteps := fs.Int("steps", 10, "timed steps, at least")
 	minTime := fs.Duration("time", 10*time.Second, "timed duration, at least")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	devices := fs.Int("devices", 1, "train data-parallel on N devices of an XLA backend (-mode train; each batch split N ways)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
@@ -68,6 +70,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *batch <= 0 || *minSteps <= 0 || *warmup < 0 {
 		return usageErrorf("-batch and -steps must be positive and -warmup not negative")
+	}
+	if *devices < 1 || *batch%*devices != 0 || (*devices > 1 && *mode != "train") {
+		return usageErrorf("-devices %d: want a positive number of devices that divides -batch %d, and -mode train for more than one", *devices, *batch)
 	}
 	cfg, err := mf.config()
 	if err != nil {
@@ -82,7 +87,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, choice)
 
-	step, err := newBenchStep(b, cfg, *batch, *mode)
+	step, err := newBenchStep(b, cfg, *batch, *mode, *devices)
 	if err != nil {
 		return err
 	}
@@ -112,7 +117,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		factor = 3 // Backward pass about twice the forward (gradients of activations and of weights).
 	}
 	r := benchResult{
-		Preset: cfg.Name, Mode: *mode, Batch: *batch, DType: cfg.DType.String(), Backend: choice.Config,
+		Preset: cfg.Name, Mode: *mode, Batch: *batch, Devices: *devices, DType: cfg.DType.String(), Backend: choice.Config,
 		CompileSeconds: compile.Seconds(), Steps: steps, StepSeconds: elapsed.Seconds() / float64(steps),
 		FLOPsPerImage: flops, PeakRSSMegabytes: peakRSS(), CPUs: runtime.NumCPU(), SIMDBuild: backend.SIMDBuild,
 		FLOPsCountingNote: "analytic matmul FLOPs (multiply-add = 2) of vitnb.Config.FLOPs, x3 for training",
@@ -122,15 +127,19 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
+	on := r.Backend
+	if r.Devices > 1 {
+		on = fmt.Sprintf("%s (%d devices)", r.Backend, r.Devices)
+	}
 	fmt.Fprintf(stdout, "%s %s batch %d %s on %s: %.1f images/s, %.1f GFLOP/s, %.3fs/step over %d steps, compile %.1fs, peak RSS %.0f MB\n",
-		r.Preset, r.Mode, r.Batch, r.DType, r.Backend, r.ImagesPerSecond, r.GFLOPs, r.StepSeconds, r.Steps,
+		r.Preset, r.Mode, r.Batch, r.DType, on, r.ImagesPerSecond, r.GFLOPs, r.StepSeconds, r.Steps,
 		r.CompileSeconds, r.PeakRSSMegabytes)
 	return nil
 }
 
 // newBenchStep returns a function that runs one step on fresh random images: a training step (forward,
 // backward and AdamW update, as vit pretrain) or a forward pass.
-func newBenchStep(b compute.Backend, cfg vitnb.Config, batch int, mode string) (func() error, error) {
+func newBenchStep(b compute.Backend, cfg vitnb.Config, batch int, mode string, devices int) (func() error, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	images := func() *tensors.Tensor {
 		data := make([]float32, batch*cfg.ImageSize*cfg.ImageSize*cfg.Channels)
@@ -163,14 +172,14 @@ func newBenchStep(b compute.Backend, cfg vitnb.Config, batch int, mode string) (
 			return out.FinalizeAll()
 		}, nil
 	}
-	run, err := training.NewRun(b, training.Config{Model: cfg, BatchSize: batch, Seed: 1, Output: io.Discard,
+	run, err := training.NewRun(b, training.Config{Model: cfg, BatchSize: batch, Seed: 1, Output: io.Discard, Devices: devices,
 		Optimizer: training.OptimizerConfig{Kind: "adamw", LearningRate: 1e-4, WarmupSteps: 1, TotalSteps: 1 << 30,
 			WeightDecay: 0.05, ClipNorm: 1}})
 	if err != nil {
 		return nil, err
 	}
 	return func() error {
-		metrics, err := run.Trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{images()}, Labels: []*tensors.Tensor{labels()}})
+		metrics, err := run.TrainStep(train.Batch{Inputs: []*tensors.Tensor{images()}, Labels: []*tensors.Tensor{labels()}})
 		for _, m := range metrics {
 			_ = m.FinalizeAll()
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -152,7 +153,7 @@ func runLogits(b compute.Backend, store *model.Store, cfg vitnb.Config, images *
 	var out *tensors.Tensor
 	err := exceptions.TryCatch[error](func() {
 		exec := model.MustNewExec1(b, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
-			return vitnb.Logits(scope, cfg, x)
+			return graph.ConvertDType(vitnb.Logits(scope, cfg, x), dtypes.Float32)
 		})
 		out = exec.MustCall1(images)
 	})

@@ -128,6 +128,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&tf.keep, "keep", 3, "checkpoints to keep")
 	fs.BoolVar(&tf.resume, "resume", false, "continue the run in -dir from its last checkpoint")
 	fs.BoolVar(&tf.progress, "progress", true, "draw a progress bar")
+	devices := fs.Int("devices", 1, "train data-parallel on N devices of an XLA backend: each -batch is split N ways, gradients averaged by XLA (xla:cpu shows 4 CPU devices)")
 	fs.StringVar(&tf.results, "results", "", "results file (default DIR/results.json)")
 	if finetune {
 		fs.StringVar(&tf.from, "from", "", "run folder of a vitnb pretraining to start from (its last checkpoint)")
@@ -150,6 +151,9 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	}
 	if tf.resume && tf.dir == "" {
 		return usageErrorf("-resume needs -dir, the run folder to continue")
+	}
+	if *devices < 1 || df.batch%*devices != 0 {
+		return usageErrorf("-devices %d: want a positive number of devices that divides -batch %d", *devices, df.batch)
 	}
 	optCfg := training.OptimizerConfig{Kind: tf.optimizer, LearningRate: tf.lr, WarmupSteps: tf.warmup,
 		TotalSteps: tf.steps, Decay: tf.decay, WeightDecay: tf.wd, DecayAll: tf.wdAll, ClipNorm: tf.clip}
@@ -225,6 +229,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 		Seed: tf.seed, Dir: tf.dir,
 		CheckpointEvery: tf.every, Keep: tf.keep, Resume: tf.resume, Progress: tf.progress, Output: stdout,
 	}
+	rcfg.Devices = *devices
 	switch {
 	case pretrained != nil:
 		rcfg.Init = training.InitFromStore(pretrained, cfg, tf.weights, stderr)
@@ -236,6 +241,9 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer run.Close()
+	if *devices > 1 {
+		fmt.Fprintf(stderr, "data-parallel on %d devices: %d images per device per step\n", *devices, df.batch / *devices)
+	}
 	fmt.Fprintf(stdout, "%s\n%s on %s: %d training examples, batch %d, steps %d (from %d), run folder %s\n",
 		cfg, mode, ds.Name, trainSrc.Len(), df.batch, tf.steps, run.Step(), tf.dir)
 	start := time.Now()
@@ -259,6 +267,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if steps := run.Step() - startStep; steps > 0 {
 		res.ImagesPerSecond = float64(steps*df.batch*tf.accumulate) / wall.Seconds()
 	}
+	res.Devices = *devices
 	if err := training.WriteResults(tf.results, &res); err != nil {
 		return err
 	}

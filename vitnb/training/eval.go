@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -35,7 +36,7 @@ func Evaluate(b compute.Backend, store *model.Store, cfg vitnb.Config, data trai
 	var exec *model.Exec
 	err := catch(func() {
 		exec = model.MustNewExec(b, store, func(scope *model.Scope, images, labels *Node) []*Node {
-			logits := vitnb.Logits(scope, cfg, images)
+			logits := ConvertDType(vitnb.Logits(scope, cfg, images), dtypes.Float32) // float32 under mixed precision too
 			perExample := Neg(ReduceSum(Mul(OneHot(Reshape(labels, -1), classes, logits.DType()), LogSoftmax(logits, -1)), -1))
 			return []*Node{logits, ReduceAllSum(perExample)}
 		})

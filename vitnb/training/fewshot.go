@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -27,7 +28,7 @@ func Representations(b compute.Backend, store *model.Store, cfg vitnb.Config, da
 	var exec *model.Exec
 	if err := catch(func() {
 		exec = model.MustNewExec(b, store, func(scope *model.Scope, images *Node) *Node {
-			return ConvertDType(vitnb.Forward(scope, cfg, images, vitnb.ForwardOptions{}).Representation, cfg.DType)
+			return ConvertDType(vitnb.Forward(scope, cfg, images, vitnb.ForwardOptions{}).Representation, dtypes.Float32)
 		})
 	}); err != nil {
 		return nil, err

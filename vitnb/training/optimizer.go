@@ -1,7 +1,8 @@
 // Package training trains and evaluates vitnb models as the paper does: AdamW pretraining with warm-up and
 // cosine or linear decay, label smoothing and global-norm gradient clipping; SGD-with-momentum fine-tuning
 // (Appendix B.1.1); top-1/top-5 accuracy, confusion matrices and the few-shot linear evaluation; checkpoints
-// that survive interruption.
+// that survive interruption; data-parallel training over several XLA devices (Config.Devices, through GoMLX's
+// distributed execution).
 //
 // It fills the gaps of GoMLX v0.28's optimizers listed in DESIGN.md section 3: decoupled weight decay that
 // spares biases, norms and embeddings, SGD momentum, global-norm clipping and learning-rate schedules.

@@ -76,6 +76,9 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 	if err := cfg.Model.Validate(); err != nil {
 		return nil, err
 	}
+	if err := vitnb.CheckDType(b, cfg.Model); err != nil {
+		return nil, err
+	}
 	if cfg.Model.NumClasses <= 0 {
 		return nil, fmt.Errorf("training needs a model with a head: classes must be positive, got %d", cfg.Model.NumClasses)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
@@ -232,6 +233,33 @@ func TestAccumulateGradients(t *testing.T) {
 	if _, err := NewRun(testBackend(t), Config{Model: tinyModel(), Accumulate: -1,
 		Optimizer: OptimizerConfig{LearningRate: 1e-3, TotalSteps: 10}}); err == nil || !strings.Contains(err.Error(), "accumulation") {
 		t.Errorf("negative accumulation: %v", err)
+	}
+}
+
+// TestMixedPrecisionTraining trains in bfloat16 with float32 master weights where the backend can (XLA), and
+// checks that the Go backend refuses with a clear error.
+func TestMixedPrecisionTraining(t *testing.T) {
+	bf16 := func(c *Config) { c.Model.DType = dtypes.BFloat16 }
+	r, err := runFor(t, t.TempDir(), 60, false, &stripes{seed: 1, batch: 16}, bf16)
+	if err != nil {
+		if !strings.Contains(strings.ToLower(err.Error()), "cannot run the model in bfloat16") ||
+			strings.Contains(strings.ToLower(testBackend(t).Name()), "xla") {
+			t.Fatalf("bfloat16 training: %v", err)
+		}
+		t.Logf("refused as expected: %v", err)
+		return
+	}
+	for v := range r.Store.IterVariables() {
+		if v.Trainable && v.DType() != dtypes.Float32 {
+			t.Errorf("trainable variable %s is %s, want float32 master weights", v.Path(), v.DType())
+		}
+	}
+	m, err := Evaluate(r.Backend, r.Store, r.Config.Model, &stripes{seed: 99, batch: 50, batches: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Top1 < 0.95 {
+		t.Errorf("bfloat16 training: top-1 %.3f after 60 steps, want >= 0.95", m.Top1)
 	}
 }
 

@@ -214,13 +214,13 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 			info.Notes = append(info.Notes, fmt.Sprintf("position embeddings resampled from %dx%d to %dx%d (%s)",
 				ckpt.GridSize(), ckpt.GridSize(), cfg.GridSize(), cfg.GridSize(), interp))
 		}
-		if values[r.target], err = toTensor(v, want[r.target], cfg.DType); err != nil {
+		if values[r.target], err = toTensor(v, want[r.target], cfg.ParamDType()); err != nil {
 			return nil, fmt.Errorf("%s: variable %s: %w", path, r.target, err)
 		}
 	}
 	for name, dims := range want {
 		if _, ok := values[name]; !ok { // A new head.
-			if values[name], err = toTensor(make([]float32, size(dims)), dims, cfg.DType); err != nil {
+			if values[name], err = toTensor(make([]float32, size(dims)), dims, cfg.ParamDType()); err != nil {
 				return nil, err
 			}
 		}

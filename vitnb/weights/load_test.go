@@ -489,7 +489,8 @@ func TestHFPooler(t *testing.T) {
 	}
 }
 
-// TestDTypes loads into bfloat16 and float16 variables.
+// TestDTypes loads for bfloat16 and float16 computation (float32 master weights, Config.ParamDType) and into
+// float64 variables.
 func TestDTypes(t *testing.T) {
 	for _, dt := range []dtypes.DType{dtypes.BFloat16, dtypes.Float16, dtypes.Float64} {
 		store, info, err := Load("testdata/google.npz", Options{DType: dt})
@@ -497,7 +498,7 @@ func TestDTypes(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := store.GetVariable("/" + vitnb.VarPatchKernel)
-		if v == nil || v.DType() != dt || info.Config.DType != dt {
+		if v == nil || v.DType() != info.Config.ParamDType() || info.Config.DType != dt {
 			t.Errorf("%s: variable %v, config %s", dt, v, info.Config.DType)
 		}
 		val, _ := v.Value()
