@@ -58,6 +58,10 @@ type Config struct {
 	// Init, if set, runs on the new store before the first step of a fresh run (not on resume), e.g. to load
 	// pretrained weights for fine-tuning.
 	Init func(store *model.Store) error
+	// Devices trains data-parallel on this many devices of the backend when above 1: each batch is split along
+	// its batch axis, weights are replicated, and XLA averages the gradients (parallel.go). It needs an XLA
+	// backend with that many devices and batches divisible by it; checkpoints are the same as on one device.
+	Devices int
 }
 
 // Run is a training run in progress: its store (the model's and optimizer's variables) and trainer.
@@ -69,6 +73,8 @@ type Run struct {
 	Loop    *train.Loop
 	ckpt    *checkpoints
 	metrics *os.File
+	// parallel splits the batches across devices when Config.Devices > 1 (parallel.go).
+	parallel *dataParallel
 }
 
 // NewRun prepares a run: a fresh store, or the last checkpoint of cfg.Dir with cfg.Resume.
@@ -94,6 +100,13 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 		return nil, fmt.Errorf("gradient accumulation must be at least 1 batch per step, got %d", cfg.Accumulate)
 	}
 	cfg.Accumulate = max(cfg.Accumulate, 1)
+	parallel, err := newDataParallel(b, cfg.Devices, cfg.BatchSize) // nil for one device
+	if err != nil {
+		return nil, err
+	}
+	if parallel != nil && cfg.Accumulate > 1 {
+		return nil, fmt.Errorf("data-parallel training (%d devices) cannot accumulate gradients: GoMLX v0.28's distributed train step does not implement it; raise the batch size instead", cfg.Devices)
+	}
 	if cfg.Keep <= 0 {
 		cfg.Keep = 3
 	}
@@ -103,7 +116,7 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 	if cfg.Output == nil {
 		cfg.Output = os.Stdout
 	}
-	r := &Run{Config: cfg, Backend: b, Store: model.NewStore()}
+	r := &Run{Config: cfg, Backend: b, Store: model.NewStore(), parallel: parallel}
 	r.Store.SetParam(model.ParamInitialSeed, cfg.Seed)
 
 	resumed := false
@@ -222,6 +235,9 @@ func (r *Run) Train(data train.Dataset) error {
 	})
 	// Checkpoints are only written between steps, so a resumed run starts a fresh accumulation.
 	data = skipBatches(data, done*k)
+	if r.parallel != nil {
+		data = r.parallel.wrap(data)
+	}
 	_, err := r.Loop.RunSteps(data, (total-done)*k)
 	if err != nil {
 		return err
