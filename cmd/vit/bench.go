@@ -47,6 +47,13 @@ type benchResult struct {
 	CPUs              int     `json:"cpus"`
 	SIMDBuild         bool    `json:"simd_build"`
 	FLOPsCountingNote string  `json:"flops_counting"`
+	// PeakGFLOPs is the CPU's nominal float32 peak (cpuPeak), PeakNote how it was computed, and FractionOfPeak
+	// is GFLOPs / PeakGFLOPs; 0 on GPUs and where the peak is unknown.
+	PeakGFLOPs     float64 `json:"peak_gflops,omitempty"`
+	PeakNote       string  `json:"peak,omitempty"`
+	FractionOfPeak float64 `json:"fraction_of_peak,omitempty"`
+	// MatmulGFLOPs (with -matmul) is the measured float32 throughput of a large matrix product on the backend.
+	MatmulGFLOPs float64 `json:"matmul_gflops,omitempty"`
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -58,6 +65,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	minSteps := fs.Int("steps", 10, "timed steps, at least")
 	minTime := fs.Duration("time", 10*time.Second, "timed duration, at least")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	matmul := fs.Int("matmul", 0, "also measure an N x N float32 matrix product on the backend, the practical ceiling (e.g. 1024)")
 	devices := fs.Int("devices", 1, "train data-parallel on N devices of an XLA backend (-mode train; each batch split N ways)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
@@ -124,6 +132,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	r.ImagesPerSecond = float64(steps**batch) / elapsed.Seconds()
 	r.GFLOPs = r.ImagesPerSecond * float64(flops) * factor / 1e9
+	if !strings.Contains(choice.Config, "cuda") {
+		r.PeakGFLOPs, r.PeakNote = cpuPeak()
+		if r.PeakGFLOPs > 0 {
+			r.FractionOfPeak = r.GFLOPs / r.PeakGFLOPs
+		}
+	}
+	if *matmul > 0 {
+		if r.MatmulGFLOPs, err = matmulGFLOPs(b, *matmul, 3*time.Second); err != nil {
+			return fmt.Errorf("matrix-product benchmark: %w", err)
+		}
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
@@ -134,6 +153,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s %s batch %d %s on %s: %.1f images/s, %.1f GFLOP/s, %.3fs/step over %d steps, compile %.1fs, peak RSS %.0f MB\n",
 		r.Preset, r.Mode, r.Batch, r.DType, on, r.ImagesPerSecond, r.GFLOPs, r.StepSeconds, r.Steps,
 		r.CompileSeconds, r.PeakRSSMegabytes)
+	if r.PeakGFLOPs > 0 {
+		fmt.Fprintf(stdout, "%.1f%% of the CPU's nominal float32 peak of %.0f GFLOP/s (%s)\n", 100*r.FractionOfPeak, r.PeakGFLOPs, r.PeakNote)
+	}
+	if r.MatmulGFLOPs > 0 {
+		fmt.Fprintf(stdout, "a %dx%d float32 matrix product runs at %.1f GFLOP/s on this backend (the model reaches %.0f%% of it)\n",
+			*matmul, *matmul, r.MatmulGFLOPs, 100*r.GFLOPs/r.MatmulGFLOPs)
+	}
 	return nil
 }
 
@@ -154,6 +180,9 @@ func newBenchStep(b compute.Backend, cfg vitnb.Config, batch int, mode string, d
 			l[i] = int32(rng.IntN(max(cfg.NumClasses, 1)))
 		}
 		return tensors.FromFlatDataAndDimensions(l, batch)
+	}
+	if err := vitnb.CheckDType(b, cfg); err != nil {
+		return nil, err
 	}
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(1))

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -145,7 +148,7 @@ func TestInfo(t *testing.T) {
 
 func TestBenchJSON(t *testing.T) {
 	code, out, errOut := runVit(t, "bench", "-preset", "micro32", "-batch", "4", "-mode", "train", "-steps", "2",
-		"-time", "0s", "-warmup", "1", "-json")
+		"-time", "0s", "-warmup", "1", "-matmul", "64", "-json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -153,10 +156,42 @@ func TestBenchJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("not one JSON object: %v\n%s", err, out)
 	}
-	if r.ImagesPerSecond <= 0 || r.GFLOPs <= 0 || r.Backend == "" || r.Steps < 2 || r.FLOPsPerImage <= 0 {
+	if r.ImagesPerSecond <= 0 || r.GFLOPs <= 0 || r.Backend == "" || r.Steps < 2 || r.FLOPsPerImage <= 0 || r.MatmulGFLOPs <= 0 {
 		t.Errorf("incomplete result: %+v", r)
+	}
+	if _, err := os.Stat("/proc/cpuinfo"); err == nil && runtime.GOARCH == "amd64" &&
+		(r.PeakGFLOPs <= 0 || math.Abs(r.FractionOfPeak-r.GFLOPs/r.PeakGFLOPs) > 1e-9 || !strings.Contains(r.PeakNote, "FLOP/cycle")) {
+		t.Errorf("peak: %g GFLOP/s (%q), fraction %g", r.PeakGFLOPs, r.PeakNote, r.FractionOfPeak)
 	}
 	if code, _, errOut := runVit(t, "bench", "-mode", "fly"); code != 2 || !strings.Contains(errOut, "-mode") {
 		t.Errorf("bad -mode: exit %d, %q", code, errOut)
+	}
+}
+
+// TestCPUPeakParsing computes the nominal peak from /proc/cpuinfo texts of several kinds of cores.
+func TestCPUPeakParsing(t *testing.T) {
+	cpuinfo := func(vendor, family, mhz, flags string, siblings, cores int) string {
+		return fmt.Sprintf("processor\t: 0\nvendor_id\t: %s\ncpu family\t: %s\nmodel name\t: test\ncpu MHz\t\t: %s\n"+
+			"siblings\t: %d\ncpu cores\t: %d\nflags\t\t: fpu sse %s\n\nprocessor\t: 1\nvendor_id\t: other\n",
+			vendor, family, mhz, siblings, cores, flags)
+	}
+	for _, tc := range []struct {
+		name, text string
+		cpus       int
+		want       float64
+	}{
+		{"Zen 4, 2 vCPUs", cpuinfo("AuthenticAMD", "25", "2600.000", "avx2 fma avx512f", 2, 2), 2, 2 * 2.6 * 32},
+		{"Zen 5", cpuinfo("AuthenticAMD", "26", "3000", "avx2 fma avx512f", 4, 4), 4, 4 * 3 * 64},
+		{"Xeon, hyperthreads", cpuinfo("GenuineIntel", "6", "2000", "avx2 fma avx512f", 8, 4), 8, 4 * 2 * 64},
+		{"AVX2", cpuinfo("GenuineIntel", "6", "3000", "avx2 fma", 2, 2), 2, 2 * 3 * 32},
+		{"SSE", cpuinfo("GenuineIntel", "6", "1000", "", 1, 1), 1, 1 * 1 * 8},
+	} {
+		got, how := peakFromCPUInfo(tc.text, tc.cpus)
+		if math.Abs(got-tc.want) > 1e-9 || !strings.Contains(how, "FLOP/cycle") {
+			t.Errorf("%s: %g GFLOP/s (%s), want %g", tc.name, got, how, tc.want)
+		}
+	}
+	if got, how := peakFromCPUInfo("processor\t: 0\n", 2); got != 0 || !strings.Contains(how, "unknown") {
+		t.Errorf("no clock: %g, %q", got, how)
 	}
 }
