@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb/training"
 )
 
@@ -81,10 +82,12 @@ type Measured struct {
 // Table2Row is a row of Table2: a benchmark of the paper (or a data set the user fine-tuned on that the paper
 // does not report), the paper's numbers and the user's, one per Scales (nil: not run).
 type Table2Row struct {
-	Benchmark string
-	Paper     [5]string
-	InPaper   bool
-	Yours     []*Measured
+	// Benchmark is the paper's name, or the data set's (package datasets) for a row the paper does not have;
+	// Title is what the table shows for such a row.
+	Benchmark, Title string
+	Paper            [5]string
+	InPaper          bool
+	Yours            []*Measured
 }
 
 // Table2 is the paper's Table 2 beside the user's measurements, gathered from results files.
@@ -125,7 +128,7 @@ func BuildTable2(roots ...string) (*Table2, error) {
 				return &t.Rows[i]
 			}
 		}
-		t.Rows = append(t.Rows, Table2Row{Benchmark: data, Yours: make([]*Measured, len(Scales))})
+		t.Rows = append(t.Rows, Table2Row{Benchmark: data, Title: datasetTitle(data), Yours: make([]*Measured, len(Scales))})
 		return &t.Rows[len(t.Rows)-1]
 	}
 	for _, f := range found {
@@ -210,7 +213,7 @@ func (t *Table2) HTML() string {
 	for _, r := range t.Rows {
 		name := html.EscapeString(r.Benchmark)
 		if !r.InPaper {
-			name += `<br><small style="color:#777">not in the paper</small>`
+			name = html.EscapeString(r.Title) + `<br><small style="color:#777">not in the paper</small>`
 		}
 		b.WriteString(`<tr><th style="padding:3px 8px;text-align:left;vertical-align:top">` + name + "</th>")
 		for _, v := range r.Paper {
@@ -282,6 +285,16 @@ func Duration(seconds float64) string {
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// datasetTitle is a data set's title up to its first parenthesis ("MNIST handwritten digits"), or its name.
+func datasetTitle(name string) string {
+	info, err := datasets.Lookup(name)
+	if err != nil || info.Title == "" {
+		return name
+	}
+	title, _, _ := strings.Cut(info.Title, " (")
+	return title
 }
 
 // count formats a number of images: 950, 12.8k, 1.5M.

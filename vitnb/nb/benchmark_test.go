@@ -107,7 +107,7 @@ func TestTable2(t *testing.T) {
 	h := table.HTML()
 	for _, want := range []string{"<b>92.50</b>", "best of 2 runs", "2m30s incl. pretraining on go:ops_sequential",
 		"51.2k images seen", "<b>94.12</b>", "1h01m (pretraining not found) on xla:cuda", "public pretraining (not measured)",
-		"not in the paper", "0.23k TPUv3-core-days", "ICLR 2021, Table 2", "1 files could not be read"} {
+		"MNIST handwritten digits<br><small style=\"color:#777\">not in the paper", "0.23k TPUv3-core-days", "ICLR 2021, Table 2", "1 files could not be read"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("the table has no %q", want)
 		}

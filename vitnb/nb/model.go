@@ -291,29 +291,47 @@ func TrainOrLoad(b compute.Backend, spec TrainSpec) (*Trained, error) {
 	return t, nil
 }
 
-// TestPipeline returns the evaluation batches of the spec's test images: the first EvalImages of the test split
-// (all with 0), in order.
-func (t *Trained) TestPipeline() (*datasets.Pipeline, error) {
-	test, err := t.Data.Split(datasets.SplitTest)
+// SplitPipeline returns evaluation batches (in order, no augmentation) of n images of a split of the spec's data
+// set: for "train", the spec's training images (its random TrainImages, or the whole split) and the first n of
+// them; for "test" (or another split), its first n images; n = 0 takes them all.
+func SplitPipeline(spec TrainSpec, split string, n int) (*datasets.Pipeline, error) {
+	ds, err := datasets.Load(spec.Dataset, datasets.Options{Holdout: -1})
 	if err != nil {
 		return nil, err
 	}
-	if n := t.Spec.EvalImages; n > 0 && n < test.Len() {
-		test = &datasets.Subset{Src: test, Index: firstN(n)}
+	src, err := ds.Split(split)
+	if err != nil {
+		return nil, err
 	}
-	return datasets.NewPipeline(test, datasets.Config{Name: t.Spec.Dataset + "/test", BatchSize: 250})
+	if split == datasets.SplitTrain && spec.TrainImages > 0 {
+		src = datasets.RandomSubset(src, spec.TrainImages, spec.Seed)
+	}
+	if n > 0 && n < src.Len() {
+		src = &datasets.Subset{Src: src, Index: firstN(n)}
+	}
+	p, err := datasets.NewPipeline(src, datasets.Config{Name: spec.Dataset + "/" + split, BatchSize: 250})
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", spec.Dataset, split, err)
+	}
+	return p, nil
 }
 
-// Evaluate runs the model on the spec's test images (TestPipeline): loss, top-1 and top-5 accuracy, per-class
-// accuracy and confusion matrix (training.Evaluate).
+// Evaluate runs the model on the spec's test images (the first EvalImages of the test split): loss, top-1 and
+// top-5 accuracy, per-class accuracy and confusion matrix (training.Evaluate).
 func (t *Trained) Evaluate() (*training.Metrics, error) {
-	pipe, err := t.TestPipeline()
+	return t.EvaluateOn(datasets.SplitTest, t.Spec.EvalImages)
+}
+
+// EvaluateOn evaluates the model on n images of a split of its data set (see SplitPipeline): on "train", the
+// accuracy on images it was trained on, to compare with the test accuracy.
+func (t *Trained) EvaluateOn(split string, n int) (*training.Metrics, error) {
+	pipe, err := SplitPipeline(t.Spec, split, n)
 	if err != nil {
 		return nil, err
 	}
 	m, err := training.Evaluate(t.Backend, t.Store, t.Config, pipe)
 	if err != nil {
-		return nil, fmt.Errorf("evaluating %s on %s: %w", t.Config.Name, t.Spec.Dataset, err)
+		return nil, fmt.Errorf("evaluating %s on %s/%s: %w", t.Config.Name, t.Spec.Dataset, split, err)
 	}
 	return m, nil
 }
@@ -337,25 +355,10 @@ func (t *Trained) Untrained() *Trained {
 	return &Trained{Spec: t.Spec, Config: t.Config, Backend: t.Backend, Store: store, Data: t.Data}
 }
 
-// Representations computes the frozen representations (what the head reads) of images of a registered data set:
-// the TrainImages random training images of spec (as TrainOrLoad draws them; all with 0) for split "train", or
-// the first n test images (all with 0) for split "test".
+// Representations computes the frozen representations (what the head reads) of n images of a split of the data
+// set of spec (see SplitPipeline: for "train", spec's training images), which need not be the model's own.
 func (t *Trained) Representations(spec TrainSpec, split string, n int) (*training.Features, error) {
-	ds, err := datasets.Load(spec.Dataset, datasets.Options{Holdout: -1})
-	if err != nil {
-		return nil, err
-	}
-	src, err := ds.Split(split)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case split == datasets.SplitTrain && n > 0:
-		src = datasets.RandomSubset(src, n, spec.Seed)
-	case n > 0 && n < src.Len():
-		src = &datasets.Subset{Src: src, Index: firstN(n)}
-	}
-	pipe, err := datasets.NewPipeline(src, datasets.Config{Name: spec.Dataset + "/" + split, BatchSize: 250})
+	pipe, err := SplitPipeline(spec, split, n)
 	if err != nil {
 		return nil, err
 	}

@@ -164,6 +164,13 @@ func TestFineTune(t *testing.T) {
 			t.Fatalf("representation %d has label %d, the subset %d", i, trainF.Labels[i], sub.Label(i))
 		}
 	}
+	onTrain, err := tuned.EvaluateOn(datasets.SplitTrain, 0)
+	if err != nil || onTrain.Examples != 40 {
+		t.Fatalf("evaluation on the training images: %v, %+v", err, onTrain)
+	}
+	if few, err := tuned.EvaluateOn(datasets.SplitTrain, 10); err != nil || few.Examples != 10 {
+		t.Fatalf("evaluation on 10 training images: %v, %+v", err, few)
+	}
 	raw, err := tuned.Untrained().Representations(ft, datasets.SplitTest, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +190,7 @@ func TestFineTune(t *testing.T) {
 
 func TestProgressLine(t *testing.T) {
 	got := progressLine("training x", 30, 100, 10, 10*time.Second, 0.5, 0.25, 64)
-	want := "training x · loss 0.500 · train accuracy 25.0% · 128 img/s · 10s, about 35s left"
+	want := "training x · loss 0.500 · train accuracy 25.0% (moving averages) · 128 img/s · 10s, about 35s left"
 	if got != want {
 		t.Fatalf("progress line\n got %q\nwant %q", got, want)
 	}

@@ -49,7 +49,7 @@ func showProgress(run *training.Run, what string) {
 // progressLine is the text beside the bar: the loss and training accuracy (moving averages), speed, time spent
 // and left.
 func progressLine(what string, step, total, startStep int, elapsed time.Duration, loss, acc float64, batch int) string {
-	s := fmt.Sprintf("%s · loss %.3f · train accuracy %.1f%%", what, loss, 100*acc)
+	s := fmt.Sprintf("%s · loss %.3f · train accuracy %.1f%% (moving averages)", what, loss, 100*acc)
 	if done := step - startStep; done > 0 && elapsed > 0 {
 		perStep := elapsed / time.Duration(done)
 		s += fmt.Sprintf(" · %.0f img/s · %s", float64(batch)/perStep.Seconds(), elapsed.Round(time.Second))

@@ -104,6 +104,30 @@ func TestLogXAndMarkers(t *testing.T) {
 	}
 }
 
+// TestPlotYRange fixes the y range: a point inside lands where the range puts it, one outside is not drawn.
+func TestPlotYRange(t *testing.T) {
+	p := Plot{Width: 200, Height: 200, YFrom: 0, YTo: 1, Series: []Series{
+		{Name: "", X: []float64{0, 1, 2}, Y: []float64{0.5, 2, 0.5}, Points: true}}}
+	img, err := p.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Palette[0]
+	var ys []int
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if img.RGBAAt(x, y) == c {
+				ys = append(ys, y)
+			}
+		}
+	}
+	// The frame spans y = 44 (1) to 156 (0): 0.5 is at 100; the dots are 5x5.
+	if len(ys) != 2*25 || ys[0] != 98 || ys[len(ys)-1] != 102 {
+		t.Fatalf("%d dot pixels from y = %v to %v, want 50 from 98 to 102", len(ys), ys[0], ys[len(ys)-1])
+	}
+}
+
 func TestProgressHTML(t *testing.T) {
 	h := ProgressHTML(15, 60, "loss <1>")
 	if !strings.Contains(h, " 25% 15/60 loss &lt;1&gt;") || strings.Count(h, "█") != 8 || strings.Count(h, "░") != 22 {

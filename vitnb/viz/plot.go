@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/draw"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -34,6 +35,9 @@ type Plot struct {
 	// LogX draws the x axis on a log10 scale (points with x <= 0 are skipped), ticks at 1, 2 and 5 times powers
 	// of 10.
 	LogX bool
+	// YFrom and YTo fix the range of the y axis when YFrom < YTo (with LogY, of the values, not their logs), so
+	// that plots side by side share a scale; by default the range fits the data.
+	YFrom, YTo float64
 	// Width and Height in pixels (default 560 x 360).
 	Width, Height int
 }
@@ -84,6 +88,9 @@ func (p Plot) Image() (*image.RGBA, error) {
 	}
 	pad := 0.05 * (ymax - ymin)
 	ymin, ymax = ymin-pad, ymax+pad
+	if p.YFrom < p.YTo && (!p.LogY || p.YFrom > 0) {
+		ymin, ymax = ty(p.YFrom), ty(p.YTo)
+	}
 	for _, s := range p.Series {
 		if s.Points || s.Markers { // dots on the frame would be cut in half
 			pad = 0.05 * (xmax - xmin)
@@ -102,6 +109,9 @@ func (p Plot) Image() (*image.RGBA, error) {
 	xticks := ticks(xmin, xmax, 6)
 	if p.LogX {
 		xticks = logTicks(xmin, xmax)
+		if len(xticks) > (right-left)/50 { // labels would touch: powers of 10 only
+			xticks = slices.DeleteFunc(xticks, func(t float64) bool { return math.Abs(t-math.Round(t)) > 1e-9 })
+		}
 	}
 	for _, t := range xticks {
 		x := px(t)
@@ -141,8 +151,8 @@ func (p Plot) Image() (*image.RGBA, error) {
 		var x0, y0 int
 		for i := range s.X {
 			x, y := tx(s.X[i]), ty(s.Y[i])
-			if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(x) || math.IsInf(x, 0) {
-				prevOK = false
+			if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(x) || math.IsInf(x, 0) || y < ymin || y > ymax {
+				prevOK = false // not drawable, or outside a fixed y range
 				continue
 			}
 			x1, y1 := px(x), py(y)
