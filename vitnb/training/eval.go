@@ -108,7 +108,7 @@ func rankOf(row []float32, class int) int {
 }
 
 // Predicted returns the class of a row of logits: the index of the largest (the first one on ties).
-func Predicted(row []float32) int {
+func Predicted[T float32 | float64](row []T) int {
 	best := 0
 	for i, v := range row {
 		if v > row[best] {

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/train"
 
 	"github.com/vitnb/vitnb/vitnb/backend"
@@ -98,22 +97,7 @@ func losses(t *testing.T, dir string) []float64 {
 // metrics.
 func parallelWeightDiff(t *testing.T, a, b *Run) (float64, int) {
 	t.Helper()
-	maxDiff, compared := 0.0, 0
-	for v := range a.Store.IterVariables() {
-		if strings.HasPrefix(v.Path(), "/metrics/") || !v.DType().IsFloat() {
-			continue
-		}
-		other := b.Store.GetVariable(v.Path())
-		if other == nil {
-			t.Fatalf("variable %s missing from the other run", v.Path())
-		}
-		x, y := tensors.MustCopyFlatData[float32](v.MustValue()), tensors.MustCopyFlatData[float32](other.MustValue())
-		for i := range x {
-			maxDiff = math.Max(maxDiff, math.Abs(float64(x[i])-float64(y[i])))
-		}
-		compared++
-	}
-	return maxDiff, compared
+	return maxWeightDiff(t, a.Store, b.Store)
 }
 
 // Tolerances of the 2-device vs 1-device comparison on XLA CPU. The sharded step sums the gradients of each

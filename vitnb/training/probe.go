@@ -213,7 +213,7 @@ func (p *probe) accuracy(f *Features, rows []int) float64 {
 	hits := 0
 	for _, i := range rows {
 		p.logits(f, i, x, z)
-		if argMax(z) == int(f.Labels[i]) {
+		if Predicted(z) == int(f.Labels[i]) {
 			hits++
 		}
 	}
@@ -230,14 +230,4 @@ func softmaxInPlace(z []float64) {
 	for c := range z {
 		z[c] /= sum
 	}
-}
-
-func argMax(z []float64) int {
-	best := 0
-	for c, v := range z {
-		if v > z[best] {
-			best = c
-		}
-	}
-	return best
 }
