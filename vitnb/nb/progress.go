@@ -35,8 +35,8 @@ func showProgress(run *training.Run, what string) {
 			return nil
 		}
 		last = now
-		line := progressLine(what, step, total, startStep, now.Sub(start), scalarOf(metrics[1]),
-			scalarOf(metrics[2]), run.Config.BatchSize)
+		line := progressLine(what, step, total, startStep, now.Sub(start), training.ScalarValue(metrics[1]),
+			training.ScalarValue(metrics[2]), run.Config.BatchSize)
 		if notebook {
 			gonbui.UpdateHTML(id, viz.ProgressHTML(step, total, line))
 		} else {
@@ -58,14 +58,4 @@ func progressLine(what string, step, total, startStep int, elapsed time.Duration
 		}
 	}
 	return s
-}
-
-func scalarOf(t *tensors.Tensor) float64 {
-	switch v := t.Value().(type) {
-	case float32:
-		return float64(v)
-	case float64:
-		return v
-	}
-	return 0
 }

@@ -59,7 +59,7 @@ func Evaluate(b compute.Backend, store *model.Store, cfg vitnb.Config, data trai
 			return nil, fmt.Errorf("evaluating: %w", err)
 		}
 		logits := tensors.MustCopyFlatData[float32](outs[0])
-		lossSum += scalar(outs[1])
+		lossSum += ScalarValue(outs[1])
 		for i, label := range labels {
 			if int(label) < 0 || int(label) >= classes {
 				return nil, fmt.Errorf("label %d out of range for a %d-class head", label, classes)

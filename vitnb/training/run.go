@@ -208,7 +208,7 @@ func (r *Run) Train(data train.Dataset) error {
 	var last time.Time
 	k := r.Config.Accumulate
 	r.Loop.OnStep("vitnb-check", train.Priority(-100), func(loop *train.Loop, metrics []*tensors.Tensor) error {
-		loss := scalar(metrics[0])
+		loss := ScalarValue(metrics[0])
 		batch := loop.LoopStep + 1 // the loop counts batches; with accumulation, k batches make a step
 		step := (batch + k - 1) / k
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
@@ -218,7 +218,7 @@ func (r *Run) Train(data train.Dataset) error {
 			return nil // inside an accumulation: the weights have not changed yet
 		}
 		if r.metrics != nil && (step%r.Config.LogEvery == 0 || step == total) {
-			rec := StepRecord{Step: step, Time: time.Now(), Loss: loss, Accuracy: scalar(metrics[2]),
+			rec := StepRecord{Step: step, Time: time.Now(), Loss: loss, Accuracy: ScalarValue(metrics[2]),
 				LearningRate: r.Config.Optimizer.LearningRateAt(step)}
 			if !last.IsZero() {
 				rec.ImagesPerSec = float64(r.Config.LogEvery*r.Config.BatchSize*k) / time.Since(last).Seconds()
@@ -280,7 +280,8 @@ func (r *Run) Close() error {
 	return nil
 }
 
-func scalar(t *tensors.Tensor) float64 {
+// ScalarValue returns the value of a scalar float tensor (a loss or metric) as float64, NaN for anything else.
+func ScalarValue(t *tensors.Tensor) float64 {
 	v := reflect.ValueOf(t.Value())
 	if v.CanFloat() {
 		return v.Float()
