@@ -58,6 +58,18 @@ func (m *modelFlags) config() (vitnb.Config, error) {
 	if err != nil {
 		return cfg, usageErrorf("%v", err)
 	}
+	return m.configOn(cfg)
+}
+
+// presetGiven tells whether -preset was on the command line.
+func (m *modelFlags) presetGiven() bool {
+	given := false
+	m.fs.Visit(func(f *flag.Flag) { given = given || f.Name == "preset" })
+	return given
+}
+
+// configOn returns cfg with the flags given on the command line applied, validated.
+func (m *modelFlags) configOn(cfg vitnb.Config) (vitnb.Config, error) {
 	var ferr error
 	m.fs.Visit(func(f *flag.Flag) {
 		switch f.Name {

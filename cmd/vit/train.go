@@ -161,6 +161,14 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 		return usageErrorf("%v", err)
 	}
 	cfg, err := mf.config()
+	if tf.from != "" && !mf.presetGiven() {
+		// Fine-tuning a vitnb run: its architecture, with the flags given applied (a new head for the data).
+		base, rerr := training.ReadModelConfig(tf.from)
+		if rerr != nil {
+			return rerr
+		}
+		cfg, err = mf.configOn(base)
+	}
 	if err != nil {
 		return err
 	}

@@ -129,6 +129,15 @@ func TestPretrainKilledAndResumed(t *testing.T) {
 		t.Errorf("vit fewshot: exit %d, %s %s", code, out, errOut)
 	}
 
+	// Fine-tuning a run takes the run's architecture: no model flags needed.
+	ftDir := filepath.Join(t.TempDir(), "ft")
+	if code, out, errOut := runVit(t, "finetune", "-from", fullDir, "-data", "folder:"+data, "-steps", "20", "-warmup", "2",
+		"-batch", "16", "-progress=false", "-workers", "1", "-dir", ftDir); code != 0 {
+		t.Errorf("vit finetune -from: exit %d\n%s\n%s", code, out, errOut)
+	} else if ft := readResults(t, ftDir); ft.Model.Width != 16 || ft.Model.ImageSize != 8 || ft.From != fullDir {
+		t.Errorf("fine-tuned model %+v from %q, want the run's width 16 at 8 px", ft.Model, ft.From)
+	}
+
 	// Linear probe on the frozen representation of all 80 training images.
 	code, out, errOut = runVit(t, "probe", "-dir", fullDir, "-data", "folder:"+data, "-epochs", "10", "-json")
 	var probeOut struct {
