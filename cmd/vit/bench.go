@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	minSteps := fs.Int("steps", 10, "timed steps, at least")
 	minTime := fs.Duration("time", 10*time.Second, "timed duration, at least")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the timed steps to this file")
 	matmul := fs.Int("matmul", 0, "also measure an N x N float32 matrix product on the backend, the practical ceiling (e.g. 1024)")
 	devices := fs.Int("devices", 1, "train data-parallel on N devices of an XLA backend (-mode train; each batch split N ways)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
@@ -109,6 +111,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+	}
 	steps := 0
 	start = time.Now()
 	for steps < *minSteps || time.Since(start) < *minTime {
@@ -118,6 +130,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		steps++
 	}
 	elapsed := time.Since(start)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+		fmt.Fprintf(stderr, "CPU profile of the timed steps written to %s (go tool pprof -top bin/vit %s)\n", *cpuProfile, *cpuProfile)
+	}
 
 	flops := cfg.FLOPs()
 	factor := 1.0
