@@ -1,0 +1,133 @@
+package vitnb
+
+// Benchmarks of the backend's kernels at the shapes of the tiny32 preset trained with batch 128 (width 192,
+// MLP 768, 65 tokens, 3 heads of 64): they isolate where a training step loses time against the backend's own
+// matrix-product ceiling, and are the reproducers of the GoMLX costs written up in README.md ("Speed"):
+//
+//	GOMLX_BACKEND=go:ops_sequential go test -run XXX -bench 'Dense|Attention' ./vitnb
+//	GOMLX_BACKEND=xla:cpu           go test -run XXX -bench 'Dense|Attention' ./vitnb
+//
+// Each reports GFLOP/s counted as in Config.FLOPs: 2 per multiply-add of the matrix products only.
+
+import (
+	"testing"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers/attention"
+	"github.com/gomlx/gomlx/ml/nn"
+	"github.com/vitnb/vitnb/vitnb/backend"
+)
+
+// The MLP's first layer of tiny32 at batch 128: [128*65, 192] x [192, 768].
+const benchM, benchK, benchN = 128 * 65, 192, 768
+
+// runGraph compiles fn for the given input shapes and times it, reporting GFLOP/s for flops per call.
+func runGraph(b *testing.B, flops float64, fn func(inputs []*Node) []*Node, inputShapes ...shapes.Shape) {
+	be, _, err := backend.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	exec, err := NewExec(be, fn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := make([]any, len(inputShapes))
+	for i, s := range inputShapes {
+		t := tensors.FromShape(s)
+		tensors.MutableFlatData(t, func(flat []float32) {
+			for j := range flat {
+				flat[j] = float32(j%7-3) / 8
+			}
+		})
+		args[i] = t
+	}
+	call := func() {
+		outs, err := exec.Exec(args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, o := range outs {
+			if err := o.FinalizeAll(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	call() // Compile and warm up outside the timing.
+	b.ResetTimer()
+	for b.Loop() {
+		call()
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func f32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
+
+// BenchmarkDenseForward is x·W + b as the model computes it (nn.Dense, fused where the backend can).
+func BenchmarkDenseForward(b *testing.B) {
+	runGraph(b, 2*benchM*benchK*benchN, func(in []*Node) []*Node {
+		return []*Node{nn.Dense(in[0], in[1], in[2], compute.DenseLayoutInputOutputs)}
+	}, f32(benchM, benchK), f32(benchK, benchN), f32(benchN))
+}
+
+// BenchmarkDenseGradients is what training asks of each dense layer: the forward product and the gradients
+// with respect to the input, the kernel and the bias (three products of equal cost).
+func BenchmarkDenseGradients(b *testing.B) {
+	runGraph(b, 3*2*benchM*benchK*benchN, func(in []*Node) []*Node {
+		x, w, bias, dy := in[0], in[1], in[2], in[3]
+		y := nn.Dense(x, w, bias, compute.DenseLayoutInputOutputs)
+		loss := ReduceAllSum(Mul(y, dy))                         // d loss / d y = dy.
+		return append([]*Node{y}, Gradient(loss, x, w, bias)...) // y returned, as training keeps it.
+	}, f32(benchM, benchK), f32(benchK, benchN), f32(benchN), f32(benchM, benchN))
+}
+
+// BenchmarkDenseGradientsCeiling computes the same three products from operands already laid out for the
+// matrix-product kernel (W transposed and x transposed given as inputs) and the bias gradient as a plain
+// reduction: the time BenchmarkDenseGradients would take without its transposes.
+func BenchmarkDenseGradientsCeiling(b *testing.B) {
+	runGraph(b, 3*2*benchM*benchK*benchN, func(in []*Node) []*Node {
+		x, w, wT, xT, dy := in[0], in[1], in[2], in[3], in[4]
+		return []*Node{MatMul(x, w), MatMul(dy, wT), MatMul(xT, dy), ReduceSum(dy, 0)}
+	}, f32(benchM, benchK), f32(benchK, benchN), f32(benchN, benchK), f32(benchK, benchM), f32(benchM, benchN))
+}
+
+// benchAttention times softmax(q·kᵀ/√d)·v over tiny32's [batch 128, 65 tokens, 3 heads, 64] (BSHD), fused
+// (the backend's scaled-dot-product attention) or as plain products and a softmax, with or without the
+// gradients with respect to q, k and v.
+func benchAttention(b *testing.B, layout attention.AxesLayout, fused, gradients bool) {
+	const batch, tokens, heads, hd = 128, 65, 3, 64
+	qkv := f32(batch, tokens, heads, hd)
+	if layout == attention.LayoutBHSD {
+		qkv = f32(batch, heads, tokens, hd)
+	}
+	flops := float64(2 * 2 * batch * heads * tokens * tokens * hd) // q·kᵀ and the weighted sum of v.
+	if gradients {
+		flops *= 3
+	}
+	runGraph(b, flops, func(in []*Node) []*Node {
+		q, k, v := in[0], in[1], in[2]
+		y, _ := attention.Core(q, k, v, layout, attention.CoreOptions{Scale: 1 / sqrt(hd), DisableFusion: !fused})
+		if !gradients {
+			return []*Node{y}
+		}
+		return append([]*Node{y}, Gradient(ReduceAllSum(Mul(y, in[3])), q, k, v)...)
+	}, qkv, qkv, qkv, qkv)
+}
+
+func BenchmarkAttentionFused(b *testing.B) { benchAttention(b, attention.LayoutBSHD, true, false) }
+func BenchmarkAttentionDecomposed(b *testing.B) {
+	benchAttention(b, attention.LayoutBSHD, false, false)
+}
+func BenchmarkAttentionGradientsDecomposed(b *testing.B) {
+	benchAttention(b, attention.LayoutBSHD, false, true)
+}
+func BenchmarkAttentionBHSDFused(b *testing.B) { benchAttention(b, attention.LayoutBHSD, true, false) }
+func BenchmarkAttentionBHSDDecomposed(b *testing.B) {
+	benchAttention(b, attention.LayoutBHSD, false, false)
+}
+func BenchmarkAttentionBHSDGradientsDecomposed(b *testing.B) {
+	benchAttention(b, attention.LayoutBHSD, false, true)
+}
