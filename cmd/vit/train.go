@@ -160,16 +160,21 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if _, err := training.NewOptimizer(optCfg); err != nil {
 		return usageErrorf("%v", err)
 	}
-	cfg, err := mf.config()
+	var (
+		cfg vitnb.Config
+		err error
+	)
 	if tf.from != "" && !mf.presetGiven() {
 		// Fine-tuning a vitnb run: its architecture, with the flags given applied (a new head for the data).
-		base, rerr := training.ReadModelConfig(tf.from)
-		if rerr != nil {
-			return rerr
+		base, err := training.ReadModelConfig(tf.from)
+		if err != nil {
+			return err
 		}
 		cfg, err = mf.configOn(base)
-	}
-	if err != nil {
+		if err != nil {
+			return err
+		}
+	} else if cfg, err = mf.config(); err != nil {
 		return err
 	}
 	ds, err := df.load()
