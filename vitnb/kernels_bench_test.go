@@ -2,7 +2,7 @@ package vitnb
 
 // Benchmarks of the backend's kernels at the shapes of the tiny32 preset trained with batch 128 (width 192,
 // MLP 768, 65 tokens, 3 heads of 64): they isolate where a training step loses time against the backend's own
-// matrix-product ceiling, and are the reproducers of the GoMLX costs written up in README.md ("Speed"):
+// matrix-product ceiling, and are the reproducers of the GoMLX costs written up in README.md ("Backends and speed"):
 //
 //	GOMLX_BACKEND=go:ops_sequential go test -run XXX -bench 'Dense|Attention' ./vitnb
 //	GOMLX_BACKEND=xla:cpu           go test -run XXX -bench 'Dense|Attention' ./vitnb
@@ -38,11 +38,14 @@ func runGraph(b *testing.B, flops float64, fn func(inputs []*Node) []*Node, inpu
 	args := make([]any, len(inputShapes))
 	for i, s := range inputShapes {
 		t := tensors.FromShape(s)
-		tensors.MutableFlatData(t, func(flat []float32) {
+		err := tensors.MutableFlatData(t, func(flat []float32) {
 			for j := range flat {
 				flat[j] = float32(j%7-3) / 8
 			}
 		})
+		if err != nil {
+			b.Fatal(err)
+		}
 		args[i] = t
 	}
 	call := func() {
@@ -94,7 +97,8 @@ func BenchmarkDenseGradientsCeiling(b *testing.B) {
 	}, f32(benchM, benchK), f32(benchK, benchN), f32(benchN, benchK), f32(benchK, benchM), f32(benchM, benchN))
 }
 
-// benchAttention times softmax(q·kᵀ/√d)·v over tiny32's [batch 128, 65 tokens, 3 heads, 64] (BSHD), fused
+// benchAttention times softmax(q·kᵀ/√d)·v over tiny32's batch 128, 65 tokens, 3 heads of 64, laid out as
+// [batch, tokens, heads, dim] (BSHD, as the model's projections give it) or [batch, heads, tokens, dim], fused
 // (the backend's scaled-dot-product attention) or as plain products and a softmax, with or without the
 // gradients with respect to q, k and v.
 func benchAttention(b *testing.B, layout attention.AxesLayout, fused, gradients bool) {
