@@ -56,6 +56,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "plugin:    none (XLA needs a PJRT plugin in ~/.local/lib/go-xla or $PJRT_PLUGIN_LIBRARY_PATH)")
 	}
 	fmt.Fprintf(stdout, "cpus:      %d\n", runtime.NumCPU())
+	fmt.Fprintf(stdout, "malloc:    %s\n", backend.MallocStatus())
 	fmt.Fprintf(stdout, "simd:      %v (GOEXPERIMENT=simd build)\n", backend.SIMDBuild)
 	fmt.Fprintf(stdout, "go:        %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(stdout, "gomlx:     %s\n", moduleVersion("github.com/gomlx/gomlx"))

@@ -9,10 +9,13 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vitnb/vitnb/vitnb/backend"
 )
 
 // runVit runs the vit command line in-process and returns its exit status, stdout and stderr.
@@ -142,6 +145,26 @@ func TestInfo(t *testing.T) {
 	for _, want := range []string{"backend:", "why:", "gomlx:     v0.28.16", "go:        go1.27"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("vit info misses %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRestartWithMallocTunables runs vit as a separate process, as main does: it restarts itself with glibc's
+// huge-page tunable, keeping what the user had in GLIBC_TUNABLES, and vit info reports it.
+func TestRestartWithMallocTunables(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("glibc tunables are a Linux matter; vit does not restart elsewhere")
+	}
+	for _, tc := range []struct{ before, want string }{
+		{"", "GLIBC_TUNABLES=" + backend.MallocTunables},
+		{"glibc.malloc.arena_max=4", "GLIBC_TUNABLES=glibc.malloc.arena_max=4:" + backend.MallocTunables},
+		{"glibc.malloc.hugetlb=0", "GLIBC_TUNABLES=glibc.malloc.hugetlb=0;"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "VIT_AS_MAIN=restart", "VIT_ARGS=info", "GLIBC_TUNABLES="+tc.before)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "malloc:    "+tc.want) {
+			t.Errorf("GLIBC_TUNABLES=%q: vit info says (%v)\n%s\nwant malloc: %s", tc.before, err, out, tc.want)
 		}
 	}
 }
