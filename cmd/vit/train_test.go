@@ -21,11 +21,10 @@ import (
 // binary behaves as vit with the arguments in VIT_ARGS (separated by newlines); with VIT_AS_MAIN=restart it
 // first restarts itself with the malloc tunables, as vit's main does.
 func TestMain(m *testing.M) {
-	switch os.Getenv("VIT_AS_MAIN") {
-	case "1":
-		os.Exit(runMain(strings.Split(os.Getenv("VIT_ARGS"), "\n"), os.Stdout, os.Stderr))
-	case "restart": // As main() does: restart with the malloc tunables first.
-		restartWithMallocTunables()
+	if mode := os.Getenv("VIT_AS_MAIN"); mode != "" {
+		if mode == "restart" { // As main() does: restart with the malloc tunables first.
+			restartWithMallocTunables()
+		}
 		os.Exit(runMain(strings.Split(os.Getenv("VIT_ARGS"), "\n"), os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

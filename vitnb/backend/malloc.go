@@ -52,7 +52,7 @@ func WithMallocTunables(env []string) ([]string, bool) {
 // all).
 func MallocStatus() string {
 	tunables := os.Getenv(tunablesVar)
-	s := "glibc defaults, 4 KiB pages (set GLIBC_TUNABLES=" + MallocTunables + " for faster XLA CPU)"
+	s := "glibc defaults (set GLIBC_TUNABLES=" + MallocTunables + " for faster XLA CPU)"
 	if tunables != "" {
 		s = "GLIBC_TUNABLES=" + tunables
 	}
