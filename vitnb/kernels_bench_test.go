@@ -17,6 +17,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/layers/attention"
 	"github.com/gomlx/gomlx/ml/nn"
 	"github.com/vitnb/vitnb/vitnb/backend"
@@ -134,4 +135,51 @@ func BenchmarkAttentionBHSDDecomposed(b *testing.B) {
 }
 func BenchmarkAttentionBHSDGradientsDecomposed(b *testing.B) {
 	benchAttention(b, attention.LayoutBHSD, false, true)
+}
+
+// Inference shapes of tiny32 at batch 256 (the batch of the PyTorch comparison, README "Backends and speed"):
+// the pieces of one encoder block, to set beside PyTorch's (`compare_torch.py --blocks`).
+const inferBatch, inferTokens, inferWidth, inferMLP, inferHeads, inferHeadDim = 256, 65, 192, 768, 3, 64
+
+// BenchmarkInferQKV is the model's q, k, v: three [192x192] products, each transposed to heads-first (BHSD).
+func BenchmarkInferQKV(b *testing.B) {
+	runGraph(b, 3*2*inferBatch*inferTokens*inferWidth*inferWidth, func(in []*Node) []*Node {
+		var outs []*Node
+		for i := range 3 {
+			y := nn.Dense(in[0], in[1+i], in[4], compute.DenseLayoutInputOutputs)
+			y = Reshape(y, inferBatch, inferTokens, inferHeads, inferHeadDim)
+			outs = append(outs, TransposeAllAxes(y, 0, 2, 1, 3))
+		}
+		return outs
+	}, f32(inferBatch, inferTokens, inferWidth), f32(inferWidth, inferWidth), f32(inferWidth, inferWidth),
+		f32(inferWidth, inferWidth), f32(inferWidth))
+}
+
+// BenchmarkInferQKVOneProduct computes q, k, v as timm does: one [192x576] product, here transposed once to
+// [3, batch, heads, tokens, head_dim].
+func BenchmarkInferQKVOneProduct(b *testing.B) {
+	runGraph(b, 3*2*inferBatch*inferTokens*inferWidth*inferWidth, func(in []*Node) []*Node {
+		y := nn.Dense(in[0], in[1], in[2], compute.DenseLayoutInputOutputs)
+		y = Reshape(y, inferBatch, inferTokens, 3, inferHeads, inferHeadDim)
+		return []*Node{TransposeAllAxes(y, 2, 0, 3, 1, 4)}
+	}, f32(inferBatch, inferTokens, inferWidth), f32(inferWidth, 3*inferWidth), f32(3*inferWidth))
+}
+
+// BenchmarkInferAttention is softmax(q·kᵀ/√d)·v in BHSD, as the model runs it at inference.
+func BenchmarkInferAttention(b *testing.B) {
+	qkv := f32(inferBatch, inferHeads, inferTokens, inferHeadDim)
+	runGraph(b, 2*2*inferBatch*inferHeads*inferTokens*inferTokens*inferHeadDim, func(in []*Node) []*Node {
+		opts := attention.CoreOptions{Scale: 1 / sqrt(inferHeadDim)}
+		y, _ := attention.Core(in[0], in[1], in[2], attention.LayoutBHSD, opts)
+		return []*Node{y}
+	}, qkv, qkv, qkv)
+}
+
+// BenchmarkInferMLP is the MLP block with its residual: Dense(768) -> exact GELU -> Dense(192) + x.
+func BenchmarkInferMLP(b *testing.B) {
+	runGraph(b, 2*2*inferBatch*inferTokens*inferWidth*inferMLP, func(in []*Node) []*Node {
+		y := activation.Gelu(nn.Dense(in[0], in[1], in[2], compute.DenseLayoutInputOutputs))
+		return []*Node{Add(nn.Dense(y, in[3], in[4], compute.DenseLayoutInputOutputs), in[0])}
+	}, f32(inferBatch, inferTokens, inferWidth), f32(inferWidth, inferMLP), f32(inferMLP), f32(inferMLP, inferWidth),
+		f32(inferWidth))
 }
