@@ -23,8 +23,9 @@ import (
 	"github.com/vitnb/vitnb/vitnb/backend"
 )
 
-// The MLP's first layer of tiny32 at batch 128: [128*65, 192] x [192, 768].
-const benchM, benchK, benchN = 128 * 65, 192, 768
+// tiny32's training batch, and the MLP's first layer at that batch: [128*65, 192] x [192, 768].
+const trainBatch = 128
+const benchM, benchK, benchN = trainBatch * 65, 192, 768
 
 // runGraph compiles fn for the given input shapes and times it, reporting GFLOP/s for flops per call.
 func runGraph(b *testing.B, flops float64, fn func(inputs []*Node) []*Node, inputShapes ...shapes.Shape) {
@@ -98,12 +99,12 @@ func BenchmarkDenseGradientsCeiling(b *testing.B) {
 	}, f32(benchM, benchK), f32(benchK, benchN), f32(benchN, benchK), f32(benchK, benchM), f32(benchM, benchN))
 }
 
-// benchAttention times softmax(q·kᵀ/√d)·v over tiny32's batch 128, 65 tokens, 3 heads of 64, laid out as
-// [batch, tokens, heads, dim] (BSHD, as the model's projections give it) or [batch, heads, tokens, dim], fused
+// benchAttention times softmax(q·kᵀ/√d)·v over tiny32's 65 tokens and 3 heads of 64 at the given batch, laid
+// out as [batch, tokens, heads, dim] (BSHD, as the model's projections give it) or [batch, heads, tokens, dim], fused
 // (the backend's scaled-dot-product attention) or as plain products and a softmax, with or without the
 // gradients with respect to q, k and v.
-func benchAttention(b *testing.B, layout attention.AxesLayout, fused, gradients bool) {
-	const batch, tokens, heads, hd = 128, 65, 3, 64
+func benchAttention(b *testing.B, batch int, layout attention.AxesLayout, fused, gradients bool) {
+	const tokens, heads, hd = 65, 3, 64
 	qkv := f32(batch, tokens, heads, hd)
 	if layout == attention.LayoutBHSD {
 		qkv = f32(batch, heads, tokens, hd)
@@ -122,19 +123,23 @@ func benchAttention(b *testing.B, layout attention.AxesLayout, fused, gradients 
 	}, qkv, qkv, qkv, qkv)
 }
 
-func BenchmarkAttentionFused(b *testing.B) { benchAttention(b, attention.LayoutBSHD, true, false) }
+func BenchmarkAttentionFused(b *testing.B) {
+	benchAttention(b, trainBatch, attention.LayoutBSHD, true, false)
+}
 func BenchmarkAttentionDecomposed(b *testing.B) {
-	benchAttention(b, attention.LayoutBSHD, false, false)
+	benchAttention(b, trainBatch, attention.LayoutBSHD, false, false)
 }
 func BenchmarkAttentionGradientsDecomposed(b *testing.B) {
-	benchAttention(b, attention.LayoutBSHD, false, true)
+	benchAttention(b, trainBatch, attention.LayoutBSHD, false, true)
 }
-func BenchmarkAttentionBHSDFused(b *testing.B) { benchAttention(b, attention.LayoutBHSD, true, false) }
+func BenchmarkAttentionBHSDFused(b *testing.B) {
+	benchAttention(b, trainBatch, attention.LayoutBHSD, true, false)
+}
 func BenchmarkAttentionBHSDDecomposed(b *testing.B) {
-	benchAttention(b, attention.LayoutBHSD, false, false)
+	benchAttention(b, trainBatch, attention.LayoutBHSD, false, false)
 }
 func BenchmarkAttentionBHSDGradientsDecomposed(b *testing.B) {
-	benchAttention(b, attention.LayoutBHSD, false, true)
+	benchAttention(b, trainBatch, attention.LayoutBHSD, false, true)
 }
 
 // Inference shapes of tiny32 at batch 256 (the batch of the PyTorch comparison, README "Backends and speed"):
@@ -167,12 +172,7 @@ func BenchmarkInferQKVOneProduct(b *testing.B) {
 
 // BenchmarkInferAttention is softmax(q·kᵀ/√d)·v in BHSD, as the model runs it at inference.
 func BenchmarkInferAttention(b *testing.B) {
-	qkv := f32(inferBatch, inferHeads, inferTokens, inferHeadDim)
-	runGraph(b, 2*2*inferBatch*inferHeads*inferTokens*inferTokens*inferHeadDim, func(in []*Node) []*Node {
-		opts := attention.CoreOptions{Scale: 1 / sqrt(inferHeadDim)}
-		y, _ := attention.Core(in[0], in[1], in[2], attention.LayoutBHSD, opts)
-		return []*Node{y}
-	}, qkv, qkv, qkv)
+	benchAttention(b, inferBatch, attention.LayoutBHSD, true, false)
 }
 
 // BenchmarkInferMLP is the MLP block with its residual: Dense(768) -> exact GELU -> Dense(192) + x.

@@ -68,14 +68,19 @@ def torch_bench(preset, mode, batch, compiled, min_time, warmup=3):
     t0 = time.perf_counter()
     step()
     compile_s = time.perf_counter() - t0
+    seconds, n = seconds_per_call(step, min_time, warmup)
+    return {"images_per_second": batch / seconds, "steps": n, "compile_seconds": compile_s}
+
+
+def seconds_per_call(fn, min_time, warmup=3):
+    """Calls fn warmup times, then times at least 5 calls and at least min_time seconds: (seconds per call, calls)."""
     for _ in range(warmup):
-        step()
+        fn()
     n, t0 = 0, time.perf_counter()
     while n < 5 or time.perf_counter() - t0 < min_time:
-        step()
+        fn()
         n += 1
-    elapsed = time.perf_counter() - t0
-    return {"images_per_second": n * batch / elapsed, "steps": n, "compile_seconds": compile_s}
+    return (time.perf_counter() - t0) / n, n
 
 
 def torch_blocks(preset, batch, min_time=3.0):
@@ -93,17 +98,8 @@ def torch_blocks(preset, batch, min_time=3.0):
         "attention module (qkv, attention, projection)": lambda: block.attn(x),
         "whole block": lambda: block(x),
     }
-    out = {}
     with torch.inference_mode():
-        for name, fn in pieces.items():
-            for _ in range(3):
-                fn()
-            n, t0 = 0, time.perf_counter()
-            while n < 5 or time.perf_counter() - t0 < min_time:
-                fn()
-                n += 1
-            out[name] = (time.perf_counter() - t0) / n * 1e3
-    return out
+        return {name: seconds_per_call(fn, min_time)[0] * 1e3 for name, fn in pieces.items()}
 
 
 def child_env(tunables, **extra):
@@ -154,7 +150,8 @@ def main():
         for name, ms in torch_blocks(args.preset, args.infer_batch).items():
             print(f"{args.preset} batch {args.infer_batch}  {name:48s} {ms:7.1f} ms")
         return
-    print(f"GLIBC_TUNABLES for both sides: {args.glibc_tunables if args.glibc_tunables is not None else os.environ.get('GLIBC_TUNABLES', '(unset)')}")
+    tunables = args.glibc_tunables if args.glibc_tunables is not None else os.environ.get("GLIBC_TUNABLES")
+    print(f"GLIBC_TUNABLES for both sides: {tunables or '(unset)'}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, timm {vt.__name__}")
     rows = []
     for mode, batch in (("train", args.train_batch), ("infer", args.infer_batch)):
