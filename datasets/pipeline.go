@@ -40,6 +40,12 @@ type Config struct {
 	// Flip mirrors half of the training images horizontally (Augment does it too). Right for natural images and
 	// clothes, wrong for digits.
 	Flip bool
+	// Mean and Std per output channel (on pixel values in [0, 1]) normalise the pixels as (x/255 - mean) / std; nil
+	// for the reference code's (x-127.5)/127.5 (mean = std = 0.5). Preprocessing.Eval and Train set them from the
+	// preprocessing that travels with a model's weights.
+	Mean, Std []float32
+	// Resize is the resampling filter, ResizeBilinear (the default, as the paper's code) or ResizeBicubic.
+	Resize string
 	// CenterCrop, for evaluation, crops the central square of this fraction of the shorter side before resizing
 	// (torchvision's Resize(256)+CenterCrop(224) is 0.875); 0 resizes the whole image, as the paper's code does.
 	CenterCrop float64
@@ -98,6 +104,7 @@ type Pipeline struct {
 	skipped  atomic.Int64
 	warnedMu sync.Mutex
 	warned   map[int]bool
+	norm     *normalizer
 }
 
 var _ train.Dataset = (*Pipeline)(nil)
@@ -131,6 +138,9 @@ func NewPipeline(src Source, cfg Config) (*Pipeline, error) {
 	if cfg.Name == "" {
 		cfg.Name = "data"
 	}
+	if cfg.Resize == "" {
+		cfg.Resize = ResizeBilinear
+	}
 	if cfg.Warnf == nil {
 		cfg.Warnf = log.Printf
 	}
@@ -149,6 +159,16 @@ func NewPipeline(src Source, cfg Config) (*Pipeline, error) {
 	if p.c == 0 {
 		p.c = 3
 	}
+	if cfg.Mean != nil || cfg.Std != nil || cfg.Resize != ResizeBilinear {
+		pre := Preprocessing{ImageSize: max(p.h, 1), Mean: cfg.Mean, Std: cfg.Std, Resize: cfg.Resize}
+		if cfg.Mean == nil && cfg.Std == nil {
+			pre.Mean, pre.Std = ReferencePreprocessing(1, p.c).Mean, ReferencePreprocessing(1, p.c).Std
+		}
+		if err := pre.Check(p.c); err != nil {
+			return nil, fmt.Errorf("pipeline %s: %w", cfg.Name, err)
+		}
+	}
+	p.norm = newNormalizer(cfg.Mean, cfg.Std, cfg.Resize)
 	return p, nil
 }
 
@@ -256,7 +276,7 @@ func (p *Pipeline) fill(items []item, dst []float32, labels []int32, index []int
 			}
 		}
 		out := dst[k*per : (k+1)*per]
-		render(out, pix, b, p.h, p.w, p.c, flip)
+		render(out, pix, b, p.h, p.w, p.c, flip, p.norm)
 		if pad := p.cfg.PadCrop; pad > 0 {
 			shift(out, p.h, p.w, p.c, rng.IntN(2*pad+1)-pad, rng.IntN(2*pad+1)-pad)
 		}

@@ -76,10 +76,14 @@ func makeAxis(start, length, out int, flip bool) axisTable {
 	return t
 }
 
-// render writes the crop b of p, resized to outH x outW, optionally mirrored, with outC channels (1 or 3), scaled to
-// [-1, 1], into dst (outH*outW*outC float32 values, HWC). Grey sources are repeated to 3 channels; RGB to 1 channel
-// uses ITU-R 601 luma (PIL's convert("L")).
-func render(dst []float32, p *Pixels, b box, outH, outW, outC int, flip bool) {
+// render writes the crop b of p, resized to outH x outW with the filter of norm, optionally mirrored, with outC
+// channels (1 or 3), normalised by norm, into dst (outH*outW*outC float32 values, HWC). Grey sources are repeated to
+// 3 channels; RGB to 1 channel uses ITU-R 601 luma (PIL's convert("L")).
+func render(dst []float32, p *Pixels, b box, outH, outW, outC int, flip bool, norm *normalizer) {
+	if norm.bicubic && (b.h != outH || b.w != outW) {
+		renderCubic(dst, p, b, outH, outW, outC, flip, norm)
+		return
+	}
 	inC := p.Channels
 	stride := p.Width * inC
 	// Fast path: no resampling needed.
@@ -93,7 +97,7 @@ func render(dst []float32, p *Pixels, b box, outH, outW, outC int, flip bool) {
 					sx = outW - 1 - x
 				}
 				for c := range outC {
-					o[x*outC+c] = (float32(row[sx*inC+c]) - pixelCenter) * pixelScale
+					o[x*outC+c] = (float32(row[sx*inC+c]) - norm.center[c]) * norm.scale[c]
 				}
 			}
 		}
@@ -114,20 +118,132 @@ func render(dst []float32, p *Pixels, b box, outH, outW, outC int, flip bool) {
 				bot := float32(r1[a+c]) + wx*(float32(r1[c2+c])-float32(r1[a+c]))
 				px[c] = top + wy*(bot-top)
 			}
-			switch {
-			case inC == outC:
-				for c := range outC {
-					o[x*outC+c] = (px[c] - pixelCenter) * pixelScale
-				}
-			case inC == 1: // grey to RGB
-				v := (px[0] - pixelCenter) * pixelScale
-				for c := range outC {
-					o[x*outC+c] = v
-				}
-			default: // RGB to grey
-				l := 0.299*px[0] + 0.587*px[1] + 0.114*px[2]
-				o[x*outC] = (l - pixelCenter) * pixelScale
+			norm.put(o[x*outC:(x+1)*outC], px[:inC])
+		}
+	}
+}
+
+// normalizer maps resampled pixel values (0-255) to model input: (v - center[c]) * scale[c], with center = 255*mean
+// and scale = 1/(255*std). The reference code's (x-127.5)/127.5 is mean = std = 0.5.
+type normalizer struct {
+	center, scale [3]float32
+	bicubic       bool
+}
+
+// newNormalizer returns the normalizer of mean and std (per output channel, on values in [0, 1]; nil for the
+// reference code's 0.5 and 0.5) and resize filter.
+func newNormalizer(mean, std []float32, resize string) *normalizer {
+	n := &normalizer{bicubic: resize == ResizeBicubic}
+	for c := range 3 {
+		n.center[c], n.scale[c] = pixelCenter, pixelScale
+		if len(mean) > 0 {
+			m, s := mean[min(c, len(mean)-1)], std[min(c, len(std)-1)]
+			n.center[c], n.scale[c] = 255*m, float32(1/(255*float64(s)))
+		}
+	}
+	return n
+}
+
+// put normalises one pixel px (1 or 3 channels, 0-255) into out (1 or 3 channels).
+func (n *normalizer) put(out, px []float32) {
+	switch {
+	case len(px) == len(out):
+		for c := range out {
+			out[c] = (px[c] - n.center[c]) * n.scale[c]
+		}
+	case len(px) == 1: // grey to RGB
+		for c := range out {
+			out[c] = (px[0] - n.center[c]) * n.scale[c]
+		}
+	default: // RGB to grey
+		l := 0.299*px[0] + 0.587*px[1] + 0.114*px[2]
+		out[0] = (l - n.center[0]) * n.scale[0]
+	}
+}
+
+// cubicTaps holds, for each output coordinate, the first source index and the weights of the source pixels from
+// there on.
+type cubicTaps struct {
+	first []int
+	w     [][]float32
+}
+
+// makeCubicAxis computes the bicubic resampling of PIL's Image.resize(BICUBIC) (Pillow's libImaging/Resample.c,
+// what timm's and Hugging Face's evaluation transforms use): the Keys cubic with a = -0.5, its support widened by
+// the scale when shrinking (antialiasing), weights normalised to sum 1, edges clamped to the image.
+func makeCubicAxis(start, length, out int, flip bool) cubicTaps {
+	const a = -0.5 // Pillow's bicubic_filter.
+	cubic := func(x float64) float64 {
+		x = math.Abs(x)
+		switch {
+		case x < 1:
+			return ((a+2)*x-(a+3))*x*x + 1
+		case x < 2:
+			return (((x-5)*x+8)*x - 4) * a
+		}
+		return 0
+	}
+	scale := float64(length) / float64(out)
+	filterScale := math.Max(scale, 1)
+	support := 2 * filterScale
+	t := cubicTaps{first: make([]int, out), w: make([][]float32, out)}
+	for o := range out {
+		center := (float64(o) + 0.5) * scale
+		lo := max(int(center-support+0.5), 0)
+		hi := min(int(center+support+0.5), length)
+		ws := make([]float64, hi-lo)
+		total := 0.0
+		for j := range ws {
+			ws[j] = cubic((float64(lo+j) - center + 0.5) / filterScale)
+			total += ws[j]
+		}
+		k := o
+		if flip {
+			k = out - 1 - o
+		}
+		t.first[k] = start + lo
+		t.w[k] = make([]float32, len(ws))
+		for j := range ws {
+			if total != 0 {
+				t.w[k][j] = float32(ws[j] / total)
 			}
+		}
+	}
+	return t
+}
+
+// renderCubic is render with the bicubic filter: a horizontal then a vertical pass, as Pillow (which also rounds
+// and clamps to 0-255 between the passes; here values stay in float, so they may overshoot slightly).
+func renderCubic(dst []float32, p *Pixels, b box, outH, outW, outC int, flip bool, norm *normalizer) {
+	inC := p.Channels
+	xs := makeCubicAxis(b.x0, b.w, outW, flip)
+	ys := makeCubicAxis(b.y0, b.h, outH, false)
+	rows := make([]float32, b.h*outW*inC) // the crop's rows resampled horizontally
+	for y := range b.h {
+		src := p.Pix[(b.y0+y)*p.Width*inC:]
+		for x := range outW {
+			o := rows[(y*outW+x)*inC:]
+			for c := range inC {
+				v := float32(0)
+				for j, w := range xs.w[x] {
+					v += w * float32(src[(xs.first[x]+j)*inC+c])
+				}
+				o[c] = v
+			}
+		}
+	}
+	var px [3]float32
+	for y := range outH {
+		o := dst[y*outW*outC : (y+1)*outW*outC]
+		for x := range outW {
+			for c := range inC {
+				v := float32(0)
+				for j, w := range ys.w[y] {
+					v += w * rows[((ys.first[y]-b.y0+j)*outW+x)*inC+c]
+				}
+				px[c] = min(max(v, 0), 255)
+			}
+			norm.put(o[x*outC:(x+1)*outC], px[:inC])
 		}
 	}
 }
