@@ -28,11 +28,17 @@ type Metrics struct {
 // Evaluate runs the model in store (inference mode: no dropout) over every batch of data and returns its loss
 // (cross-entropy without smoothing), top-1 and top-5 accuracy, per-class accuracy and confusion matrix.
 func Evaluate(b compute.Backend, store *model.Store, cfg vitnb.Config, data train.Dataset) (*Metrics, error) {
-	classes := cfg.NumClasses
-	m := &Metrics{Confusion: make([][]int, classes), PerClass: make([]float64, classes)}
-	for i := range m.Confusion {
-		m.Confusion[i] = make([]int, classes)
+	exec, err := NewEvalExec(b, store, cfg)
+	if err != nil {
+		return nil, err
 	}
+	return EvaluateWith(exec, cfg.NumClasses, data)
+}
+
+// NewEvalExec compiles the evaluation graph of EvaluateWith: images and labels in, float32 logits and the summed
+// cross-entropy out. GoMLX compiles it once per input shape and keeps it (package classifier holds one per model).
+func NewEvalExec(b compute.Backend, store *model.Store, cfg vitnb.Config) (*model.Exec, error) {
+	classes := cfg.NumClasses
 	var exec *model.Exec
 	err := catch(func() {
 		exec = model.MustNewExec(b, store, func(scope *model.Scope, images, labels *Node) []*Node {
@@ -41,8 +47,14 @@ func Evaluate(b compute.Backend, store *model.Store, cfg vitnb.Config, data trai
 			return []*Node{logits, ReduceAllSum(perExample)}
 		})
 	})
-	if err != nil {
-		return nil, err
+	return exec, err
+}
+
+// EvaluateWith is Evaluate with an executable of NewEvalExec for a model of that many classes.
+func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, error) {
+	m := &Metrics{Confusion: make([][]int, classes), PerClass: make([]float64, classes)}
+	for i := range m.Confusion {
+		m.Confusion[i] = make([]int, classes)
 	}
 	top5 := 0
 	lossSum := 0.0

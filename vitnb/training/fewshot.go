@@ -25,14 +25,26 @@ type Features struct {
 // Representations runs the model in store over every batch of data and collects the pooled representation
 // that the head reads (the class token, or mean of tokens, after the encoder norm and pre-logits).
 func Representations(b compute.Backend, store *model.Store, cfg vitnb.Config, data train.Dataset) (*Features, error) {
+	exec, err := NewRepresentationExec(b, store, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return RepresentationsWith(exec, data)
+}
+
+// NewRepresentationExec compiles the graph of RepresentationsWith: images in, float32 representations out.
+func NewRepresentationExec(b compute.Backend, store *model.Store, cfg vitnb.Config) (*model.Exec, error) {
 	var exec *model.Exec
-	if err := catch(func() {
+	err := catch(func() {
 		exec = model.MustNewExec(b, store, func(scope *model.Scope, images *Node) *Node {
 			return ConvertDType(vitnb.Forward(scope, cfg, images, vitnb.ForwardOptions{}).Representation, dtypes.Float32)
 		})
-	}); err != nil {
-		return nil, err
-	}
+	})
+	return exec, err
+}
+
+// RepresentationsWith is Representations with an executable of NewRepresentationExec.
+func RepresentationsWith(exec *model.Exec, data train.Dataset) (*Features, error) {
 	f := &Features{}
 	for batch, err := range data.Iter() {
 		if err != nil {

@@ -19,7 +19,6 @@ import (
 	"github.com/gomlx/gomlx/ml/train/metric"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/support/exceptions"
-	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/vitnb/vitnb/vitnb"
 )
@@ -51,8 +50,11 @@ type Config struct {
 	Resume bool
 	// LogEvery writes the training loss to metrics.jsonl every this many steps (default 50).
 	LogEvery int
-	// Progress draws GoMLX's progress bar (in the terminal or a GoNB cell) to Output.
+	// Progress draws a progress bar on Output (TerminalProgress) when OnProgress is not set.
 	Progress bool
+	// OnProgress, if set, is called after every optimizer step (progress.go): the terminal bar and the
+	// notebooks' HTML bar are two such callbacks.
+	OnProgress func(Progress)
 	// Output receives progress and messages (default os.Stdout).
 	Output io.Writer
 	// Init, if set, runs on the new store before the first step of a fresh run (not on resume), e.g. to load
@@ -202,9 +204,11 @@ func (r *Run) Train(data train.Dataset) error {
 	if done >= total {
 		return nil
 	}
-	if r.Config.Progress {
-		commandline.AttachProgressBar(r.Loop, r.imagesPerSecond)
+	onProgress := r.Config.OnProgress
+	if onProgress == nil && r.Config.Progress {
+		onProgress = TerminalProgress(r.Config.Output, isTerminal(r.Config.Output))
 	}
+	start := time.Now()
 	var last time.Time
 	k := r.Config.Accumulate
 	r.Loop.OnStep("vitnb-check", train.Priority(-100), func(loop *train.Loop, metrics []*tensors.Tensor) error {
@@ -216,6 +220,10 @@ func (r *Run) Train(data train.Dataset) error {
 		}
 		if batch%k != 0 {
 			return nil // inside an accumulation: the weights have not changed yet
+		}
+		if onProgress != nil {
+			onProgress(Progress{Step: step, Total: total, StartStep: done, Elapsed: time.Since(start), Loss: loss,
+				Accuracy: ScalarValue(metrics[2]), ImagesPerStep: r.Config.BatchSize * k})
 		}
 		if r.metrics != nil && (step%r.Config.LogEvery == 0 || step == total) {
 			rec := StepRecord{Step: step, Time: time.Now(), Loss: loss, Accuracy: ScalarValue(metrics[2]),
@@ -248,13 +256,14 @@ func (r *Run) Train(data train.Dataset) error {
 	return nil
 }
 
-// imagesPerSecond is a progress-bar column.
-func (r *Run) imagesPerSecond() (string, string) {
-	d := r.Loop.MedianTrainStepDuration()
-	if d <= 0 {
-		return "img/s", "-"
+// isTerminal tells whether w is a character device (a terminal), where a progress bar can redraw in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
 	}
-	return "img/s", fmt.Sprintf("%.0f", float64(r.Config.BatchSize)/d.Seconds())
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // logRecord appends one JSON line to metrics.jsonl.
