@@ -120,10 +120,17 @@ func (p Preprocessing) apply(cfg *Config) {
 // pipeline does: the central CropPct of the shorter side, resized with the filter, normalised; channels is 1 or 3
 // (RGB to grey with ITU-R 601 luma).
 func (p Preprocessing) Input(img image.Image, channels int) ([]float32, error) {
+	return p.InputPixels(ToRGB(img), channels)
+}
+
+// InputPixels is Input for decoded pixels (DecodeFile).
+func (p Preprocessing) InputPixels(px *Pixels, channels int) ([]float32, error) {
 	if err := p.Check(channels); err != nil {
 		return nil, err
 	}
-	px := ToRGB(img)
+	if px.Channels != 1 && px.Channels != 3 {
+		return nil, fmt.Errorf("an image of %d channels: want 1 or 3", px.Channels)
+	}
 	if px.Height == 0 || px.Width == 0 {
 		return nil, fmt.Errorf("the image is empty (%dx%d)", px.Width, px.Height)
 	}

@@ -9,41 +9,13 @@ import (
 
 	"github.com/gomlx/compute/dtypes/bfloat16"
 	"github.com/gomlx/compute/dtypes/float16"
+	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
 )
 
-// Preprocessing is the input pipeline a checkpoint was trained with: resize to ImageSize (after a center crop
-// of CropPct, if set), scale pixels to [0, 1], then (x - Mean) / Std per channel.
-type Preprocessing struct {
-	// ImageSize is the side of the square input, in pixels.
-	ImageSize int
-	// Mean and Std per channel, on pixel values in [0, 1]. Google's ViTs use 0.5 and 0.5: (x - 127.5) / 127.5.
-	Mean, Std []float32
-	// Resize is the resampling filter of the resize ("bilinear", "bicubic").
-	Resize string
-	// CropPct is the center-crop fraction of timm's evaluation transform (0: no crop).
-	CropPct float64
-}
-
-// Normalize maps pixel values in [0, 1], interleaved by channel (HWC), to the model's input in place.
-func (p Preprocessing) Normalize(pixels []float32) {
-	c := len(p.Mean)
-	if c == 0 {
-		return
-	}
-	for i := range pixels {
-		pixels[i] = (pixels[i] - p.Mean[i%c]) / p.Std[i%c]
-	}
-}
-
-// String describes the pipeline in one line.
-func (p Preprocessing) String() string {
-	s := fmt.Sprintf("resize to %dx%d (%s), mean %v, std %v", p.ImageSize, p.ImageSize, p.Resize, p.Mean, p.Std)
-	if p.CropPct > 0 {
-		s += fmt.Sprintf(", center crop %.3g", p.CropPct)
-	}
-	return s
-}
+// Preprocessing is the input pipeline a checkpoint was trained with (resolution, resize filter, crop, mean and
+// std): datasets.Preprocessing, which the data pipeline and package classifier read.
+type Preprocessing = datasets.Preprocessing
 
 // preprocessingFor returns the pipeline of a checkpoint: mean = std = 0.5 (Google's and Hugging Face's ViTs,
 // and timm's augreg ones) unless the sidecar files say otherwise.

@@ -1,0 +1,152 @@
+package classifier
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/ml/train"
+
+	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/training"
+	"github.com/vitnb/vitnb/vitnb/weights"
+)
+
+// EvalBatch is the batch size of the evaluation pipelines that Split builds.
+const EvalBatch = 250
+
+// Split returns evaluation batches (in order, no augmentation, the classifier's preprocessing) of the first n
+// images of a split of a data set ("train", "validation", "test"; n = 0 for all). With subset > 0, the "train"
+// split is first reduced to that many images drawn with seed (datasets.RandomSubset, as a training job's
+// Data.TrainImages), so the images a model was trained on can be evaluated.
+func (c *Classifier) Split(ds *datasets.Dataset, split string, n, subset int, seed uint64) (*datasets.Pipeline, error) {
+	src, err := ds.Split(split)
+	if err != nil {
+		return nil, err
+	}
+	if split == datasets.SplitTrain && subset > 0 {
+		src = datasets.RandomSubset(src, subset, seed)
+	}
+	if n > 0 && n < src.Len() {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		src = &datasets.Subset{Src: src, Index: idx}
+	}
+	pre := c.Preprocessing
+	pre.ImageSize = c.Config.ImageSize
+	cfg := pre.Eval(EvalBatch)
+	cfg.Name = ds.Name + "/" + split
+	p, err := datasets.NewPipeline(src, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", ds.Name, split, err)
+	}
+	return p, nil
+}
+
+// Evaluate runs the model over data (inference mode): loss, top-1 and top-5 accuracy, per-class accuracy and
+// confusion matrix.
+func (c *Classifier) Evaluate(data train.Dataset) (*training.Metrics, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.eval == nil {
+		exec, err := training.NewEvalExec(c.Backend, c.Store, c.Config)
+		if err != nil {
+			return nil, err
+		}
+		c.eval = exec
+	}
+	m, err := training.EvaluateWith(c.eval, c.Config.NumClasses, data)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating %s on %s: %w", c.Config.Name, data.Name(), err)
+	}
+	return m, nil
+}
+
+// Representations computes the frozen representations (what the head reads) of every image of data.
+func (c *Classifier) Representations(data train.Dataset) (*training.Features, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.repr == nil {
+		exec, err := training.NewRepresentationExec(c.Backend, c.Store, c.Config)
+		if err != nil {
+			return nil, err
+		}
+		c.repr = exec
+	}
+	f, err := training.RepresentationsWith(c.repr, data)
+	if err != nil {
+		return nil, fmt.Errorf("representations of %s: %w", data.Name(), err)
+	}
+	return f, nil
+}
+
+// FewShot is the paper's few-shot linear evaluation (training.FewShot) of the classifier's frozen
+// representations: trainData gives the examples the shots are drawn from, testData the accuracy; classes is the
+// number of classes of the data (not of the head).
+func (c *Classifier) FewShot(trainData, testData train.Dataset, classes int, shots []int, seeds int) (map[int]float64, error) {
+	tr, te, err := c.features(trainData, testData)
+	if err != nil {
+		return nil, err
+	}
+	return training.FewShot(tr, te, classes, shots, training.FewShotL2, seeds)
+}
+
+// Probe trains a linear classifier on the frozen representations of trainData and measures it on testData
+// (training.LinearProbe).
+func (c *Classifier) Probe(trainData, testData train.Dataset, classes int, cfg training.ProbeConfig) (*training.ProbeResult, error) {
+	tr, te, err := c.features(trainData, testData)
+	if err != nil {
+		return nil, err
+	}
+	return training.LinearProbe(tr, te, classes, cfg)
+}
+
+func (c *Classifier) features(trainData, testData train.Dataset) (tr, te *training.Features, err error) {
+	if tr, err = c.Representations(trainData); err != nil {
+		return nil, nil, err
+	}
+	if te, err = c.Representations(testData); err != nil {
+		return nil, nil, err
+	}
+	return tr, te, nil
+}
+
+// Inspect runs the model on n images of model input (flattened NHWC) and returns its logits [image][class] and
+// the attention weights of every block [image][block], each [heads, tokens, tokens] row-major.
+func (c *Classifier) Inspect(input []float32, n int) (logits [][]float32, attention [][][]float32, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inspector == nil {
+		if c.inspector, err = vitnb.NewInspector(c.Backend, c.Store, c.Config); err != nil {
+			return nil, nil, err
+		}
+	}
+	return c.inspector.Run(input, n)
+}
+
+// Variable returns the value of a model variable by its checkpoint name (e.g. vitnb.VarPatchKernel) as float32s
+// with its dimensions.
+func (c *Classifier) Variable(name string) ([]float32, []int, error) {
+	v := c.Store.GetVariable(name)
+	if v == nil {
+		return nil, nil, fmt.Errorf("%s has no variable %q", c.Config.Name, name)
+	}
+	value, err := v.Value()
+	if err != nil {
+		return nil, nil, err
+	}
+	return tensorsFloat32(value)
+}
+
+// ExportTimm writes the model as timm safetensors at path, with a timm config.json beside it that carries the
+// preprocessing and the class names (weights.SaveTimm, weights.WriteTimmConfig).
+func (c *Classifier) ExportTimm(path, configPath string) error {
+	if err := weights.SaveTimm(path, c.Store, "/", c.Config); err != nil {
+		return err
+	}
+	if configPath == "" {
+		return nil
+	}
+	return weights.WriteTimmConfig(configPath, c.Config, c.Preprocessing)
+}

@@ -1,0 +1,226 @@
+// Package classifier is a Vision Transformer ready to use: a vitnb run (trained by Train, or opened with Open) or a
+// pretrained checkpoint (Load), with its backend, the preprocessing its weights expect and its class names. It
+// predicts (tensors, image files, image.Image; top-k with class names), evaluates (top-1, top-5, per class,
+// confusion), computes representations, few-shot and linear-probe accuracy, attention maps, and exports timm
+// safetensors. The command line (cmd/vit) and the notebooks (package nb) are shells over it.
+//
+//	c, err := classifier.Load(b, "hf:google/vit-base-patch16-224", weights.Options{})
+//	top, err := c.PredictFiles([]string{"cat.png"}, 5)
+package classifier
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/training"
+	"github.com/vitnb/vitnb/vitnb/weights"
+)
+
+// Classifier is a ViT with its variables on a backend, the preprocessing its inputs need and its class names.
+// Its methods compile each graph once (per input shape) and reuse it; they are safe for concurrent use.
+type Classifier struct {
+	// Config is the architecture.
+	Config vitnb.Config
+	// Store holds the variables at the root scope.
+	Store *model.Store
+	// Backend runs the model.
+	Backend compute.Backend
+	// Preprocessing turns images into the model's input: what its weights were trained with.
+	Preprocessing datasets.Preprocessing
+	// Classes names the classes of the head (nil when unknown).
+	Classes []string
+	// Source is the run folder or the weights file the classifier comes from ("" for random weights).
+	Source string
+	// Notes says, one line each, what loading inferred or changed (weights.Loaded.Notes).
+	Notes []string
+
+	// Run is set for a vitnb run (Train, Open).
+	Run *RunInfo
+
+	mu        sync.Mutex
+	eval      *model.Exec
+	repr      *model.Exec
+	logits    *model.ExecOneOutput
+	inspector *vitnb.Inspector
+}
+
+// RunInfo is what a run folder holds besides the weights.
+type RunInfo struct {
+	// Dir is the run folder.
+	Dir string
+	// Job is the job that trained it (nil for runs older than job.json).
+	Job *training.Job
+	// Results is the results file of a finished run (nil while unfinished).
+	Results *training.Results
+	// Curve is the training loss and accuracy logged during training, sorted by step, without repeats.
+	Curve []training.StepRecord
+	// TrainSeconds is the training time of this process (0 when opened).
+	TrainSeconds float64
+}
+
+// Files a run folder holds beside the checkpoints, config.json and results.json.
+const (
+	// JobFile is the job that trained the run (training.Job as JSON).
+	JobFile = "job.json"
+	// ModelFile holds the preprocessing and class names of the run's model.
+	ModelFile = "model.json"
+)
+
+// modelInfo is the content of ModelFile.
+type modelInfo struct {
+	Preprocessing datasets.Preprocessing `json:"preprocessing"`
+	Classes       []string               `json:"classes"`
+}
+
+// New returns a classifier of cfg with the variables of store (random ones are created at first use when the
+// store is empty, from its seed) and the reference preprocessing.
+func New(b compute.Backend, cfg vitnb.Config, store *model.Store) (*Classifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := vitnb.CheckDType(b, cfg); err != nil {
+		return nil, err
+	}
+	c := &Classifier{Config: cfg, Store: store, Backend: b,
+		Preprocessing: datasets.ReferencePreprocessing(cfg.ImageSize, cfg.Channels)}
+	if cfg.NumClasses == 1000 {
+		c.Classes = weights.ImageNetClasses()
+	}
+	return c, nil
+}
+
+// Random returns a classifier of cfg with random weights drawn with seed.
+func Random(b compute.Backend, cfg vitnb.Config, seed int64) (*Classifier, error) {
+	store := model.NewStore()
+	store.SetParam(model.ParamInitialSeed, seed)
+	return New(b, cfg, store)
+}
+
+// Load reads a pretrained checkpoint: a file (Google .npz, Hugging Face or timm safetensors), a name of the
+// weights catalog or hf:ORG/NAME (weights.Resolve finds or downloads it), with its own preprocessing and labels.
+func Load(b compute.Backend, name string, opts weights.Options) (*Classifier, error) {
+	path, err := resolveWeights(name)
+	if err != nil {
+		return nil, err
+	}
+	store, loaded, err := weights.Load(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	c, err := New(b, loaded.Config, store)
+	if err != nil {
+		return nil, err
+	}
+	c.Source, c.Notes = loaded.Path, loaded.Notes
+	c.Preprocessing = loaded.Preprocessing
+	c.Preprocessing.ImageSize = loaded.Config.ImageSize
+	if len(loaded.Labels) == loaded.Config.NumClasses {
+		c.Classes = loaded.Labels
+	} else if loaded.Config.NumClasses != 1000 {
+		c.Classes = nil
+	}
+	return c, nil
+}
+
+// Open returns the model of a run folder, finished or interrupted: its newest checkpoint, job, results and
+// training curve.
+func Open(b compute.Backend, dir string) (*Classifier, error) {
+	cfg, err := training.ReadModelConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	store, err := training.LoadRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	c, err := New(b, cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	c.Source = dir
+	c.Run = &RunInfo{Dir: dir}
+	var info modelInfo
+	switch err := readJSON(filepath.Join(dir, ModelFile), &info); {
+	case err == nil:
+		c.Preprocessing, c.Classes = info.Preprocessing, info.Classes
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, err
+	}
+	var job training.Job
+	switch err := readJSON(filepath.Join(dir, JobFile), &job); {
+	case err == nil:
+		c.Run.Job = &job
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, err
+	}
+	resultsPath := filepath.Join(dir, training.ResultsFile)
+	if _, err := os.Stat(resultsPath); err == nil {
+		if c.Run.Results, err = training.ReadResults(resultsPath); err != nil {
+			return nil, err
+		}
+	}
+	if c.Classes == nil && c.Run.Results != nil {
+		// Runs older than model.json: the class names of the data set they were trained on.
+		if ds, err := datasets.Load(c.Run.Results.Data, datasets.Options{Holdout: -1}); err == nil && len(ds.Classes) == cfg.NumClasses {
+			c.Classes = ds.Classes
+		}
+	}
+	if c.Run.Curve, err = training.ReadCurve(dir); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Finished tells whether the classifier is a run that finished (its results file is written last).
+func (c *Classifier) Finished() bool { return c.Run != nil && c.Run.Results != nil }
+
+// Metrics returns the evaluation stored with a finished run (nil otherwise).
+func (c *Classifier) Metrics() *training.Metrics {
+	if !c.Finished() {
+		return nil
+	}
+	return c.Run.Results.Metrics
+}
+
+// ClassName returns the name of class i, or its number when the names are unknown.
+func (c *Classifier) ClassName(i int) string {
+	if i >= 0 && i < len(c.Classes) {
+		return c.Classes[i]
+	}
+	return fmt.Sprint(i)
+}
+
+// String describes the classifier in one line.
+func (c *Classifier) String() string {
+	s := c.Config.String()
+	if c.Source != "" {
+		s += " from " + c.Source
+	}
+	return s
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func tensorsFloat32(t *tensors.Tensor) ([]float32, []int, error) {
+	data, err := tensors.CopyFlatData[float32](t)
+	return data, t.Shape().Dimensions, err
+}

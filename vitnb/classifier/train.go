@@ -1,0 +1,206 @@
+package classifier
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/training"
+	"github.com/vitnb/vitnb/vitnb/weights"
+)
+
+// TrainOptions say how to run a job, not what it is.
+type TrainOptions struct {
+	// Resume continues an interrupted run in the job's folder, or opens a finished one (its results file is
+	// written last) without training again. Without it, a folder that holds checkpoints is an error.
+	Resume bool
+	// Fresh empties the job's folder first.
+	Fresh bool
+	// Progress is called after every optimizer step (training.TerminalProgress, or the notebooks' HTML bar).
+	Progress func(training.Progress)
+	// Output receives what the run says (default os.Stdout).
+	Output io.Writer
+	// BackendName names the backend in the results file, e.g. "xla:cpu" (default b.Name()).
+	BackendName string
+}
+
+// Train runs a training job on backend b: it loads the data set, builds the model (from scratch, from a vitnb
+// run or from pretrained weights, with a new zero head for the data set's classes), trains with checkpoints,
+// evaluates on the job's evaluation split and writes the results file. It returns the trained classifier, whose
+// Run holds the job, results and training curve. With opts.Resume, a finished run is opened instead.
+func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier, error) {
+	if err := job.Validate(); err != nil {
+		return nil, err
+	}
+	if job.Dir == "" {
+		return nil, fmt.Errorf("the job has no run folder")
+	}
+	out := opts.Output
+	if out == nil {
+		out = os.Stdout
+	}
+	if opts.Fresh {
+		if err := os.RemoveAll(job.Dir); err != nil {
+			return nil, fmt.Errorf("emptying the run folder for a fresh run: %w", err)
+		}
+	}
+	resultsPath := filepath.Join(job.Dir, training.ResultsFile)
+	if _, err := os.Stat(resultsPath); err == nil && opts.Resume {
+		c, err := Open(b, job.Dir)
+		if err != nil {
+			return nil, err
+		}
+		m := c.Metrics()
+		fmt.Fprintf(out, "loaded the finished run %s: %s, %d steps on %s, %s accuracy %.2f%% on %d images\n", job.Dir,
+			c.Config.Name, c.Run.Results.Steps, c.Run.Results.Data, c.Run.Results.EvalSplit, 100*m.Top1, m.Examples)
+		return c, nil
+	}
+
+	d := job.Data
+	ds, err := datasets.Load(d.Dataset, datasets.Options{Dir: d.CacheDir, Holdout: d.Holdout})
+	if err != nil {
+		return nil, err
+	}
+	c, init, err := startingPoint(b, job, ds, out)
+	if err != nil {
+		return nil, err
+	}
+	cfg := c.Config
+	c.Classes, c.Source = ds.Classes, job.Dir
+
+	trainSrc, err := ds.Split(datasets.SplitTrain)
+	if err != nil {
+		return nil, err
+	}
+	if d.TrainImages > 0 && d.TrainImages < trainSrc.Len() {
+		trainSrc = datasets.RandomSubset(trainSrc, d.TrainImages, uint64(job.Seed))
+	}
+	pcfg := c.Preprocessing.Train(job.BatchSize, uint64(job.Seed))
+	pcfg.Augment, pcfg.CropAreaMin, pcfg.PadCrop, pcfg.Flip, pcfg.Workers = d.Augment, d.CropAreaMin, d.PadCrop, d.Flip, d.Workers
+	pcfg.Name = ds.Name + "/train"
+	trainData, err := datasets.NewPipeline(trainSrc, pcfg)
+	if err != nil {
+		return nil, err
+	}
+	evalSplit := d.EvalSplit
+	if evalSplit == "" {
+		evalSplit = datasets.SplitTest
+	}
+	evalData, err := c.Split(ds, evalSplit, d.EvalImages, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+
+	rcfg := training.Config{Model: cfg, Optimizer: job.Optimizer, BatchSize: job.BatchSize, Accumulate: job.Accumulate,
+		LabelSmoothing: job.LabelSmoothing, Seed: job.Seed, Dir: job.Dir, CheckpointEvery: job.CheckpointEvery,
+		Keep: job.Keep, LogEvery: job.LogEvery, Resume: opts.Resume, OnProgress: opts.Progress, Output: out,
+		Init: init, Devices: job.Devices}
+	run, err := training.NewRun(b, rcfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = run.Close() }()
+	if err := writeRunFiles(job, c); err != nil {
+		return nil, err
+	}
+	c.Store, c.Run = run.Store, &RunInfo{Dir: job.Dir, Job: &job}
+	if job.Devices > 1 {
+		fmt.Fprintf(out, "data-parallel on %d devices: %d images per device per step\n", job.Devices, job.BatchSize/job.Devices)
+	}
+	fmt.Fprintf(out, "%s\n%s on %s: %d training examples, batch %d, steps %d (from %d), run folder %s\n",
+		cfg, job.Command, ds.Name, trainSrc.Len(), job.BatchSize, job.Optimizer.TotalSteps, run.Step(), job.Dir)
+	start, startStep := time.Now(), run.Step()
+	if err := run.Train(trainData); err != nil {
+		return nil, err
+	}
+	wall := time.Since(start)
+	c.Run.TrainSeconds = wall.Seconds()
+	fmt.Fprintf(out, "trained %d steps in %s\n", run.Step()-startStep, wall.Round(time.Second))
+	m, err := c.Evaluate(evalData)
+	if err != nil {
+		return nil, err
+	}
+	accumulate := max(job.Accumulate, 1)
+	res := &training.Results{Command: job.Command, Model: cfg, Optimizer: run.Config.Optimizer, Data: ds.Name,
+		TrainExamples: trainSrc.Len(), EvalSplit: evalSplit, Backend: opts.BackendName, Steps: run.Step(),
+		Devices: max(job.Devices, 1), BatchSize: job.BatchSize * accumulate, Accumulate: job.Accumulate,
+		Augmentation: d.Augmentation(), LabelSmoothing: job.LabelSmoothing, WallSeconds: wall.Seconds(),
+		Metrics: m, Finished: time.Now(), From: job.From, Weights: job.Weights}
+	if res.Backend == "" {
+		res.Backend = b.Name()
+	}
+	if steps := run.Step() - startStep; steps > 0 {
+		res.ImagesPerSecond = float64(steps*job.BatchSize*accumulate) / wall.Seconds()
+	}
+	if err := training.WriteResults(resultsPath, res); err != nil {
+		return nil, err
+	}
+	c.Run.Results = res
+	if c.Run.Curve, err = training.ReadCurve(job.Dir); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// startingPoint returns the model a job starts from, with the classes of ds, and the initialisation of its
+// store: random (pretraining), a vitnb run's newest checkpoint or pretrained weights (fine-tuning, with a new
+// zero head when the classes differ, as the paper, Appendix B.1.1).
+func startingPoint(b compute.Backend, job training.Job, ds *datasets.Dataset, notes io.Writer) (*Classifier, func(*model.Store) error, error) {
+	classes := len(ds.Classes)
+	var src *Classifier
+	var cfg vitnb.Config
+	var err error
+	switch {
+	case job.Weights != "":
+		src, err = Load(b, job.Weights, weights.Options{NumClasses: classes, ImageSize: job.ImageSize})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range src.Notes {
+			fmt.Fprintln(notes, n)
+		}
+		cfg = src.Config
+	case job.From != "":
+		if src, err = Open(b, job.From); err != nil {
+			return nil, nil, err
+		}
+		cfg = src.Config
+		if job.Model.Width != 0 {
+			cfg = job.Model // the run's architecture with the caller's changes (regularisation, head)
+		}
+	default:
+		cfg = job.Model
+		if cfg.NumClasses != 0 && cfg.NumClasses != classes {
+			return nil, nil, fmt.Errorf("the model has %d classes, but %s has %d", cfg.NumClasses, ds.Name, classes)
+		}
+	}
+	cfg.NumClasses = classes
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	c, err := New(b, cfg, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if src == nil {
+		return c, nil, nil
+	}
+	c.Preprocessing = src.Preprocessing
+	c.Preprocessing.ImageSize = cfg.ImageSize
+	return c, training.InitFromStore(src.Store, cfg, src.Source, notes), nil
+}
+
+// writeRunFiles writes the job and the model's preprocessing and class names into the run folder.
+func writeRunFiles(job training.Job, c *Classifier) error {
+	if err := training.WriteJSONAtomic(filepath.Join(job.Dir, JobFile), job); err != nil {
+		return err
+	}
+	return training.WriteJSONAtomic(filepath.Join(job.Dir, ModelFile), modelInfo{Preprocessing: c.Preprocessing, Classes: c.Classes})
+}
