@@ -9,6 +9,7 @@ import (
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/classifier"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
@@ -33,21 +34,15 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" {
 		return usageErrorf("-dir RUNDIR is required")
 	}
-	if *n <= 0 || *scale <= 0 {
-		return usageErrorf("-n and -scale must be positive")
+	if *n <= 0 || *n > classifier.EvalBatch || *scale <= 0 || *scale > 64 {
+		return usageErrorf("-n must be in [1, %d] and -scale in [1, 64]", classifier.EvalBatch)
 	}
-	cfg, err := training.ReadModelConfig(*dir)
+	c, ds, _, err := openForData(*dir, &dataFlags{d: training.Data{Dataset: *data, Holdout: -1}, batch: *n}, stderr)
 	if err != nil {
 		return err
 	}
-	ds, err := datasets.Load(*data, datasets.Options{Holdout: -1})
-	if err != nil {
-		return err
-	}
-	if len(ds.Classes) != cfg.NumClasses {
-		return fmt.Errorf("the model in %s has %d classes, %s has %d", *dir, cfg.NumClasses, ds.Name, len(ds.Classes))
-	}
-	pipe, err := ds.Pipeline(datasets.SplitTest, datasets.Config{BatchSize: *n, Size: cfg.ImageSize, Channels: cfg.Channels})
+	cfg := c.Config
+	pipe, err := c.Split(ds, datasets.SplitTest, *n, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -59,15 +54,7 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 		batch = b
 		break
 	}
-	b, store, err := openRun(*dir, stderr)
-	if err != nil {
-		return err
-	}
-	in, err := vitnb.NewInspector(b, store, cfg)
-	if err != nil {
-		return err
-	}
-	logits, attention, err := in.Run(batch.Images, batch.N)
+	logits, attention, err := c.Inspect(batch.Images, batch.N)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/vitnb/vitnb/datasets"
-	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/classifier"
 	"github.com/vitnb/vitnb/vitnb/training"
 )
 
@@ -36,9 +36,6 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usageErrorf("-dir RUNDIR is required")
-	}
 	var shots []int
 	for _, s := range strings.Split(*shotsFlag, ",") {
 		k, err := strconv.Atoi(strings.TrimSpace(s))
@@ -47,15 +44,14 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 		}
 		shots = append(shots, k)
 	}
-	if *l2 <= 0 || *seeds <= 0 {
-		return usageErrorf("-l2 and -seeds must be positive")
+	if !(*l2 > 0) || *seeds <= 0 || *seeds > 1000 {
+		return usageErrorf("-l2 must be positive and -seeds in [1, 1000]")
 	}
 	fr, err := frozenRepresentations(*dir, df, *pool, stderr)
 	if err != nil {
 		return err
 	}
-	cfg, ds, trainF, testF := fr.cfg, fr.ds, fr.train, fr.test
-	acc, err := training.FewShot(trainF, testF, len(ds.Classes), shots, *l2, *seeds)
+	acc, err := training.FewShot(fr.train, fr.test, len(fr.ds.Classes), shots, *l2, *seeds)
 	if err != nil {
 		return err
 	}
@@ -64,13 +60,13 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 		for k, v := range acc {
 			out[strconv.Itoa(k)] = v
 		}
-		return json.NewEncoder(stdout).Encode(map[string]any{"data": ds.Name, "split": df.split, "accuracy_by_shots": out,
-			"l2": *l2, "seeds": *seeds, "pool": len(trainF.Labels)})
+		return json.NewEncoder(stdout).Encode(map[string]any{"data": fr.ds.Name, "split": df.d.EvalSplit,
+			"accuracy_by_shots": out, "l2": *l2, "seeds": *seeds, "pool": len(fr.train.Labels)})
 	}
 	sort.Ints(shots)
 	for _, k := range shots {
-		fmt.Fprintf(stdout, "%s %d-shot linear: %.2f%% (%s/%s, %d test images, mean of %d draws)\n", cfg.Name, k,
-			100*acc[k], ds.Name, df.split, len(testF.Labels), *seeds)
+		fmt.Fprintf(stdout, "%s %d-shot linear: %.2f%% (%s/%s, %d test images, mean of %d draws)\n", fr.c.Config.Name, k,
+			100*acc[k], fr.ds.Name, df.d.EvalSplit, len(fr.test.Labels), *seeds)
 	}
 	return nil
 }
@@ -86,11 +82,8 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usageErrorf("-dir RUNDIR is required")
-	}
-	if *epochs <= 0 || *lr <= 0 || *pool < 0 {
-		return usageErrorf("-epochs and -lr must be positive and -pool not negative")
+	if *epochs <= 0 || *epochs > 100000 || !(*lr > 0) || *lr > 1e6 {
+		return usageErrorf("-epochs must be in [1, 100000] and -lr a positive number")
 	}
 	fr, err := frozenRepresentations(*dir, df, *pool, stderr)
 	if err != nil {
@@ -101,59 +94,55 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"data": fr.ds.Name, "split": df.split,
+		return json.NewEncoder(stdout).Encode(map[string]any{"data": fr.ds.Name, "split": df.d.EvalSplit,
 			"train_examples": len(fr.train.Labels), "probe": res})
 	}
 	fmt.Fprintf(stdout, "%s linear probe: %.2f%% on %s/%s (%d test images); fit on %d training images, %.2f%% on them; weight decay %g chosen on a 10%% hold-out\n",
-		fr.cfg.Name, 100*res.Accuracy, fr.ds.Name, df.split, len(fr.test.Labels), len(fr.train.Labels), 100*res.TrainAccuracy, res.WeightDecay)
+		fr.c.Config.Name, 100*res.Accuracy, fr.ds.Name, df.d.EvalSplit, len(fr.test.Labels), len(fr.train.Labels), 100*res.TrainAccuracy, res.WeightDecay)
 	return nil
 }
 
-// frozen holds the representations of a trained model (a run folder) for the training pool and the evaluation
-// split: the input of the few-shot evaluation and the linear probe.
+// frozen holds the representations of a trained model for a training pool and the evaluation split: the input
+// of the few-shot evaluation and the linear probe.
 type frozen struct {
-	cfg         vitnb.Config
+	c           *classifier.Classifier
 	ds          *datasets.Dataset
 	train, test *training.Features
 }
 
 // frozenRepresentations computes the representations of pool training examples (drawn with seed 0; 0: all) and of
-// the evaluation split of df, with the newest checkpoint of the run in dir.
+// the evaluation split of df, with the newest checkpoint of the run in dir. The data set need not be the model's.
 func frozenRepresentations(dir string, df *dataFlags, pool int, stderr io.Writer) (*frozen, error) {
-	cfg, err := training.ReadModelConfig(dir)
-	if err != nil {
-		return nil, err
+	if dir == "" {
+		return nil, usageErrorf("-dir RUNDIR is required")
+	}
+	if pool < 0 {
+		return nil, usageErrorf("-pool must not be negative, got %d", pool)
 	}
 	ds, err := df.load()
 	if err != nil {
 		return nil, err
 	}
-	trainSrc, err := ds.Split(datasets.SplitTrain)
+	b, _, err := newBackend(stderr)
 	if err != nil {
 		return nil, err
 	}
-	if pool > 0 && pool < trainSrc.Len() {
-		trainSrc = datasets.RandomSubset(trainSrc, pool, 0)
+	fr := &frozen{ds: ds}
+	if fr.c, err = classifier.Open(b, dir); err != nil {
+		return nil, err
 	}
-	ecfg := datasets.EvalConfig(df.batch, cfg.ImageSize)
-	ecfg.Channels, ecfg.Workers = cfg.Channels, df.workers
-	trainData, err := datasets.NewPipeline(trainSrc, ecfg)
+	trainData, err := fr.c.Split(ds, datasets.SplitTrain, 0, pool, 0)
 	if err != nil {
 		return nil, err
 	}
-	testData, err := evalPipeline(ds, df, cfg)
+	testData, err := fr.c.Split(ds, df.d.EvalSplit, 0, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	b, store, err := openRun(dir, stderr)
-	if err != nil {
+	if fr.train, err = fr.c.Representations(trainData); err != nil {
 		return nil, err
 	}
-	fr := &frozen{cfg: cfg, ds: ds}
-	if fr.train, err = training.Representations(b, store, cfg, trainData); err != nil {
-		return nil, err
-	}
-	if fr.test, err = training.Representations(b, store, cfg, testData); err != nil {
+	if fr.test, err = fr.c.Representations(testData); err != nil {
 		return nil, err
 	}
 	return fr, nil

@@ -128,7 +128,7 @@ func TestPredictBadImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := runVit(t, "predict", "-preset", "micro32", "-image", bad)
-	if code != 1 || !strings.Contains(errOut, bad) || !strings.Contains(errOut, "decoding image") {
+	if code != 1 || !strings.Contains(errOut, bad) || !strings.Contains(errOut, "not a decodable image") {
 		t.Errorf("exit %d, stderr %q; want exit 1 naming the file", code, errOut)
 	}
 	code, _, errOut = runVit(t, "predict", "-preset", "micro32", "-image", "/nonexistent.png")

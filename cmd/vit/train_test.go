@@ -216,7 +216,7 @@ func TestTrainBadInput(t *testing.T) {
 		{[]string{"finetune", "-data", "folder:" + data}, 2, "give one of -from RUNDIR"},
 		{[]string{"pretrain", "-data", "nosuchdata"}, 1, "unknown data set"},
 		{append(tinyTrainArgs(data, dir, 20), "-accumulate", "0"), 2, "-accumulate must be at least 1"},
-		{append(tinyTrainArgs(data, dir, 20), "-pad-crop", "-2"), 1, "pad-crop must not be negative"},
+		{append(tinyTrainArgs(data, dir, 20), "-pad-crop", "-2"), 2, "pad-crop must not be negative"},
 		{[]string{"eval", "-dir", filepath.Join(dir, "nothing")}, 1, "not a vitnb run folder"},
 	} {
 		code, _, errOut := runVit(t, tc.args...)

@@ -41,6 +41,8 @@ type Classifier struct {
 	Classes []string
 	// Source is the run folder or the weights file the classifier comes from ("" for random weights).
 	Source string
+	// Format is the checkpoint format of a pretrained classifier (weights.Format: google, hf, timm).
+	Format string
 	// Notes says, one line each, what loading inferred or changed (weights.Loaded.Notes).
 	Notes []string
 
@@ -121,7 +123,7 @@ func Load(b compute.Backend, name string, opts weights.Options) (*Classifier, er
 	if err != nil {
 		return nil, err
 	}
-	c.Source, c.Notes = loaded.Path, loaded.Notes
+	c.Source, c.Notes, c.Format = loaded.Path, loaded.Notes, string(loaded.Format)
 	c.Preprocessing = loaded.Preprocessing
 	c.Preprocessing.ImageSize = loaded.Config.ImageSize
 	if len(loaded.Labels) == loaded.Config.NumClasses {

@@ -1,22 +1,18 @@
 package nb
 
 import (
-	"bufio"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"image"
 	"os"
 	"path/filepath"
-	"time"
+	"slices"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/backend"
+	"github.com/vitnb/vitnb/vitnb/classifier"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
@@ -125,14 +121,30 @@ func (s TrainSpec) imagesTag() string {
 	return ""
 }
 
-// Model returns the architecture of the spec (FineTuneFrom's when fine-tuning) with classes classes.
-func (s TrainSpec) Model(classes int) (vitnb.Config, error) {
+// Job is the training job of the spec (training.Job), run in its folder Dir(). Fine-tuning takes the
+// architecture of FineTuneFrom's run and the paper's recipe (training.PaperFineTuning).
+func (s TrainSpec) Job() (training.Job, error) {
+	job := training.Job{Command: "pretrain", BatchSize: s.BatchSize, Seed: int64(s.Seed), Dir: s.Dir(),
+		Data: training.Data{Dataset: s.Dataset, Holdout: -1, TrainImages: s.TrainImages, EvalImages: s.EvalImages},
+		Optimizer: training.OptimizerConfig{Kind: "adamw", LearningRate: s.LearningRate, WarmupSteps: s.WarmupSteps,
+			TotalSteps: s.Steps, Decay: "cosine", WeightDecay: s.WeightDecay, ClipNorm: 1},
+		LogEvery:        max(s.Steps/50, 5),
+		CheckpointEvery: max(s.Steps/8, 50), // an interrupted run (a cell's time limit) resumes
+	}
 	if s.FineTuneFrom != nil {
-		return s.FineTuneFrom.Model(classes)
+		if s.WeightDecay != 0 {
+			return job, fmt.Errorf("fine-tuning %s: weight decay must be 0 (the paper fine-tunes with SGD without it), got %g",
+				s.Dataset, s.WeightDecay)
+		}
+		job.Command, job.From, job.Optimizer = "finetune", s.FineTuneFrom.Dir(), training.PaperFineTuning(s.Steps, s.WarmupSteps)
+		if s.LearningRate > 0 {
+			job.Optimizer.LearningRate = s.LearningRate
+		}
+		return job, nil
 	}
 	cfg, err := vitnb.Preset(s.Preset)
 	if err != nil {
-		return cfg, err
+		return job, err
 	}
 	if s.PatchSize > 0 {
 		cfg.PatchSize = s.PatchSize
@@ -142,182 +154,79 @@ func (s TrainSpec) Model(classes int) (vitnb.Config, error) {
 		cfg.Depth = s.Depth
 		cfg.Name += fmt.Sprintf(" depth %d", s.Depth)
 	}
-	cfg.NumClasses = classes
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("the model of %s: %w", s.Dir(), err)
-	}
-	return cfg, nil
+	cfg.NumClasses = 0 // from the data set
+	job.Model = cfg
+	return job, nil
 }
 
-// Trained is a model trained (or loaded from its run folder) for a notebook, with the data it was trained on.
+// Trained is a model trained (or loaded from its run folder) for a notebook: the classifier of package
+// classifier with the spec that made it and the data set it was trained on.
 type Trained struct {
-	Spec    TrainSpec
-	Config  vitnb.Config
-	Backend compute.Backend
-	Store   *model.Store
-	Data    *datasets.Dataset
-	// Dir is the run folder: checkpoints, config.json, metrics.jsonl and results.json.
+	*classifier.Classifier
+	Spec TrainSpec
+	Data *datasets.Dataset
+	// Dir is the run folder: checkpoints, config.json, job.json, metrics.jsonl and results.json.
 	Dir string
-	// Curve is the training loss and accuracy logged during training (metrics.jsonl).
+	// Curve is the training loss and accuracy logged during training, sorted by step.
 	Curve []training.StepRecord
 	// Eval is the evaluation on the test split (EvalImages of it).
 	Eval *training.Metrics
-	// Results is the run's results file (training.ResultsFile): what `vit pretrain` and `vit finetune` write too.
+	// Results is the run's results file (what `vit pretrain` and `vit finetune` write too).
 	Results *training.Results
 	// TrainSeconds is how long training took when it ran (0 when loaded).
 	TrainSeconds float64
-
-	inspector *vitnb.Inspector
 }
 
-// TrainOrLoad returns the model of spec: loaded from spec.Dir() if a previous run finished there (its results
-// file is written last), else trained (resuming an interrupted run), evaluated on the test split and recorded
-// in a results file. Training shows a progress bar in a notebook (a line every few steps elsewhere).
+// TrainOrLoad returns the model of spec: loaded from spec.Dir() if a previous run finished there, else trained
+// (resuming an interrupted run; the model of FineTuneFrom first when fine-tuning) by classifier.Train, with a
+// progress bar in the notebook.
 func TrainOrLoad(b compute.Backend, spec TrainSpec) (*Trained, error) {
+	if spec.FineTuneFrom != nil {
+		if _, err := TrainOrLoad(b, *spec.FineTuneFrom); err != nil {
+			return nil, err
+		}
+	}
+	job, err := spec.Job()
+	if err != nil {
+		return nil, err
+	}
+	what := fmt.Sprintf("training on %s", spec.Dataset)
+	if spec.FineTuneFrom != nil {
+		what = fmt.Sprintf("fine-tuning (trained on %s) on %s", spec.FineTuneFrom.Dataset, spec.Dataset)
+	}
+	c, err := classifier.Train(b, job, classifier.TrainOptions{Resume: !spec.Fresh, Fresh: spec.Fresh,
+		Progress: Progress(what), BackendName: backendConfig(b)})
+	if err != nil {
+		return nil, err
+	}
+	return wrap(c, spec)
+}
+
+func wrap(c *classifier.Classifier, spec TrainSpec) (*Trained, error) {
 	data, err := datasets.Load(spec.Dataset, datasets.Options{Holdout: -1})
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := spec.Model(len(data.Classes))
-	if err != nil {
-		return nil, err
+	t := &Trained{Classifier: c, Spec: spec, Data: data, Dir: c.Run.Dir, Curve: c.Run.Curve, Results: c.Run.Results,
+		Eval: c.Metrics(), TrainSeconds: c.Run.TrainSeconds}
+	if t.TrainSeconds > 0 {
+		fmt.Printf("trained in %.0fs: test accuracy %.1f%% on %d images\n", t.TrainSeconds, 100*t.Eval.Top1, t.Eval.Examples)
 	}
-	dir := spec.Dir()
-	t := &Trained{Spec: spec, Config: cfg, Backend: b, Data: data, Dir: dir}
-	resultsPath := filepath.Join(dir, training.ResultsFile)
-	if spec.Fresh {
-		if err := os.RemoveAll(dir); err != nil {
-			return nil, fmt.Errorf("emptying the run folder for a fresh run: %w", err)
-		}
-	} else if _, err := os.Stat(resultsPath); err == nil {
-		if t.Results, err = training.ReadResults(resultsPath); err != nil {
-			return nil, err
-		}
-		if t.Store, err = training.LoadRun(dir); err != nil {
-			return nil, err
-		}
-		t.Eval = t.Results.Metrics
-		if t.Curve, err = readCurve(filepath.Join(dir, "metrics.jsonl")); err != nil {
-			return nil, err
-		}
-		fmt.Printf("loaded %s (%d steps on %s, test accuracy %.1f%% on %d images) from %s\n", cfg.Name, spec.Steps,
-			spec.Dataset, 100*t.Eval.Top1, t.Eval.Examples, dir)
-		return t, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-
-	command, optCfg := "pretrain", training.OptimizerConfig{Kind: "adamw", LearningRate: spec.LearningRate,
-		WarmupSteps: spec.WarmupSteps, TotalSteps: spec.Steps, Decay: "cosine", WeightDecay: spec.WeightDecay,
-		ClipNorm: 1}
-	var from *Trained
-	if spec.FineTuneFrom != nil {
-		if spec.WeightDecay != 0 {
-			return nil, fmt.Errorf("fine-tuning %s: weight decay must be 0 (the paper fine-tunes with SGD without it), got %g",
-				spec.Dataset, spec.WeightDecay)
-		}
-		if from, err = TrainOrLoad(b, *spec.FineTuneFrom); err != nil {
-			return nil, err
-		}
-		command, optCfg = "finetune", training.PaperFineTuning(spec.Steps, spec.WarmupSteps)
-		if spec.LearningRate > 0 {
-			optCfg.LearningRate = spec.LearningRate
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating the run folder: %w", err)
-	}
-	trainSrc, err := data.Split(datasets.SplitTrain)
-	if err != nil {
-		return nil, err
-	}
-	if spec.TrainImages > 0 {
-		trainSrc = datasets.RandomSubset(trainSrc, spec.TrainImages, spec.Seed)
-	}
-	trainPipe, err := datasets.NewPipeline(trainSrc, datasets.Config{Name: spec.Dataset + "/train",
-		BatchSize: spec.BatchSize, Shuffle: true, Seed: spec.Seed, Loop: true})
-	if err != nil {
-		return nil, fmt.Errorf("%s training data: %w", spec.Dataset, err)
-	}
-	rcfg := training.Config{
-		Model: cfg, Optimizer: optCfg, BatchSize: spec.BatchSize, Seed: int64(spec.Seed), Dir: dir, Resume: true,
-		LogEvery:        max(spec.Steps/50, 5),
-		CheckpointEvery: max(spec.Steps/8, 50), // an interrupted run (a cell's time limit) resumes
-		Output:          os.Stdout,
-	}
-	if from != nil {
-		rcfg.Init = training.InitFromStore(from.Store, cfg, from.Dir, os.Stdout)
-	}
-	run, err := training.NewRun(b, rcfg)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = run.Close() }()
-	what := fmt.Sprintf("training %s on %s", cfg.Name, spec.Dataset)
-	if from != nil {
-		what = fmt.Sprintf("fine-tuning %s (trained on %s) on %s", cfg.Name, from.Spec.Dataset, spec.Dataset)
-	}
-	fmt.Printf("%s: %d steps of %d images from %d training images (%s)\n", what, spec.Steps, spec.BatchSize,
-		trainSrc.Len(), dir)
-	showProgress(run, what)
-	startStep := run.Step()
-	start := time.Now()
-	if err := run.Train(trainPipe); err != nil {
-		return nil, err
-	}
-	t.TrainSeconds = time.Since(start).Seconds()
-	t.Store = run.Store
-
-	if t.Eval, err = t.Evaluate(); err != nil {
-		return nil, err
-	}
-	t.Results = &training.Results{Command: command, Model: cfg, Optimizer: run.Config.Optimizer, Data: spec.Dataset,
-		TrainExamples: trainSrc.Len(), EvalSplit: datasets.SplitTest, Backend: backendConfig(b), Steps: run.Step(),
-		Devices: 1, BatchSize: spec.BatchSize, Augmentation: "none", WallSeconds: t.TrainSeconds, Metrics: t.Eval,
-		Finished: time.Now()}
-	if steps := run.Step() - startStep; steps > 0 && t.TrainSeconds > 0 {
-		t.Results.ImagesPerSecond = float64(steps*spec.BatchSize) / t.TrainSeconds
-	}
-	if from != nil {
-		t.Results.From = from.Dir
-	}
-	if err := training.WriteResults(resultsPath, t.Results); err != nil {
-		return nil, err
-	}
-	if t.Curve, err = readCurve(filepath.Join(dir, "metrics.jsonl")); err != nil {
-		return nil, err
-	}
-	fmt.Printf("trained in %.0fs: test accuracy %.1f%% on %d images\n", t.TrainSeconds, 100*t.Eval.Top1, t.Eval.Examples)
 	return t, nil
 }
 
 // SplitPipeline returns evaluation batches (in order, no augmentation) of n images of a split of the spec's data
 // set: for "train", the spec's training images (its random TrainImages, or the whole split) and the first n of
 // them; for "test" (or another split), its first n images; n = 0 takes them all.
-func SplitPipeline(spec TrainSpec, split string, n int) (*datasets.Pipeline, error) {
+func (t *Trained) SplitPipeline(spec TrainSpec, split string, n int) (*datasets.Pipeline, error) {
 	ds, err := datasets.Load(spec.Dataset, datasets.Options{Holdout: -1})
 	if err != nil {
 		return nil, err
 	}
-	src, err := ds.Split(split)
-	if err != nil {
-		return nil, err
-	}
-	if split == datasets.SplitTrain && spec.TrainImages > 0 {
-		src = datasets.RandomSubset(src, spec.TrainImages, spec.Seed)
-	}
-	if n > 0 && n < src.Len() {
-		src = &datasets.Subset{Src: src, Index: firstN(n)}
-	}
-	p, err := datasets.NewPipeline(src, datasets.Config{Name: spec.Dataset + "/" + split, BatchSize: 250})
-	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", spec.Dataset, split, err)
-	}
-	return p, nil
+	return t.Split(ds, split, n, spec.TrainImages, spec.Seed)
 }
 
-// Evaluate runs the model on the spec's test images (the first EvalImages of the test split): loss, top-1 and
-// top-5 accuracy, per-class accuracy and confusion matrix (training.Evaluate).
+// Evaluate runs the model on the spec's test images (the first EvalImages of the test split).
 func (t *Trained) Evaluate() (*training.Metrics, error) {
 	return t.EvaluateOn(datasets.SplitTest, t.Spec.EvalImages)
 }
@@ -325,94 +234,45 @@ func (t *Trained) Evaluate() (*training.Metrics, error) {
 // EvaluateOn evaluates the model on n images of a split of its data set (see SplitPipeline): on "train", the
 // accuracy on images it was trained on, to compare with the test accuracy.
 func (t *Trained) EvaluateOn(split string, n int) (*training.Metrics, error) {
-	pipe, err := SplitPipeline(t.Spec, split, n)
+	pipe, err := t.SplitPipeline(t.Spec, split, n)
 	if err != nil {
 		return nil, err
 	}
-	m, err := training.Evaluate(t.Backend, t.Store, t.Config, pipe)
-	if err != nil {
-		return nil, fmt.Errorf("evaluating %s on %s/%s: %w", t.Config.Name, t.Spec.Dataset, split, err)
-	}
-	return m, nil
+	return t.Classifier.Evaluate(pipe)
 }
 
-// Reload returns the model as saved in its run folder: a new store holding the newest checkpoint
-// (training.LoadRun), with the same spec, data and evaluation results.
+// Reload returns the model as saved in its run folder (classifier.Open), with the same spec.
 func (t *Trained) Reload() (*Trained, error) {
-	store, err := training.LoadRun(t.Dir)
+	c, err := classifier.Open(t.Backend, t.Dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Trained{Spec: t.Spec, Config: t.Config, Backend: t.Backend, Store: store, Data: t.Data, Dir: t.Dir,
-		Curve: t.Curve, Eval: t.Eval, Results: t.Results}, nil
+	return wrap(c, t.Spec)
 }
 
 // Untrained returns the model of t before training: the same architecture, variables initialised afresh with
 // the spec's seed (a baseline for the representations of a trained model).
 func (t *Trained) Untrained() *Trained {
-	store := model.NewStore()
-	store.SetParam(model.ParamInitialSeed, int64(t.Spec.Seed))
-	return &Trained{Spec: t.Spec, Config: t.Config, Backend: t.Backend, Store: store, Data: t.Data}
+	c, err := classifier.Random(t.Backend, t.Config, int64(t.Spec.Seed))
+	if err != nil {
+		panic(err) // the architecture was valid for t
+	}
+	c.Preprocessing = t.Preprocessing
+	return &Trained{Classifier: c, Spec: t.Spec, Data: t.Data}
 }
 
 // Representations computes the frozen representations (what the head reads) of n images of a split of the data
 // set of spec (see SplitPipeline: for "train", spec's training images), which need not be the model's own.
 func (t *Trained) Representations(spec TrainSpec, split string, n int) (*training.Features, error) {
-	pipe, err := SplitPipeline(spec, split, n)
+	pipe, err := t.SplitPipeline(spec, split, n)
 	if err != nil {
 		return nil, err
 	}
-	f, err := training.Representations(t.Backend, t.Store, t.Config, pipe)
-	if err != nil {
-		return nil, fmt.Errorf("representations of %s/%s: %w", spec.Dataset, split, err)
-	}
-	return f, nil
+	return t.Classifier.Representations(pipe)
 }
 
-func firstN(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
-}
-
-func readCurve(path string) ([]training.StepRecord, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	var out []training.StepRecord
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var r training.StepRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		out = append(out, r)
-	}
-	return out, sc.Err()
-}
-
-// Variable returns the value of a model variable by its checkpoint name (e.g. vitnb.VarPatchKernel) as float32s
-// with its dimensions.
-func (t *Trained) Variable(name string) ([]float32, []int, error) {
-	v := t.Store.GetVariable(name)
-	if v == nil {
-		return nil, nil, fmt.Errorf("the model has no variable %q", name)
-	}
-	value, err := v.Value()
-	if err != nil {
-		return nil, nil, err
-	}
-	data, err := tensors.CopyFlatData[float32](value)
-	return data, value.Shape().Dimensions, err
-}
-
-// Images returns test images by index: their values ([-1, 1], NHWC, flattened), their labels and each as a
-// picture.
+// Images returns test images by index: their model input (flattened NHWC, the model's preprocessing) and their
+// labels.
 func (t *Trained) Images(indices []int) (pix []float32, labels []int32, err error) {
 	test, err := t.Data.Split(datasets.SplitTest)
 	if err != nil {
@@ -423,27 +283,24 @@ func (t *Trained) Images(indices []int) (pix []float32, labels []int32, err erro
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, v := range p.Pix {
-			pix = append(pix, float32(v)/127.5-1)
+		x, err := t.Preprocessing.InputPixels(p, t.Config.Channels)
+		if err != nil {
+			return nil, nil, err
 		}
+		pix = append(pix, x...)
 		labels = append(labels, test.Label(i))
 	}
 	return pix, labels, nil
 }
 
-// Inspect runs the model on n images (values [-1, 1], NHWC, flattened) and returns its logits [n][classes] and
-// the attention of every block for every image ([image][block]), through vitnb.Inspector.
+// Inspect runs the model on n images of model input and returns its logits [n][classes] and the attention of
+// every block for every image ([image][block]).
 func (t *Trained) Inspect(pix []float32, n int) (logits [][]float32, att [][]viz.Attention, err error) {
-	cfg := t.Config
-	if t.inspector == nil {
-		if t.inspector, err = vitnb.NewInspector(t.Backend, t.Store, cfg); err != nil {
-			return nil, nil, err
-		}
-	}
-	logits, weights, err := t.inspector.Run(pix, n)
+	logits, weights, err := t.Classifier.Inspect(pix, n)
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg := t.Config
 	att = make([][]viz.Attention, n)
 	for i, blocks := range weights {
 		for _, w := range blocks {
@@ -457,11 +314,13 @@ func (t *Trained) Inspect(pix []float32, n int) (logits [][]float32, att [][]viz
 	return logits, att, nil
 }
 
-// ImageOf returns image i of a flattened NHWC batch in [-1, 1] as a picture.
+// ImageOf returns image i of a flattened NHWC batch of model input as a picture.
 func (t *Trained) ImageOf(pix []float32, i int) *viz.RGBA {
 	cfg := t.Config
 	n := cfg.ImageSize * cfg.ImageSize * cfg.Channels
-	return Must(viz.FromFloats(pix[i*n:(i+1)*n], cfg.ImageSize, cfg.ImageSize, cfg.Channels, -1, 1))
+	x := slices.Clone(pix[i*n : (i+1)*n])
+	t.Preprocessing.Denormalize(x)
+	return Must(viz.FromFloats(x, cfg.ImageSize, cfg.ImageSize, cfg.Channels, 0, 255))
 }
 
 // Samples returns the first n images of a split of a registered data set as pictures, with their class names.

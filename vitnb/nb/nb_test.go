@@ -189,7 +189,8 @@ func TestFineTune(t *testing.T) {
 }
 
 func TestProgressLine(t *testing.T) {
-	got := progressLine("training x", 30, 100, 10, 10*time.Second, 0.5, 0.25, 64)
+	got := progressLine("training x", training.Progress{Step: 30, Total: 100, StartStep: 10, Elapsed: 10 * time.Second,
+		Loss: 0.5, Accuracy: 0.25, ImagesPerStep: 64})
 	want := "training x · loss 0.500 · train accuracy 25.0% (moving averages) · 128 img/s · 10s, about 35s left"
 	if got != want {
 		t.Fatalf("progress line\n got %q\nwant %q", got, want)

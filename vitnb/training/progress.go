@@ -3,6 +3,7 @@ package training
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 )
@@ -48,8 +49,9 @@ func (p Progress) String() string {
 }
 
 // TerminalProgress returns a Config.OnProgress that draws a bar on w: redrawn in place a few times a second when
-// interactive (a terminal), else a line every tenth of the run (logs, pipes, CI).
-func TerminalProgress(w io.Writer, interactive bool) func(Progress) {
+// w is a terminal, else a line every tenth of the run (logs, pipes, CI).
+func TerminalProgress(w io.Writer) func(Progress) {
+	interactive := isTerminal(w)
 	var last time.Time
 	return func(p Progress) {
 		end := p.Step >= p.Total
@@ -70,4 +72,14 @@ func TerminalProgress(w io.Writer, interactive bool) func(Progress) {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// isTerminal tells whether w is a character device (a terminal), where a progress bar can redraw in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

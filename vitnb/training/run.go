@@ -206,7 +206,7 @@ func (r *Run) Train(data train.Dataset) error {
 	}
 	onProgress := r.Config.OnProgress
 	if onProgress == nil && r.Config.Progress {
-		onProgress = TerminalProgress(r.Config.Output, isTerminal(r.Config.Output))
+		onProgress = TerminalProgress(r.Config.Output)
 	}
 	start := time.Now()
 	var last time.Time
@@ -254,16 +254,6 @@ func (r *Run) Train(data train.Dataset) error {
 		return r.ckpt.save(r.Store)
 	}
 	return nil
-}
-
-// isTerminal tells whether w is a character device (a terminal), where a progress bar can redraw in place.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // logRecord appends one JSON line to metrics.jsonl.

@@ -50,6 +50,8 @@ type Options struct {
 	GELU vitnb.GELU
 	// DType of the variables; Float32 by default.
 	DType dtypes.DType
+	// LayerNormEpsilon, if > 0, overrides the format's (1e-6 for Google and timm, config.json's for Hugging Face).
+	LayerNormEpsilon float64
 }
 
 // Loaded describes a checkpoint loaded into a store.
@@ -319,6 +321,9 @@ func targetConfig(ckpt vitnb.Config, opts Options) (vitnb.Config, error) {
 	}
 	if opts.DType != dtypes.InvalidDType {
 		cfg.DType = opts.DType
+	}
+	if opts.LayerNormEpsilon > 0 {
+		cfg.LayerNormEpsilon = opts.LayerNormEpsilon
 	}
 	cfg = cfg.WithDefaults()
 	if opts.ImageSize > 0 {
