@@ -87,6 +87,7 @@ type modelInfo struct {
 // New returns a classifier of cfg with the variables of store (random ones are created at first use when the
 // store is empty, from its seed) and the reference preprocessing.
 func New(b compute.Backend, cfg vitnb.Config, store *model.Store) (*Classifier, error) {
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

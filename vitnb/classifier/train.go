@@ -182,6 +182,7 @@ func startingPoint(b compute.Backend, job training.Job, ds *datasets.Dataset, no
 		}
 	}
 	cfg.NumClasses = classes
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
