@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -15,13 +15,13 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// cpuPeak estimates the nominal float32 peak of this machine's CPUs, in GFLOP/s, from /proc/cpuinfo: physical
+// CPUPeak estimates the nominal float32 peak of this machine's CPUs, in GFLOP/s, from /proc/cpuinfo: physical
 // cores × clock × float32 FLOP per cycle of a core's fused multiply-add units. It returns 0 and why where it cannot
 // tell (not Linux/x86, no clock). FLOP per cycle (multiply-add = 2): two 512-bit FMA pipes on Intel server cores
 // with AVX-512 and on AMD Zen 5 (64); two 256-bit pipes on AMD Zen 4, whose AVX-512 is double-pumped, and on every
 // AVX2+FMA core since Haswell and Zen 2 (32); SSE only (8). The clock is the "cpu MHz" the kernel reports, which
 // in a virtual machine is usually the nominal one, not the boost clock.
-func cpuPeak() (gflops float64, how string) {
+func CPUPeak() (gflops float64, how string) {
 	data, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil || runtime.GOARCH != "amd64" {
 		return 0, "peak unknown: needs /proc/cpuinfo on amd64"
@@ -74,9 +74,9 @@ func parseCPUInfo(text string) map[string]string {
 	return fields
 }
 
-// matmulGFLOPs measures the float32 matrix-product throughput of backend b: n x n times n x n, repeated for at
+// MatmulGFLOPs measures the float32 matrix-product throughput of backend b: n x n times n x n, repeated for at
 // least d after one compiling call. It is the practical ceiling that the model's matrix products can reach there.
-func matmulGFLOPs(b compute.Backend, n int, d time.Duration) (float64, error) {
+func MatmulGFLOPs(b compute.Backend, n int, d time.Duration) (float64, error) {
 	exec, err := graph.NewExec(b, func(x, y *graph.Node) *graph.Node { return graph.MatMul(x, y) })
 	if err != nil {
 		return 0, err

@@ -1,0 +1,229 @@
+// Package bench measures how fast vitnb trains and infers: images per second of training steps (forward,
+// backward, AdamW update) or forward passes of a model on random images, the FLOP rate that gives, the CPU's nominal
+// float32 peak and the backend's matrix-product ceiling. `vit bench` prints its Result; README's speed tables and
+// docs/RESULTS.md come from it.
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+
+	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/backend"
+	"github.com/vitnb/vitnb/vitnb/training"
+)
+
+// Options of a benchmark run.
+type Options struct {
+	// Mode is "train" (forward, backward and AdamW update, as vit pretrain) or "infer" (forward only).
+	Mode string
+	// Batch is the number of images per step; Devices splits training steps over that many XLA devices.
+	Batch, Devices int
+	// Warmup steps run after compilation and before timing; then at least MinSteps steps and MinTime are timed.
+	Warmup, MinSteps int
+	MinTime          time.Duration
+	// Matmul, when above 0, also measures an Matmul x Matmul float32 matrix product on the backend.
+	Matmul int
+	// CPUProfile, if set, receives a pprof CPU profile of the timed steps.
+	CPUProfile io.Writer
+	// BackendName names the backend in the result, e.g. "xla:cpu" (default b.Name()).
+	BackendName string
+}
+
+// Result is what a benchmark measured (`vit bench -json` prints it).
+type Result struct {
+	Preset            string  `json:"preset"`
+	Mode              string  `json:"mode"`
+	Batch             int     `json:"batch"`
+	Devices           int     `json:"devices"`
+	DType             string  `json:"dtype"`
+	Backend           string  `json:"backend"`
+	CompileSeconds    float64 `json:"compile_seconds"`
+	Steps             int     `json:"steps"`
+	StepSeconds       float64 `json:"step_seconds"`
+	ImagesPerSecond   float64 `json:"images_per_second"`
+	GFLOPs            float64 `json:"gflops"`
+	FLOPsPerImage     int64   `json:"flops_per_image"`
+	PeakRSSMegabytes  float64 `json:"peak_rss_megabytes"`
+	CPUs              int     `json:"cpus"`
+	SIMDBuild         bool    `json:"simd_build"`
+	FLOPsCountingNote string  `json:"flops_counting"`
+	// PeakGFLOPs is the CPU's nominal float32 peak (CPUPeak), PeakNote how it was computed, and FractionOfPeak
+	// is GFLOPs / PeakGFLOPs; 0 on GPUs and where the peak is unknown.
+	PeakGFLOPs     float64 `json:"peak_gflops,omitempty"`
+	PeakNote       string  `json:"peak,omitempty"`
+	FractionOfPeak float64 `json:"fraction_of_peak,omitempty"`
+	// MatmulGFLOPs (with Options.Matmul) is the measured float32 throughput of a large matrix product.
+	MatmulGFLOPs float64 `json:"matmul_gflops,omitempty"`
+	Matmul       int     `json:"matmul,omitempty"`
+}
+
+// Run benchmarks the model cfg with random weights on b.
+func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
+	if opts.Mode != "train" && opts.Mode != "infer" {
+		return nil, fmt.Errorf("mode must be train or infer, got %q", opts.Mode)
+	}
+	opts.Devices = max(opts.Devices, 1)
+	step, err := newStep(b, cfg, opts.Batch, opts.Mode, opts.Devices)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := step(); err != nil { // The first step compiles.
+		return nil, err
+	}
+	compile := time.Since(start)
+	for range opts.Warmup {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(opts.CPUProfile); err != nil {
+			return nil, fmt.Errorf("CPU profile: %w", err)
+		}
+	}
+	steps := 0
+	start = time.Now()
+	for steps < opts.MinSteps || time.Since(start) < opts.MinTime {
+		if err := step(); err != nil {
+			return nil, err
+		}
+		steps++
+	}
+	elapsed := time.Since(start)
+	if opts.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
+	flops := cfg.FLOPs()
+	factor := 1.0
+	if opts.Mode == "train" {
+		factor = 3 // Backward pass about twice the forward (gradients of activations and of weights).
+	}
+	r := &Result{
+		Preset: cfg.Name, Mode: opts.Mode, Batch: opts.Batch, Devices: opts.Devices, DType: cfg.DType.String(),
+		Backend: opts.BackendName, CompileSeconds: compile.Seconds(), Steps: steps,
+		StepSeconds: elapsed.Seconds() / float64(steps), FLOPsPerImage: flops, PeakRSSMegabytes: PeakRSS(),
+		CPUs: runtime.NumCPU(), SIMDBuild: backend.SIMDBuild, Matmul: opts.Matmul,
+		FLOPsCountingNote: "analytic matmul FLOPs (multiply-add = 2) of vitnb.Config.FLOPs, x3 for training",
+	}
+	if r.Backend == "" {
+		r.Backend = b.Name()
+	}
+	r.ImagesPerSecond = float64(steps*opts.Batch) / elapsed.Seconds()
+	r.GFLOPs = r.ImagesPerSecond * float64(flops) * factor / 1e9
+	if !strings.Contains(r.Backend, "cuda") {
+		r.PeakGFLOPs, r.PeakNote = CPUPeak()
+		if r.PeakGFLOPs > 0 {
+			r.FractionOfPeak = r.GFLOPs / r.PeakGFLOPs
+		}
+	}
+	if opts.Matmul > 0 {
+		if r.MatmulGFLOPs, err = MatmulGFLOPs(b, opts.Matmul, 3*time.Second); err != nil {
+			return nil, fmt.Errorf("matrix-product benchmark: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// String is the result in a few lines of text.
+func (r *Result) String() string {
+	on := r.Backend
+	if r.Devices > 1 {
+		on = fmt.Sprintf("%s (%d devices)", r.Backend, r.Devices)
+	}
+	s := fmt.Sprintf("%s %s batch %d %s on %s: %.1f images/s, %.1f GFLOP/s, %.3fs/step over %d steps, compile %.1fs, peak RSS %.0f MB\n",
+		r.Preset, r.Mode, r.Batch, r.DType, on, r.ImagesPerSecond, r.GFLOPs, r.StepSeconds, r.Steps,
+		r.CompileSeconds, r.PeakRSSMegabytes)
+	if r.PeakGFLOPs > 0 {
+		s += fmt.Sprintf("%.1f%% of the CPU's nominal float32 peak of %.0f GFLOP/s (%s)\n", 100*r.FractionOfPeak, r.PeakGFLOPs, r.PeakNote)
+	}
+	if r.MatmulGFLOPs > 0 {
+		s += fmt.Sprintf("a %dx%d float32 matrix product runs at %.1f GFLOP/s on this backend (the model reaches %.0f%% of it)\n",
+			r.Matmul, r.Matmul, r.MatmulGFLOPs, 100*r.GFLOPs/r.MatmulGFLOPs)
+	}
+	return s
+}
+
+// newStep returns a function that runs one step on fresh random images: a training step (forward,
+// backward and AdamW update, as vit pretrain) or a forward pass.
+func newStep(b compute.Backend, cfg vitnb.Config, batch int, mode string, devices int) (func() error, error) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	images := func() *tensors.Tensor {
+		data := make([]float32, batch*cfg.ImageSize*cfg.ImageSize*cfg.Channels)
+		for i := range data {
+			data[i] = rng.Float32()*2 - 1
+		}
+		return tensors.FromFlatDataAndDimensions(data, batch, cfg.ImageSize, cfg.ImageSize, cfg.Channels)
+	}
+	labels := func() *tensors.Tensor {
+		l := make([]int32, batch)
+		for i := range l {
+			l[i] = int32(rng.IntN(max(cfg.NumClasses, 1)))
+		}
+		return tensors.FromFlatDataAndDimensions(l, batch)
+	}
+	if err := vitnb.CheckDType(b, cfg); err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	store.SetParam(model.ParamInitialSeed, int64(1))
+	if mode == "infer" {
+		exec, err := model.NewExec1(b, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
+			return vitnb.Logits(scope, cfg, x)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return func() error {
+			out, err := exec.Call1(images())
+			if err != nil {
+				return err
+			}
+			return out.FinalizeAll()
+		}, nil
+	}
+	run, err := training.NewRun(b, training.Config{Model: cfg, BatchSize: batch, Seed: 1, Output: io.Discard, Devices: devices,
+		Optimizer: training.OptimizerConfig{Kind: "adamw", LearningRate: 1e-4, WarmupSteps: 1, TotalSteps: 1 << 30,
+			WeightDecay: 0.05, ClipNorm: 1}})
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		metrics, err := run.TrainStep(train.Batch{Inputs: []*tensors.Tensor{images()}, Labels: []*tensors.Tensor{labels()}})
+		for _, m := range metrics {
+			_ = m.FinalizeAll()
+		}
+		return err
+	}, nil
+}
+
+// PeakRSS returns the process's peak resident memory in MB (VmHWM of /proc/self/status), or 0 where unknown.
+func PeakRSS() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err == nil {
+				return float64(kb) / 1024
+			}
+		}
+	}
+	return 0
+}
