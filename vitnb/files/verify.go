@@ -42,6 +42,12 @@ func writeStamp(path string, sum *checksum) error {
 	})
 }
 
+// HasStamp tells whether path was verified once (by Download or Verify): CheckCached then rechecks it cheaply.
+func HasStamp(path string) bool {
+	_, err := os.Stat(path + stampSuffix)
+	return err == nil
+}
+
 // stampValid tells whether path carries a stamp that matches its size and modification time and, when f publishes
 // checksums, one of them.
 func stampValid(path string, st os.FileInfo, f RemoteFile) bool {
@@ -129,9 +135,7 @@ func Verify(path string, f RemoteFile) (state string, err error) {
 		}
 		return "", fmt.Errorf("%s: %w: %s %s, want %s", path, ErrMismatch, algo, got[algoKey(algo)], want)
 	}
-	if err := writeStamp(path, sum); err != nil {
-		return "", err
-	}
+	_ = writeStamp(path, sum) // Best effort: an offline copy in a read-only folder cannot hold one.
 	return state, nil
 }
 

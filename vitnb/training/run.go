@@ -22,6 +22,7 @@ import (
 	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // Config of a training run.
@@ -353,17 +354,16 @@ func checkSameModel(dir string, cfg vitnb.Config) error {
 	return nil
 }
 
-// WriteJSONAtomic writes v as indented JSON to path through a temporary file and a rename.
+// WriteJSONAtomic writes v as indented JSON to path atomically (files.WriteAtomic).
 func WriteJSONAtomic(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+	return files.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
 }
 
 // catch turns a GoMLX panic into an error.
