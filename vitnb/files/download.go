@@ -19,25 +19,26 @@ import (
 	"time"
 )
 
-// RemoteFile is one published file: a data set's archive, a checkpoint's weights or its config.json.
+// RemoteFile is one published file: a data set's archive, a checkpoint's weights or its config.json. Its JSON
+// form (in `vit weights list -json`) uses the field names.
 type RemoteFile struct {
 	// Name is the file name in its cache folder.
-	Name string `json:"name"`
+	Name string
 	// URL is the official download address (for Manual files, the page that says how to get it).
-	URL string `json:"url"`
+	URL string
 	// Size in bytes, 0 when unknown (then the server's Content-Length is checked).
-	Size int64 `json:"size,omitempty"`
+	Size int64
 	// MD5 and SHA256 are hex digests of the file as published, "" when unknown (then the server's X-Linked-Etag
 	// or x-goog-hash is checked when it sends one).
-	MD5    string `json:"md5,omitempty"`
-	SHA256 string `json:"sha256,omitempty"`
+	MD5    string
+	SHA256 string
 	// RawMD5 is the MD5 of the decompressed content of a .gz file, which also identifies re-compressed copies
 	// (Debian re-gzipped Fashion-MNIST).
-	RawMD5 string `json:"raw_md5,omitempty"`
+	RawMD5 string
 	// Manual marks files that cannot be downloaded automatically.
-	Manual bool `json:"manual,omitempty"`
+	Manual bool
 	// Optional files (preprocessor_config.json) are skipped when the server does not have them.
-	Optional bool `json:"optional,omitempty"`
+	Optional bool
 	// Check, if not nil, checks the format of the file (e.g. a safetensors header against the file size); it
 	// runs before the rename, and on cached files (see CheckCached).
 	Check func(path string) error `json:"-"`
