@@ -63,7 +63,7 @@ func Forward(scope *model.Scope, cfg Config, images *Node, opts ForwardOptions) 
 	}
 	for i := 0; i < cfg.Depth; i++ {
 		var att *Node
-		x, att = EncoderBlock(transformer.In("encoderblock_%d", i), cfg, i, x, opts.ReturnAttention)
+		x, att = EncoderBlock(transformer.In(encoderBlockFormat, i), cfg, i, x, opts.ReturnAttention)
 		if opts.ReturnAttention {
 			out.Attention = append(out.Attention, att)
 		}

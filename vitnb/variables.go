@@ -17,8 +17,11 @@ const (
 	VarHead         = "head"                                     // kernel [width or repr, classes], bias [classes]
 )
 
+// encoderBlockFormat names encoder block i inside the "Transformer" scope.
+const encoderBlockFormat = "encoderblock_%d"
+
 // BlockScope returns the scope name of encoder block i, "Transformer/encoderblock_i".
-func BlockScope(i int) string { return fmt.Sprintf("Transformer/encoderblock_%d", i) }
+func BlockScope(i int) string { return "Transformer/" + fmt.Sprintf(encoderBlockFormat, i) }
 
 // Names of the modules inside an encoder block (scope BlockScope(i)), as in the reference Encoder1DBlock and
 // MlpBlock (flax numbers its sub-modules in creation order, hence the suffixes). The attention module holds
