@@ -4,6 +4,7 @@ package files
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -87,6 +88,18 @@ func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 	}
 	syncDir(dir)
 	return nil
+}
+
+// WriteJSON writes v as indented JSON (two spaces, a final newline) to path atomically (WriteAtomic).
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
 }
 
 // syncDir flushes a folder's entries (the rename) to disk; best effort, as some file systems refuse it.

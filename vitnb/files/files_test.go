@@ -284,3 +284,16 @@ func TestCacheDirs(t *testing.T) {
 		t.Errorf("overrides: %s %s", DatasetsDir(), WeightsDir())
 	}
 }
+
+func TestWriteJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := WriteJSON(path, map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(readOrEmpty(path)); got != "{\n  \"a\": 1\n}\n" {
+		t.Errorf("wrote %q", got)
+	}
+	if err := WriteJSON(path, func() {}); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("unencodable value: %v", err)
+	}
+}

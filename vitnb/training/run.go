@@ -354,17 +354,8 @@ func checkSameModel(dir string, cfg vitnb.Config) error {
 	return nil
 }
 
-// WriteJSONAtomic writes v as indented JSON to path atomically (files.WriteAtomic).
-func WriteJSONAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return files.WriteAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	})
-}
+// WriteJSONAtomic writes v as indented JSON to path atomically (files.WriteJSON).
+func WriteJSONAtomic(path string, v any) error { return files.WriteJSON(path, v) }
 
 // catch turns a GoMLX panic into an error.
 func catch(fn func()) error {

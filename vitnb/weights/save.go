@@ -1,10 +1,8 @@
 package weights
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/weights/safetensors"
 )
 
@@ -151,12 +150,5 @@ func WriteTimmConfig(path string, cfg vitnb.Config, pre Preprocessing) error {
 			"interpolation": interp, "crop_pct": pre.CropPct, "num_classes": cfg.NumClasses,
 		},
 	}
-	data, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	return files.WriteJSON(path, doc)
 }
