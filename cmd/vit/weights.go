@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -119,6 +120,9 @@ func weightsGet(args []string, stdout, stderr io.Writer) error {
 		opts.Endpoint = *mirror
 	}
 	path, err := weights.Resolve(ctx, name, opts)
+	if errors.Is(err, weights.ErrName) {
+		return usageErrorf("%v", err)
+	}
 	if err != nil {
 		return err
 	}

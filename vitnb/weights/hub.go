@@ -72,7 +72,7 @@ var (
 // when it is not complete (unless offline).
 func resolveHub(ctx context.Context, repo string, opts ResolveOptions) (string, error) {
 	if !hubRepoRe.MatchString(repo) || strings.Contains(repo, "..") {
-		return "", fmt.Errorf("hf:%s: want hf:ORG/NAME, e.g. hf:google/vit-base-patch16-224", repo)
+		return "", fmt.Errorf("hf:%s: %w: want hf:ORG/NAME, e.g. hf:google/vit-base-patch16-224", repo, ErrName)
 	}
 	cache := opts.HubCache
 	if cache == "" {

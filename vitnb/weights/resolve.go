@@ -73,5 +73,8 @@ func Resolve(ctx context.Context, name string, opts ResolveOptions) (string, err
 	return Get(ctx, k, opts.CacheDir, opts.Mirror, opts.Client, opts.Progress)
 }
 
+// ErrName is wrapped by the errors of Resolve when a name is not well formed.
+var ErrName = errors.New("bad weights name")
+
 // ErrOffline is wrapped by the errors of Resolve when a file is missing and downloads are not allowed.
 var ErrOffline = errors.New("not in the cache and offline")
