@@ -79,12 +79,16 @@ func resolveHub(ctx context.Context, repo string, opts ResolveOptions) (string, 
 		cache = HubCacheDir()
 	}
 	folder := filepath.Join(cache, "models--"+strings.ReplaceAll(repo, "/", "--"))
+	offline := opts.Offline || hubOffline()
 	if path, err := cachedSnapshot(folder); err == nil {
 		if err := files.CheckCached(path, hubFiles[0]); err != nil {
 			return "", fmt.Errorf("hf:%s: %w (delete %s and run again to download it anew)", repo, err, folder)
 		}
-		return path, nil
-	} else if opts.Offline || hubOffline() {
+		// timm.create_model(NAME, pretrained=True) fetches the weights alone: online, config.json is added.
+		if offline || hasFile(path, hubFiles[1].Name) {
+			return path, nil
+		}
+	} else if offline {
 		return "", fmt.Errorf("hf:%s: %w (%v): download it where the network is (python -c \"import huggingface_hub; "+
 			"huggingface_hub.snapshot_download('%s')\") and copy %s here, or unset HF_HUB_OFFLINE", repo, ErrOffline, err,
 			repo, folder)
@@ -114,8 +118,20 @@ func resolveHub(ctx context.Context, repo string, opts ResolveOptions) (string, 
 	return filepath.Join(folder, "snapshots", commit, hubFiles[0].Name), nil
 }
 
-// cachedSnapshot returns the weights file of the snapshot refs/main points at, when that snapshot has the weights
-// and config.json.
+// hasFile tells whether the snapshot of weights file path has name, or knows that the repository has none
+// (huggingface_hub's .no_exist/COMMIT/NAME).
+func hasFile(path, name string) bool {
+	snap := filepath.Dir(path)
+	for _, p := range []string{filepath.Join(snap, name),
+		filepath.Join(snap, "..", "..", ".no_exist", filepath.Base(snap), name)} {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// cachedSnapshot returns the weights file of the snapshot refs/main points at, when that snapshot has it.
 func cachedSnapshot(folder string) (string, error) {
 	ref, err := os.ReadFile(filepath.Join(folder, "refs", "main"))
 	if err != nil {
@@ -125,13 +141,11 @@ func cachedSnapshot(folder string) (string, error) {
 	if !commitRe.MatchString(commit) {
 		return "", fmt.Errorf("%s holds %q, not a commit", filepath.Join(folder, "refs", "main"), commit)
 	}
-	snap := filepath.Join(folder, "snapshots", commit)
-	for _, f := range hubFiles[:2] {
-		if _, err := os.Stat(filepath.Join(snap, f.Name)); err != nil {
-			return "", fmt.Errorf("the snapshot %s has no %s", snap, f.Name)
-		}
+	path := filepath.Join(folder, "snapshots", commit, hubFiles[0].Name)
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("the snapshot %s has no %s", filepath.Dir(path), hubFiles[0].Name)
 	}
-	return filepath.Join(snap, hubFiles[0].Name), nil
+	return path, nil
 }
 
 // fetchHubFile asks the Hub for a file of the main branch (a HEAD request that is not redirected, as

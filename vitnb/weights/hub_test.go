@@ -295,3 +295,30 @@ func TestGet(t *testing.T) {
 		t.Errorf("unreachable: %v", err)
 	}
 }
+
+// TestResolveHubWeightsOnly: timm.create_model(NAME, pretrained=True) leaves the weights without config.json;
+// offline that is what Resolve returns, online it adds config.json without fetching the weights again.
+func TestResolveHubWeightsOnly(t *testing.T) {
+	t.Setenv("HF_HUB_OFFLINE", "")
+	cache := t.TempDir()
+	blobs := fixtureBlobs(t)
+	layHubCache(t, cache, hubRepo, hubCommit, map[string]hubBlob{"model.safetensors": blobs["model.safetensors"]})
+	hub, url := startHub(t, blobs)
+	opts := ResolveOptions{HubCache: cache, Endpoint: url, Offline: true}
+	path, err := Resolve(context.Background(), "hf:"+hubRepo, opts)
+	if err != nil || hub.requests.Load() != 0 {
+		t.Fatalf("offline: %v, %d requests", err, hub.requests.Load())
+	}
+	opts.Offline = false
+	var progress bytes.Buffer
+	opts.Progress = &progress
+	if p, err := Resolve(context.Background(), "hf:"+hubRepo, opts); err != nil || p != path {
+		t.Fatalf("online: %q %v", p, err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "config.json")); err != nil {
+		t.Errorf("config.json not added: %v", err)
+	}
+	if strings.Contains(progress.String(), "model.safetensors") {
+		t.Errorf("the weights were fetched again: %q", progress.String())
+	}
+}
