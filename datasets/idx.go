@@ -1,11 +1,8 @@
 package datasets
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
 	"os"
 )
@@ -102,15 +99,7 @@ func readMaybeGzip(path string) ([]byte, error) {
 	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
 		return raw, nil
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: bad gzip header: %w", path, err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("%s: decompressing gzip (file truncated or corrupt?): %w", path, err)
-	}
-	return data, nil
+	return gunzipAtMost(raw, maxGzipContent, path) // A gzip bomb is refused (archive.go).
 }
 
 // idxPair reads an idx images file and its labels file and checks that they agree: images [N, H, W] (or

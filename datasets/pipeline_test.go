@@ -1,21 +1,13 @@
 package datasets
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"crypto/md5"
-	"encoding/hex"
 	"math/rand/v2"
 )
 
@@ -231,73 +223,6 @@ func TestPipelineEarlyStopAndTensors(t *testing.T) {
 	}
 	if _, err := NewPipeline(&FileSource{Paths: []string{"a"}, Labels: []int32{0}}, EvalConfig(1, 0)); err == nil {
 		t.Errorf("files without size accepted")
-	}
-}
-
-func TestDownloader(t *testing.T) {
-	content := []byte(strings.Repeat("vitnb data ", 5000))
-	sum := md5.Sum(content)
-	wantMD5 := hex.EncodeToString(sum[:])
-	var cut atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/missing" {
-			http.NotFound(w, r)
-			return
-		}
-		if cut.Load() && r.Header.Get("Range") == "" {
-			// First try: promise everything, send half, drop the connection.
-			w.Header().Set("Content-Length", fmt.Sprint(len(content)))
-			_, _ = w.Write(content[:len(content)/2])
-			panic(http.ErrAbortHandler)
-		}
-		http.ServeContent(w, r, "f", time.Time{}, strings.NewReader(string(content)))
-	}))
-	defer srv.Close()
-	if !strings.HasPrefix(srv.URL, "http://127.0.0.1") {
-		t.Fatalf("test server at %s", srv.URL)
-	}
-	dir := t.TempDir()
-	dest := filepath.Join(dir, "sub", "file.bin")
-	var bar strings.Builder
-	d := &Downloader{Progress: &bar}
-	cut.Store(true)
-	if err := d.Download(context.Background(), srv.URL, dest, wantMD5, ""); err == nil ||
-		!strings.Contains(err.Error(), "kept to resume") {
-		t.Fatalf("interrupted download: %v", err)
-	}
-	if exists(dest) {
-		t.Fatalf("partial download renamed into place")
-	}
-	cut.Store(false)
-	if err := d.Download(context.Background(), srv.URL, dest, wantMD5, ""); err != nil {
-		t.Fatalf("resume: %v", err)
-	}
-	got, _ := os.ReadFile(dest)
-	if string(got) != string(content) || exists(dest+".part") {
-		t.Fatalf("resumed file differs (%d bytes)", len(got))
-	}
-	if !strings.Contains(bar.String(), "100%") {
-		t.Errorf("no progress bar: %q", bar.String())
-	}
-	// Checksum mismatch: error, nothing left behind.
-	bad := filepath.Join(dir, "bad.bin")
-	if err := d.Download(context.Background(), srv.URL, bad, strings.Repeat("0", 32), ""); err == nil ||
-		!strings.Contains(err.Error(), "checksum mismatch") || exists(bad) || exists(bad+".part") {
-		t.Errorf("mismatch: %v", err)
-	}
-	if err := d.Download(context.Background(), srv.URL+"/missing", bad, "", ""); err == nil {
-		t.Errorf("no error for a bad status")
-	}
-
-	// Fetch of a registered-like data set through the test server.
-	info := &Info{Name: "tiny", Files: []RemoteFile{{Name: "file.bin", URL: srv.URL, MD5: wantMD5}}}
-	got2, origin, err := Fetch(context.Background(), info, dir, &Downloader{})
-	if err != nil || got2 != filepath.Join(dir, "tiny") || !strings.HasPrefix(origin, "cache folder") {
-		t.Fatalf("fetch: %v %s %s", err, got2, origin)
-	}
-	states, err := Verify(info, got2)
-	if err != nil || len(states) != 1 || !states[0].OK || states[0].State != "ok (md5)" {
-		t.Errorf("verify: %v %+v", err, states)
 	}
 }
 

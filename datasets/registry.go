@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // Split names. Train and Validation are carved from the published training split (see Holdout); Test is the
@@ -20,20 +22,9 @@ const (
 	SplitAll        = "all"
 )
 
-// RemoteFile is one file of a data set as published.
-type RemoteFile struct {
-	// Name is the file name in the data set folder.
-	Name string
-	// URL is the official download address.
-	URL string
-	// MD5 and SHA256 are checksums of the file as published (hex; empty when unknown).
-	MD5, SHA256 string
-	// Manual marks files that cannot be downloaded automatically (URL then says where to get them).
-	Manual bool
-	// RawMD5 is the MD5 of the decompressed content of a .gz file, which also identifies re-compressed copies
-	// (Debian re-gzipped Fashion-MNIST).
-	RawMD5 string
-}
+// RemoteFile is one file of a data set as published (files.RemoteFile: name, URL, checksums, Manual for files
+// that cannot be downloaded automatically, RawMD5 for .gz files).
+type RemoteFile = files.RemoteFile
 
 // Info describes a data set of the registry.
 type Info struct {
@@ -80,18 +71,14 @@ type Options struct {
 	// Holdout is the fraction of the training split held out for validation: 0 means the paper's value (Info.Holdout),
 	// negative means none.
 	Holdout float64
+	// KeepMismatched loads files of the cache folder that are not the published ones (wrong size or checksum),
+	// listing each in Dataset.Warnings, instead of failing; for inspection (`vit data show`).
+	KeepMismatched bool
 }
 
-// DefaultDir is the cache folder: $VITNB_DATA if set, else $XDG_CACHE_HOME/vitnb/datasets (~/.cache/vitnb/datasets).
-func DefaultDir() string {
-	if d := os.Getenv("VITNB_DATA"); d != "" {
-		return d
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "vitnb", "datasets")
-	}
-	return filepath.Join(os.TempDir(), "vitnb-datasets")
-}
+// DefaultDir is the cache folder of data sets: $VITNB_DATA if set, else datasets/ in vitnb's cache
+// (files.DatasetsDir: $VITNB_CACHE/datasets, by default ~/.cache/vitnb/datasets).
+func DefaultDir() string { return files.DatasetsDir() }
 
 var registry = map[string]*Info{}
 
@@ -145,12 +132,22 @@ func Load(name string, opts Options) (*Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
+		var mismatch error
+		if dir == info.CacheDir(opts.Dir) {
+			// Files of the cache folder are checked again (cheaply) each time they are read.
+			if mismatch = info.checkCached(dir); mismatch != nil && !opts.KeepMismatched {
+				return nil, mismatch
+			}
+		}
 		if ds, err = info.load(dir); err != nil {
 			return nil, fmt.Errorf("%s: %w", info.Name, err)
 		}
 		ds.Name, ds.Dir = info.Name, dir
 		if ds.Origin == "" {
 			ds.Origin = origin
+		}
+		if mismatch != nil {
+			ds.Warnings = append(ds.Warnings, mismatch.Error())
 		}
 	}
 	if err != nil {

@@ -63,7 +63,7 @@ func Forward(scope *model.Scope, cfg Config, images *Node, opts ForwardOptions) 
 	}
 	for i := 0; i < cfg.Depth; i++ {
 		var att *Node
-		x, att = EncoderBlock(transformer.In("encoderblock_%d", i), cfg, i, x, opts.ReturnAttention)
+		x, att = EncoderBlock(transformer.In(encoderBlockFormat, i), cfg, i, x, opts.ReturnAttention)
 		if opts.ReturnAttention {
 			out.Attention = append(out.Attention, att)
 		}
@@ -140,13 +140,13 @@ func EncoderBlock(scope *model.Scope, cfg Config, i int, x *Node, wantAttention 
 	if cfg.Depth > 1 {
 		dropPathRate = cfg.DropPath * float64(i) / float64(cfg.Depth-1)
 	}
-	y := layerNorm(scope.In(blockNorm1), cfg, x)
-	y, att := SelfAttention(scope.In(blockAttention), cfg, y, wantAttention)
+	y := layerNorm(scope.In(BlockNorm1), cfg, x)
+	y, att := SelfAttention(scope.In(BlockAttention), cfg, y, wantAttention)
 	y = dropout(scope, y, cfg.Dropout)
 	x = Add(x, dropPath(scope, y, dropPathRate))
 
-	y = layerNorm(scope.In(blockNorm2), cfg, x)
-	y = MLPBlock(scope.In(blockMLP), cfg, y)
+	y = layerNorm(scope.In(BlockNorm2), cfg, x)
+	y = MLPBlock(scope.In(BlockMLP), cfg, y)
 	x = Add(x, dropPath(scope, y, dropPathRate))
 	return x, att
 }
@@ -198,14 +198,14 @@ func SelfAttention(scope *model.Scope, cfg Config, x *Node, wantAttention bool) 
 // MLPBlock is Dense(MLPDim) -> GELU -> dropout -> Dense(Width) -> dropout (models_vit.py MlpBlock: Xavier
 // uniform kernels, biases N(0, 1e-6²)).
 func MLPBlock(scope *model.Scope, cfg Config, x *Node) *Node {
-	y := dense(scope.In("Dense_0"), cfg, x, cfg.MLPDim, xavierUniform, normal(1e-6))
+	y := dense(scope.In(MLPDense0), cfg, x, cfg.MLPDim, xavierUniform, normal(1e-6))
 	if cfg.GELU == GELUTanh {
 		y = activation.GeluApproximate(y)
 	} else {
 		y = activation.Gelu(y)
 	}
 	y = dropout(scope, y, cfg.Dropout)
-	y = dense(scope.In("Dense_1"), cfg, y, cfg.Width, xavierUniform, normal(1e-6))
+	y = dense(scope.In(MLPDense1), cfg, y, cfg.Width, xavierUniform, normal(1e-6))
 	return dropout(scope, y, cfg.Dropout)
 }
 

@@ -17,16 +17,23 @@ const (
 	VarHead         = "head"                                     // kernel [width or repr, classes], bias [classes]
 )
 
-// BlockScope returns the scope name of encoder block i, "Transformer/encoderblock_i".
-func BlockScope(i int) string { return fmt.Sprintf("Transformer/encoderblock_%d", i) }
+// encoderBlockFormat names encoder block i inside the "Transformer" scope.
+const encoderBlockFormat = "encoderblock_%d"
 
-// Names of the modules inside an encoder block, as in the reference Encoder1DBlock (flax numbers its
-// sub-modules in creation order, hence the suffixes).
+// BlockScope returns the scope name of encoder block i, "Transformer/encoderblock_i".
+func BlockScope(i int) string { return "Transformer/" + fmt.Sprintf(encoderBlockFormat, i) }
+
+// Names of the modules inside an encoder block (scope BlockScope(i)), as in the reference Encoder1DBlock and
+// MlpBlock (flax numbers its sub-modules in creation order, hence the suffixes). The attention module holds
+// "query", "key", "value" and "out", each with "kernel" and "bias"; the norms "scale" and "bias".
 const (
-	blockNorm1     = "LayerNorm_0"
-	blockAttention = "MultiHeadDotProductAttention_1"
-	blockNorm2     = "LayerNorm_2"
-	blockMLP       = "MlpBlock_3"
+	BlockNorm1     = "LayerNorm_0"
+	BlockAttention = "MultiHeadDotProductAttention_1"
+	BlockNorm2     = "LayerNorm_2"
+	BlockMLP       = "MlpBlock_3"
+	// MLPDense0 and MLPDense1 are the two layers of the MLP module.
+	MLPDense0 = "Dense_0"
+	MLPDense1 = "Dense_1"
 )
 
 // VariableShapes returns every variable of the model, by its name relative to the model scope, with its shape.
@@ -46,22 +53,22 @@ func (c Config) VariableShapes() map[string][]int {
 	}
 	for i := 0; i < c.Depth; i++ {
 		b := BlockScope(i) + "/"
-		for _, norm := range []string{blockNorm1, blockNorm2} {
+		for _, norm := range []string{BlockNorm1, BlockNorm2} {
 			shapes[b+norm+"/scale"] = []int{d}
 			shapes[b+norm+"/bias"] = []int{d}
 		}
-		att := b + blockAttention + "/"
+		att := b + BlockAttention + "/"
 		for _, qkv := range []string{"query", "key", "value"} {
 			shapes[att+qkv+"/kernel"] = []int{d, h, hd}
 			shapes[att+qkv+"/bias"] = []int{h, hd}
 		}
 		shapes[att+"out/kernel"] = []int{h, hd, d}
 		shapes[att+"out/bias"] = []int{d}
-		mlp := b + blockMLP + "/"
-		shapes[mlp+"Dense_0/kernel"] = []int{d, c.MLPDim}
-		shapes[mlp+"Dense_0/bias"] = []int{c.MLPDim}
-		shapes[mlp+"Dense_1/kernel"] = []int{c.MLPDim, d}
-		shapes[mlp+"Dense_1/bias"] = []int{d}
+		mlp := b + BlockMLP + "/"
+		shapes[mlp+MLPDense0+"/kernel"] = []int{d, c.MLPDim}
+		shapes[mlp+MLPDense0+"/bias"] = []int{c.MLPDim}
+		shapes[mlp+MLPDense1+"/kernel"] = []int{c.MLPDim, d}
+		shapes[mlp+MLPDense1+"/bias"] = []int{d}
 	}
 	repr := d
 	if c.RepresentationSize > 0 {
@@ -126,11 +133,11 @@ func (c Config) ParamTable() []ParamGroup {
 // partOf returns the ParamTable key of a variable name.
 func partOf(name string) string {
 	switch {
-	case strings.Contains(name, "/"+blockAttention+"/"):
+	case strings.Contains(name, "/"+BlockAttention+"/"):
 		return "attention"
-	case strings.Contains(name, "/"+blockMLP+"/"):
+	case strings.Contains(name, "/"+BlockMLP+"/"):
 		return "mlp"
-	case strings.Contains(name, "/"+blockNorm1+"/"), strings.Contains(name, "/"+blockNorm2+"/"):
+	case strings.Contains(name, "/"+BlockNorm1+"/"), strings.Contains(name, "/"+BlockNorm2+"/"):
 		return "blocknorm"
 	case name == VarClassToken, name == VarPosEmbedding:
 		return name

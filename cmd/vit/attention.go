@@ -3,13 +3,13 @@ package main
 import (
 	"fmt"
 	"image"
+	"image/png"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/classifier"
+	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
@@ -63,7 +63,7 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	grid := viz.Grid(pics, labels, 4, *scale)
-	if err := writePNGAtomic(*out, grid); err != nil {
+	if err := files.WriteAtomic(*out, func(w io.Writer) error { return png.Encode(w, grid) }); err != nil {
 		return err
 	}
 	correct := 0
@@ -119,20 +119,4 @@ func rolloutPictures(cfg vitnb.Config, batch *datasets.Batch, logits [][]float32
 		labels = append(labels, classes[batch.Labels[i]]+" / "+classes[training.Predicted(logits[i])])
 	}
 	return pics, labels, nil
-}
-
-// writePNGAtomic writes img as PNG through a temporary file and a rename.
-func writePNGAtomic(path string, img image.Image) error {
-	data, err := viz.EncodePNG(img)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
 }

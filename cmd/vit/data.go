@@ -4,14 +4,19 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb/files"
+	"github.com/vitnb/vitnb/vitnb/viz"
 )
 
 func init() {
@@ -113,7 +118,7 @@ func runDataGet(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	d, origin, err := datasets.Fetch(ctx, info, *dir, &datasets.Downloader{Progress: stderr})
+	d, origin, err := datasets.Fetch(ctx, info, *dir, &files.Downloader{Progress: stderr})
 	if err != nil {
 		return err
 	}
@@ -129,12 +134,15 @@ func runDataShow(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ds, err := loadForCommand(pos[0], *dir, *holdout)
+	// Files that are not the published ones are shown (and counted as warnings), not refused.
+	ds, err := loadForCommand(pos[0], datasets.Options{Dir: *dir, Holdout: *holdout, KeepMismatched: true})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "data set:  %s\n", ds.Name)
 	fmt.Fprintf(stdout, "source:    %s\n", ds.Origin)
+	warnings := ds.Warnings
+	mismatches := 0
 	if info, err := datasets.Lookup(ds.Name); err == nil {
 		fmt.Fprintf(stdout, "about:     %s (%s)\n", info.Title, info.Homepage)
 		states, err := datasets.Verify(info, ds.Dir)
@@ -143,6 +151,12 @@ func runDataShow(args []string, stdout, stderr io.Writer) error {
 		}
 		for _, s := range states {
 			fmt.Fprintf(stdout, "checksum:  %s: %s\n", s.File, s.State)
+			if s.Mismatch {
+				mismatches++
+				if !slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, s.File) }) {
+					warnings = append(warnings, s.File+": "+s.State)
+				}
+			}
 		}
 	}
 	splits := ds.SplitNames()
@@ -176,9 +190,13 @@ func runDataShow(args []string, stdout, stderr io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "warnings:  %d\n", len(ds.Warnings))
-	for _, w := range ds.Warnings {
+	fmt.Fprintf(stdout, "warnings:  %d\n", len(warnings))
+	for _, w := range warnings {
 		fmt.Fprintf(stdout, "  %s\n", w)
+	}
+	if mismatches > 0 {
+		return fmt.Errorf("%s: %d file(s) are not the published ones (MISMATCH above): delete them and run "+
+			"`vit data get %s`", ds.Name, mismatches, ds.Name)
 	}
 	return nil
 }
@@ -207,7 +225,7 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usageErrorf("-o must name a PNG file")
 	}
-	ds, err := loadForCommand(pos[0], *dir, 0)
+	ds, err := loadForCommand(pos[0], datasets.Options{Dir: *dir})
 	if err != nil {
 		return err
 	}
@@ -242,7 +260,20 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 		for c = 1; c*c < batch.N; c++ {
 		}
 	}
-	if err := datasets.WritePNG(*out, datasets.Grid(batch, captions, c)); err != nil {
+	per := batch.Height * batch.Width * batch.Channels
+	pics := make([]image.Image, batch.N)
+	for k := range batch.N {
+		if pics[k], err = viz.FromFloats(batch.Images[k*per:(k+1)*per], batch.Height, batch.Width, batch.Channels,
+			-1, 1); err != nil {
+			return err
+		}
+		// Captions are cut to the picture's width (basicfont draws 7 pixels a character).
+		if maxChars := max(1, batch.Width/7); len(captions[k]) > maxChars {
+			captions[k] = captions[k][:max(1, maxChars-1)] + "~"
+		}
+	}
+	grid := viz.Grid(pics, captions, c, 1)
+	if err := files.WriteAtomic(*out, func(w io.Writer) error { return png.Encode(w, grid) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d pictures from %s/%s\n", *out, batch.N, ds.Name, *split)
@@ -250,11 +281,11 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 }
 
 // loadForCommand loads a data set, turning an unknown name into a usage error.
-func loadForCommand(name, dir string, holdout float64) (*datasets.Dataset, error) {
+func loadForCommand(name string, opts datasets.Options) (*datasets.Dataset, error) {
 	if !strings.HasPrefix(name, "folder:") && !strings.HasPrefix(name, "images:") {
 		if _, err := datasets.Lookup(name); err != nil {
 			return nil, usageErrorf("%v", err)
 		}
 	}
-	return datasets.Load(name, datasets.Options{Dir: dir, Holdout: holdout})
+	return datasets.Load(name, opts)
 }

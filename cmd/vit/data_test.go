@@ -94,7 +94,7 @@ func TestDataShowAndSampleFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 2x2 grid of 32 px pictures with 4 px padding and 16 px captions.
-	if b := img.Bounds(); b.Dx() != 2*36+4 || b.Dy() != 2*(32+16+4)+4 {
+	if b := img.Bounds(); b.Dx() != 2*36+4 || b.Dy() != 2*(32+15+4)+4 /* viz.Grid: 4-pixel margins, captions 13+2 */ {
 		t.Errorf("grid is %v", b)
 	}
 }
@@ -137,5 +137,39 @@ func TestDataErrors(t *testing.T) {
 		if code != tc.code || !strings.Contains(errOut, tc.want) {
 			t.Errorf("vit data %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, errOut, tc.code, tc.want)
 		}
+	}
+}
+
+// TestDataShowMismatch: a cached archive that is not the published one is a warning, and the exit status is not 0.
+func TestDataShowMismatch(t *testing.T) {
+	dir := t.TempDir()
+	pets := filepath.Join(dir, "pets")
+	for _, d := range []string{"images", "annotations"} {
+		if err := os.MkdirAll(filepath.Join(pets, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lines []string
+	for i := 1; i <= 3; i++ {
+		var b bytes.Buffer
+		if err := jpeg.Encode(&b, image.NewRGBA(image.Rect(0, 0, 8, 8)), nil); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("Abyssinian_%d", i)
+		if err := os.WriteFile(filepath.Join(pets, "images", name+".jpg"), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, name+" 1 1 1\n")
+	}
+	for file, content := range map[string]string{"annotations/trainval.txt": lines[0] + lines[1],
+		"annotations/test.txt": lines[2], "images.tar.gz": "not the published archive"} {
+		if err := os.WriteFile(filepath.Join(pets, file), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := vitData(t, "show", "pets", "-dir", dir, "-holdout", "-1")
+	if code == 0 || !strings.Contains(out, "images.tar.gz: MISMATCH") || !strings.Contains(out, "warnings:  1") ||
+		!strings.Contains(errOut, "not the published") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
 
@@ -24,7 +26,8 @@ const weightsSynopsis = `SUBCOMMAND [flags] [args]
 
 Subcommands:
   list               known checkpoints (Google .npz, Hugging Face, timm) with their URLs and cache state
-  get NAME           download a known checkpoint into the cache (resumes, checks size and checksum)
+  get NAME           download a known checkpoint into the cache (resumes, checks size, checksum and format)
+  get hf:ORG/NAME    a Hugging Face Hub model, from or into the Hub's own cache (~/.cache/huggingface/hub)
   info FILE          format, inferred architecture, preprocessing of a weights file (.npz or .safetensors)
   convert FILE -o OUT.safetensors
                      load any format and save it in timm's naming, for PyTorch`
@@ -50,19 +53,10 @@ func runWeights(args []string, stdout, stderr io.Writer) error {
 	return usageErrorf("unknown subcommand %q: want list, get, info or convert", args[0])
 }
 
-// defaultCache is the default of -cache: $VITNB_WEIGHTS_DIR or the user's cache folder.
-func defaultCache() string {
-	dir, err := weights.CacheDir()
-	if err != nil {
-		return ""
-	}
-	return dir
-}
-
 func weightsList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("weights list", "[-json] [-cache DIR]", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	cache := fs.String("cache", defaultCache(), "cache folder (default $VITNB_WEIGHTS_DIR or ~/.cache/vitnb/weights)")
+	cache := fs.String("cache", files.WeightsDir(), "cache folder (default $VITNB_WEIGHTS_DIR or ~/.cache/vitnb/weights)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
@@ -98,22 +92,22 @@ func weightsList(args []string, stdout, stderr io.Writer) error {
 }
 
 func weightsGet(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("weights get", "[-cache DIR] [-mirror URL] NAME", stderr)
-	cache := fs.String("cache", defaultCache(), "cache folder (default $VITNB_WEIGHTS_DIR or ~/.cache/vitnb/weights)")
+	fs := newFlagSet("weights get", "[-cache DIR] [-mirror URL] [-offline] NAME | hf:ORG/NAME", stderr)
+	cache := fs.String("cache", files.WeightsDir(), "cache folder (default $VITNB_WEIGHTS_DIR or ~/.cache/vitnb/weights)")
 	mirror := fs.String("mirror", "", "replace https://storage.googleapis.com and https://huggingface.co by this URL prefix")
+	offline := fs.Bool("offline", false, "use only what the caches hold (hf: names also honour HF_HUB_OFFLINE)")
 	quiet := fs.Bool("q", false, "no progress bar")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageErrorf("one checkpoint name is required (see vit weights list)")
+		return usageErrorf("one checkpoint name is required (see vit weights list), or hf:ORG/NAME")
 	}
-	if *cache == "" {
-		return usageErrorf("no cache folder: give -cache DIR or set VITNB_WEIGHTS_DIR")
-	}
-	k, err := weights.Lookup(fs.Arg(0))
-	if err != nil {
-		return usageErrorf("%v", err)
+	name := fs.Arg(0)
+	if !strings.HasPrefix(name, "hf:") {
+		if _, err := weights.Lookup(name); err != nil {
+			return usageErrorf("%v; or hf:ORG/NAME for a Hugging Face Hub model", err)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -121,7 +115,14 @@ func weightsGet(args []string, stdout, stderr io.Writer) error {
 	if *quiet {
 		progress = nil
 	}
-	path, err := weights.Get(ctx, k, *cache, *mirror, nil, progress)
+	opts := weights.ResolveOptions{CacheDir: *cache, Mirror: *mirror, Offline: *offline, Progress: progress}
+	if *mirror != "" {
+		opts.Endpoint = *mirror
+	}
+	path, err := weights.Resolve(ctx, name, opts)
+	if errors.Is(err, weights.ErrName) {
+		return usageErrorf("%v", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -146,5 +148,57 @@ func TestWeightsInfoConvert(t *testing.T) {
 	code, _, errOut = runVit(t, "weights", "info", fixtures+"timm.safetensors")
 	if code != 1 || !strings.Contains(errOut, "config.json") {
 		t.Errorf("info without heads: exit %d %q", code, errOut)
+	}
+}
+
+// TestWeightsGetHub: `vit weights get hf:ORG/NAME` downloads into the Hugging Face cache ($HF_HUB_CACHE) from
+// $HF_ENDPOINT, the file it prints loads with its config.json; offline with an empty cache, one clear error.
+func TestWeightsGetHub(t *testing.T) {
+	model, err := os.ReadFile(fixtures + "hf/model.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := os.ReadFile(fixtures + "hf/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const repo, commit = "google/vit-tiny-test", "89abcdef0123456789abcdef0123456789abcdef"
+	sum := sha256.Sum256(model)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := filepath.Base(r.URL.Path)
+		w.Header().Set("X-Repo-Commit", commit)
+		switch name {
+		case "model.safetensors":
+			w.Header().Set("X-Linked-Etag", `"`+hex.EncodeToString(sum[:])+`"`)
+			_, _ = w.Write(model)
+		case "config.json":
+			w.Header().Set("ETag", `"0123456789012345678901234567890123456789"`)
+			_, _ = w.Write(config)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	cache := t.TempDir()
+	t.Setenv("HF_HUB_CACHE", cache)
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	t.Setenv("HF_HUB_OFFLINE", "")
+	code, out, errOut := runVit(t, "weights", "get", "-q", "hf:"+repo)
+	want := filepath.Join(cache, "models--google--vit-tiny-test", "snapshots", commit, "model.safetensors")
+	if code != 0 || strings.TrimSpace(out) != want {
+		t.Fatalf("get: exit %d, %q, %s", code, out, errOut)
+	}
+	code, out, errOut = runVit(t, "weights", "info", want)
+	if code != 0 || !strings.Contains(out, "format: hf") || !strings.Contains(out, "heads 3") {
+		t.Errorf("info: exit %d: %s %s", code, out, errOut)
+	}
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	code, _, errOut = runVit(t, "weights", "get", "hf:"+repo)
+	if code != 1 || !strings.Contains(errOut, "offline") || !strings.Contains(errOut, "models--google--vit-tiny-test") {
+		t.Errorf("offline: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runVit(t, "weights", "get", "hf:bad"); code != 2 || !strings.Contains(errOut, "hf:ORG/NAME") {
+		t.Errorf("bad name: exit %d: %s", code, errOut)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // Config of a training run.
@@ -352,18 +353,8 @@ func checkSameModel(dir string, cfg vitnb.Config) error {
 	return nil
 }
 
-// WriteJSONAtomic writes v as indented JSON to path through a temporary file and a rename.
-func WriteJSONAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
-}
+// WriteJSONAtomic writes v as indented JSON to path atomically (files.WriteJSON).
+func WriteJSONAtomic(path string, v any) error { return files.WriteJSON(path, v) }
 
 // catch turns a GoMLX panic into an error.
 func catch(fn func()) error {

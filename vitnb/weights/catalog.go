@@ -2,6 +2,8 @@ package weights
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,19 +11,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-)
 
-// RemoteFile is one file of a published checkpoint.
-type RemoteFile struct {
-	// Name is the file name in the checkpoint's cache folder ("model.safetensors", "config.json").
-	Name string
-	// URL to download it from.
-	URL string
-	// Size in bytes and SHA256 in hex, when known (0 and "": the server's Content-Length and checksum headers
-	// are checked instead).
-	Size   int64
-	SHA256 string
-}
+	"github.com/vitnb/vitnb/vitnb/files"
+)
 
 // Known is a published checkpoint that `vit weights get` can download.
 type Known struct {
@@ -34,7 +26,7 @@ type Known struct {
 	// Description says what it was trained on and at which resolution.
 	Description string
 	// Files to download; the first is the weights file.
-	Files []RemoteFile
+	Files []files.RemoteFile
 }
 
 // WeightsFile returns the path of the weights file in the cache folder dir.
@@ -48,13 +40,17 @@ const (
 )
 
 // catalog lists the checkpoints of google-research/vision_transformer's README, Hugging Face's google/vit-*
-// and timm's augreg ViTs. Sizes and checksums are not pinned here (they could not be verified offline when
-// this list was written); Download checks the server's Content-Length and checksum headers instead.
+// and timm's augreg ViTs. No size or SHA-256 of these files is pinned: the project has never had them from a
+// source it could check (it runs offline), and an invented one would refuse the real file. A download is checked
+// against the server's Content-Length and checksum headers (Hugging Face's X-Linked-Etag is the file's SHA-256,
+// Google Cloud Storage's x-goog-hash its MD5) and its format in full (checkWeights: the safetensors or npz index
+// against the file's size; checkJSON), before it is renamed into place and again, cheaply, when read from the
+// cache.
 var catalog = func() []Known {
 	var list []Known
 	google := func(name, preset, object, desc string) {
 		list = append(list, Known{Name: name, Format: FormatGoogle, Preset: preset, Description: desc,
-			Files: []RemoteFile{{Name: filepath.Base(object), URL: googleBucket + object}}})
+			Files: []files.RemoteFile{weightsFile(filepath.Base(object), googleBucket+object)}})
 	}
 	for _, m := range []struct{ size, preset string }{{"B_16", "B/16"}, {"B_32", "B/32"}, {"L_16", "L/16"}, {"L_32", "L/32"}, {"H_14", "H/14"}} {
 		google("ViT-"+m.size+"-i21k", m.preset, "imagenet21k/ViT-"+m.size+".npz",
@@ -81,10 +77,10 @@ var catalog = func() []Known {
 	hf := func(repo, preset, desc string) {
 		base := huggingFace + repo + "/resolve/main/"
 		list = append(list, Known{Name: "hf/" + strings.TrimPrefix(repo, "google/"), Format: FormatHF, Preset: preset,
-			Description: desc, Files: []RemoteFile{
-				{Name: "model.safetensors", URL: base + "model.safetensors"},
-				{Name: "config.json", URL: base + "config.json"},
-				{Name: "preprocessor_config.json", URL: base + "preprocessor_config.json"},
+			Description: desc, Files: []files.RemoteFile{
+				weightsFile("model.safetensors", base+"model.safetensors"),
+				jsonFile("config.json", base+"config.json", false),
+				jsonFile("preprocessor_config.json", base+"preprocessor_config.json", true),
 			}})
 	}
 	hf("google/vit-base-patch16-224", "B/16", "Hugging Face port of ViT-B/16 i21k+i1k at 224 (1000 classes)")
@@ -96,7 +92,8 @@ var catalog = func() []Known {
 	timm := func(name, preset, desc string) {
 		base := huggingFace + "timm/" + name + "/resolve/main/"
 		list = append(list, Known{Name: "timm/" + name, Format: FormatTimm, Preset: preset, Description: desc,
-			Files: []RemoteFile{{Name: "model.safetensors", URL: base + "model.safetensors"}, {Name: "config.json", URL: base + "config.json"}}})
+			Files: []files.RemoteFile{weightsFile("model.safetensors", base+"model.safetensors"),
+				jsonFile("config.json", base+"config.json", false)}})
 	}
 	timm("vit_tiny_patch16_224.augreg_in21k_ft_in1k", "Ti/16", "timm port of AugReg Ti/16 i21k+i1k at 224")
 	timm("vit_small_patch16_224.augreg_in21k_ft_in1k", "S/16", "timm port of AugReg S/16 i21k+i1k at 224")
@@ -124,34 +121,81 @@ func Lookup(name string) (Known, error) {
 	return Known{}, fmt.Errorf("unknown checkpoint %q; known: %s", name, strings.Join(names, ", "))
 }
 
-// CacheDir returns the folder where downloaded checkpoints live: $VITNB_WEIGHTS_DIR if set, else
-// vitnb/weights in the user's cache folder (~/.cache on Linux).
-func CacheDir() (string, error) {
-	if d := os.Getenv("VITNB_WEIGHTS_DIR"); d != "" {
-		return d, nil
-	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache folder (%w): set VITNB_WEIGHTS_DIR", err)
-	}
-	return filepath.Join(base, "vitnb", "weights"), nil
-}
-
 // CheckpointDir is the folder of one checkpoint in the cache ("/" in names becomes "--").
 func CheckpointDir(cacheDir, name string) string {
 	return filepath.Join(cacheDir, strings.ReplaceAll(name, "/", "--"))
 }
 
-// Get downloads every file of a known checkpoint into its folder under cacheDir (files already there are
-// kept) and returns the path of the weights file. baseURL, if not "", replaces the scheme and host of the URLs
-// (a mirror). Optional files (preprocessor_config.json) that the server does not have are skipped. When a
-// download fails the error says where to put the file by hand.
+// weightsFile is a published weights file, checked in full (its index against its size) when it arrives.
+func weightsFile(name, url string) files.RemoteFile {
+	return files.RemoteFile{Name: name, URL: url, Check: checkWeights}
+}
+
+// jsonFile is a published JSON sidecar (config.json, preprocessor_config.json).
+func jsonFile(name, url string, optional bool) files.RemoteFile {
+	return files.RemoteFile{Name: name, URL: url, Optional: optional, Check: checkJSON}
+}
+
+// maxSidecar bounds a JSON sidecar file: Hugging Face's config.json with 21,843 ImageNet-21k labels is about
+// 1 MB.
+const maxSidecar = 16 << 20
+
+// checkWeights checks the format of a weights file in full without reading its tensors: an .npz's zip directory
+// and every .npy header against the entries' sizes, or a safetensors header against the file's size.
+func checkWeights(path string) error {
+	src, _, err := openSource(path)
+	if err != nil {
+		return err
+	}
+	return src.close()
+}
+
+// checkJSON checks that a sidecar file is one JSON value of sensible size.
+func checkJSON(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if st.Size() > maxSidecar {
+		return fmt.Errorf("%d bytes, more than a configuration file (%d at most)", st.Size(), maxSidecar)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !json.Valid(data) {
+		return errors.New("not valid JSON")
+	}
+	return nil
+}
+
+// Get makes every file of a known checkpoint available in its folder under cacheDir ("" for files.WeightsDir())
+// and returns the path of the weights file. Files already there are checked again cheaply (files.CheckCached); a
+// bad one is downloaded again, saying so on progress. Missing files are downloaded (resumed, verified before
+// the rename, see files.Downloader); baseURL, if not "", replaces the scheme and host of the URLs (a mirror).
+// Optional files (preprocessor_config.json) that the server does not have are skipped. When a download fails the
+// error says where to put the file by hand.
 func Get(ctx context.Context, k Known, cacheDir, baseURL string, client *http.Client, progress io.Writer) (string, error) {
+	if cacheDir == "" {
+		cacheDir = files.WeightsDir()
+	}
 	dir := CheckpointDir(cacheDir, k.Name)
-	for i, f := range k.Files {
+	for _, f := range k.Files {
 		dest := filepath.Join(dir, f.Name)
 		if _, err := os.Stat(dest); err == nil {
-			continue
+			err := files.CheckCached(dest, f)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, files.ErrMismatch) {
+				return "", err
+			}
+			if progress != nil {
+				fmt.Fprintf(progress, "%v: downloading it again\n", err)
+			}
+			if err := os.Remove(dest); err != nil {
+				return "", fmt.Errorf("removing the bad %s: %w", dest, err)
+			}
 		}
 		url := f.URL
 		if baseURL != "" {
@@ -161,11 +205,13 @@ func Get(ctx context.Context, k Known, cacheDir, baseURL string, client *http.Cl
 				}
 			}
 		}
-		err := Download(ctx, url, dest, DownloadOptions{Client: client, Progress: progress, Label: k.Name + "/" + f.Name,
-			Size: f.Size, SHA256: f.SHA256})
-		if err != nil {
-			if i > 0 && f.Name == "preprocessor_config.json" && strings.Contains(err.Error(), "404") {
+		d := &files.Downloader{Client: client, Progress: progress, Label: k.Name + "/" + f.Name}
+		if err := d.Download(ctx, url, dest, f); err != nil {
+			if f.Optional && strings.Contains(err.Error(), "404") {
 				continue
+			}
+			if errors.Is(err, context.Canceled) {
+				return "", err
 			}
 			return "", fmt.Errorf("%w\nOffline or blocked? Download %s elsewhere and put it at %s by hand (vit predict -weights also takes any file path)", err, f.URL, dest)
 		}

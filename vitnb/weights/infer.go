@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/vitnb/vitnb/vitnb"
 )
@@ -100,7 +101,7 @@ func intOf(raw json.RawMessage) int {
 var standardHeads = map[int]int{192: 3, 384: 6, 768: 12, 1024: 16, 1280: 16}
 
 var blockIndexRe = map[Format]*regexp.Regexp{
-	FormatGoogle: regexp.MustCompile(`^Transformer/encoderblock_(\d+)/`),
+	FormatGoogle: regexp.MustCompile(`^` + regexp.QuoteMeta(strings.TrimSuffix(vitnb.BlockScope(0), "0")) + `(\d+)/`),
 	FormatHF:     regexp.MustCompile(`^encoder\.layer\.(\d+)\.`),
 	FormatTimm:   regexp.MustCompile(`^blocks\.(\d+)\.`),
 }
@@ -145,25 +146,21 @@ func inferConfig(f Format, keys map[string]string, src source, sc *sidecar, opts
 		}
 	}
 
-	var mlpKey, posKey, clsKey, headKey, reprKey string
+	mlpKey := keyFor(f, vitnb.BlockScope(0)+"/"+vitnb.BlockMLP+"/"+vitnb.MLPDense0+"/kernel")
+	posKey, clsKey := keyFor(f, vitnb.VarPosEmbedding), keyFor(f, vitnb.VarClassToken)
+	headKey, reprKey := keyFor(f, vitnb.VarHead+"/kernel"), keyFor(f, vitnb.VarPreLogits+"/kernel")
 	switch f {
 	case FormatGoogle:
-		mlpKey, posKey, clsKey = vitnb.BlockScope(0)+"/MlpBlock_3/Dense_0/kernel", vitnb.VarPosEmbedding, vitnb.VarClassToken
-		headKey, reprKey = vitnb.VarHead+"/kernel", vitnb.VarPreLogits+"/kernel"
 		cfg.GELU = vitnb.GELUTanh
-		if q := shape(vitnb.BlockScope(0) + "/MultiHeadDotProductAttention_1/query/kernel"); len(q) == 3 {
+		if q := shape(vitnb.BlockScope(0) + "/" + vitnb.BlockAttention + "/query/kernel"); len(q) == 3 {
 			cfg.Heads, headsFrom = q[1], "the shape of the query kernel"
 		}
 	case FormatHF:
-		mlpKey, posKey, clsKey = "encoder.layer.0.intermediate.dense.weight", "embeddings.position_embeddings", "embeddings.cls_token"
-		headKey = "classifier.weight"
-		if _, ok := keys[headKey]; !ok {
-			reprKey = "pooler.dense.weight" // A ViTModel: its pooler is the pre-logits layer (Dense + tanh).
+		if _, ok := keys[headKey]; ok {
+			reprKey = "" // A classifier: the pooler, if any, is not used (a ViTModel's pooler is its pre-logits).
 		}
 		cfg.LayerNormEpsilon = 1e-12 // transformers' ViTConfig default.
 	case FormatTimm:
-		mlpKey, posKey, clsKey = "blocks.0.mlp.fc1.weight", "pos_embed", "cls_token"
-		headKey, reprKey = "head.weight", "pre_logits.fc.weight"
 		if _, ok := keys["fc_norm.weight"]; ok {
 			return cfg, "", fmt.Errorf("key %q: timm's fc_norm (mean pooling, then LayerNorm) is not the Google "+
 				"order (LayerNorm, then mean) that vitnb implements", keys["fc_norm.weight"])

@@ -2,6 +2,7 @@ package weights
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vitnb/vitnb/vitnb"
@@ -24,8 +25,8 @@ const (
 // patchKeys is the key that identifies each format (after prefix removal).
 var patchKeys = map[Format]string{
 	FormatGoogle: vitnb.VarPatchKernel,
-	FormatHF:     "embeddings.patch_embeddings.projection.weight",
-	FormatTimm:   "patch_embed.proj.weight",
+	FormatHF:     keyFor(FormatHF, vitnb.VarPatchKernel),
+	FormatTimm:   keyFor(FormatTimm, vitnb.VarPatchKernel),
 }
 
 // normalizeKeys strips the optional prefixes ("opt/target/" of old Google files, "vit." of Hugging Face) and
@@ -74,6 +75,151 @@ func detectFormat(keys map[string]string) (Format, error) {
 		patchKeys[FormatGoogle], patchKeys[FormatHF], patchKeys[FormatTimm], len(keys), strings.Join(sample, ", "))
 }
 
+// layout says how a checkpoint tensor (PyTorch layout) holds the values of a vitnb variable (npz layout).
+type layout int
+
+const (
+	// asIs: the same values in the same order (vectors, the class token, position embeddings; attention kernels
+	// [width, heads, head_dim] are the torch [width, width] matrix reshaped).
+	asIs layout = iota
+	// linear: a torch Linear weight [out, in] is the kernel [in, out] transposed.
+	linear
+	// patchOIHW: a torch Conv2d weight [width, channels, p, p] is the patch kernel [p, p, channels, width] (HWIO).
+	patchOIHW
+)
+
+// tensorName is one row of the name table: a vitnb variable and its key in each PyTorch format.
+type tensorName struct {
+	// vitnb is the variable name relative to the model scope (Google's .npz key).
+	vitnb string
+	// hf and timm are the keys in Hugging Face's and timm's files ("" when the format has no such tensor).
+	hf, timm string
+	// dims is the shape of the PyTorch tensor and layout how it maps to the variable.
+	dims   []int
+	layout layout
+	// qkv, for timm, is the part (0 query, 1 key, 2 value) of the tensor that stacks the three along its first
+	// axis; -1 for the others.
+	qkv int
+}
+
+// nameTable is the one name table of checkpoint translation: every variable of a model of config cfg with its
+// Hugging Face and timm keys and layout. Loading (rules) and saving (SaveTimm) both read it.
+func nameTable(cfg vitnb.Config) []tensorName {
+	shapes := cfg.VariableShapes()
+	d, m, p, c := cfg.Width, cfg.MLPDim, cfg.PatchSize, cfg.Channels
+	var t []tensorName
+	add := func(name, hf, timm string, dims []int, l layout) {
+		t = append(t, tensorName{vitnb: name, hf: hf, timm: timm, dims: dims, layout: l, qkv: -1})
+	}
+	add(vitnb.VarPatchKernel, "embeddings.patch_embeddings.projection.weight", "patch_embed.proj.weight",
+		[]int{d, c, p, p}, patchOIHW)
+	add(vitnb.VarPatchBias, "embeddings.patch_embeddings.projection.bias", "patch_embed.proj.bias", []int{d}, asIs)
+	add(vitnb.VarClassToken, "embeddings.cls_token", "cls_token", shapes[vitnb.VarClassToken], asIs)
+	add(vitnb.VarPosEmbedding, "embeddings.position_embeddings", "pos_embed", shapes[vitnb.VarPosEmbedding], asIs)
+	for i := 0; i < cfg.Depth; i++ {
+		b, h, tm := vitnb.BlockScope(i)+"/", fmt.Sprintf("encoder.layer.%d.", i), fmt.Sprintf("blocks.%d.", i)
+		for _, ln := range [][3]string{{vitnb.BlockNorm1, "layernorm_before", "norm1"},
+			{vitnb.BlockNorm2, "layernorm_after", "norm2"}} {
+			add(b+ln[0]+"/scale", h+ln[1]+".weight", tm+ln[2]+".weight", []int{d}, asIs)
+			add(b+ln[0]+"/bias", h+ln[1]+".bias", tm+ln[2]+".bias", []int{d}, asIs)
+		}
+		a := b + vitnb.BlockAttention + "/"
+		for j, n := range []string{"query", "key", "value"} {
+			t = append(t,
+				tensorName{a + n + "/kernel", h + "attention.attention." + n + ".weight", tm + "attn.qkv.weight",
+					[]int{d, d}, linear, j},
+				tensorName{a + n + "/bias", h + "attention.attention." + n + ".bias", tm + "attn.qkv.bias",
+					[]int{d}, asIs, j})
+		}
+		add(a+"out/kernel", h+"attention.output.dense.weight", tm+"attn.proj.weight", []int{d, d}, linear)
+		add(a+"out/bias", h+"attention.output.dense.bias", tm+"attn.proj.bias", []int{d}, asIs)
+		mlp := b + vitnb.BlockMLP + "/"
+		add(mlp+vitnb.MLPDense0+"/kernel", h+"intermediate.dense.weight", tm+"mlp.fc1.weight", []int{m, d}, linear)
+		add(mlp+vitnb.MLPDense0+"/bias", h+"intermediate.dense.bias", tm+"mlp.fc1.bias", []int{m}, asIs)
+		add(mlp+vitnb.MLPDense1+"/kernel", h+"output.dense.weight", tm+"mlp.fc2.weight", []int{d, m}, linear)
+		add(mlp+vitnb.MLPDense1+"/bias", h+"output.dense.bias", tm+"mlp.fc2.bias", []int{d}, asIs)
+	}
+	add(vitnb.VarEncoderNorm+"/scale", "layernorm.weight", "norm.weight", []int{d}, asIs)
+	add(vitnb.VarEncoderNorm+"/bias", "layernorm.bias", "norm.bias", []int{d}, asIs)
+	// Hugging Face's ViTModel pooler (Dense + tanh) is the pre-logits layer; current timm versions no longer have
+	// pre_logits.fc.
+	r := cfg.RepresentationSize
+	add(vitnb.VarPreLogits+"/kernel", "pooler.dense.weight", "pre_logits.fc.weight", []int{r, d}, linear)
+	add(vitnb.VarPreLogits+"/bias", "pooler.dense.bias", "pre_logits.fc.bias", []int{r}, asIs)
+	add(vitnb.VarHead+"/kernel", "classifier.weight", "head.weight", []int{cfg.NumClasses, reprSize(cfg)}, linear)
+	add(vitnb.VarHead+"/bias", "classifier.bias", "head.bias", []int{cfg.NumClasses}, asIs)
+	// Only the variables the model has.
+	return slices.DeleteFunc(t, func(n tensorName) bool { _, ok := shapes[n.vitnb]; return !ok })
+}
+
+// keyFor returns the key of vitnb variable name (relative to the model scope) in a file of format f, "" when the
+// format has none.
+func keyFor(f Format, name string) string {
+	if f == FormatGoogle {
+		return name
+	}
+	// Names do not depend on sizes: a one-block model with every optional part holds them all.
+	cfg := vitnb.Config{Width: 1, Depth: 1, Heads: 1, MLPDim: 1, PatchSize: 1, ImageSize: 1, Channels: 1,
+		NumClasses: 1, RepresentationSize: 1, Pooling: vitnb.PoolToken}
+	for _, n := range nameTable(cfg) {
+		if n.vitnb == name {
+			if f == FormatHF {
+				return n.hf
+			}
+			return n.timm
+		}
+	}
+	return ""
+}
+
+// key returns the tensor's key in format f.
+func (n tensorName) key(f Format) string {
+	switch f {
+	case FormatHF:
+		return n.hf
+	case FormatTimm:
+		return n.timm
+	}
+	return n.vitnb
+}
+
+// fileDims is the shape of the tensor in a file of format f (timm's query, key and value are stacked).
+func (n tensorName) fileDims(f Format) []int {
+	if f == FormatTimm && n.qkv >= 0 {
+		return append([]int{3 * n.dims[0]}, n.dims[1:]...)
+	}
+	return n.dims
+}
+
+// toVariable converts the tensor's values (src, the whole file tensor) into the variable's (dst).
+func (n tensorName) toVariable(f Format, src, dst []float32) {
+	if f == FormatTimm && n.qkv >= 0 {
+		size := len(dst)
+		src = src[n.qkv*size : (n.qkv+1)*size]
+	}
+	switch n.layout {
+	case linear:
+		transpose2DInto(dst, src, n.dims[0], n.dims[1])
+	case patchOIHW:
+		transposeNDInto(dst, src, n.dims, []int{2, 3, 1, 0})
+	default:
+		copy(dst, src)
+	}
+}
+
+// fromVariable converts the variable's values into the tensor's (its part, for timm's stacked query, key and
+// value).
+func (n tensorName) fromVariable(v []float32) []float32 {
+	switch n.layout {
+	case linear:
+		return transpose2D(v, n.dims[1], n.dims[0])
+	case patchOIHW:
+		d, c, p := n.dims[0], n.dims[1], n.dims[2]
+		return transposeND(v, []int{p, p, c, d}, []int{3, 2, 0, 1}) // HWIO -> OIHW
+	}
+	return v
+}
+
 // rule says how one model variable (target, a vitnb name) is made from checkpoint tensors (normalized keys) of
 // given shapes.
 type rule struct {
@@ -86,103 +232,23 @@ type rule struct {
 }
 
 // rules returns, for checkpoint format f holding a model of config cfg, how every variable of
-// cfg.VariableShapes() is read; plus the keys the format may hold that the model does not use (HF's pooler
-// when a classifier is present).
+// cfg.VariableShapes() is read (from the name table); plus the keys the format may hold that the model does not use
+// (HF's pooler when a classifier is present).
 func rules(f Format, cfg vitnb.Config) (rs []rule, optional []string) {
-	shapes := cfg.VariableShapes()
-	d, m, p, c := cfg.Width, cfg.MLPDim, cfg.PatchSize, cfg.Channels
-	add := func(target string, srcs []string, srcShapes [][]int, conv func([][]float32, []float32)) {
-		if _, ok := shapes[target]; ok {
-			rs = append(rs, rule{target, srcs, srcShapes, conv})
+	for _, n := range nameTable(cfg) {
+		r := rule{target: n.vitnb, sources: []string{n.key(f)}, srcShapes: [][]int{n.fileDims(f)}}
+		if f == FormatGoogle {
+			r.srcShapes = [][]int{cfg.VariableShapes()[n.vitnb]}
+		} else if n.layout != asIs || n.qkv >= 0 {
+			r.convert = func(src [][]float32, dst []float32) { n.toVariable(f, src[0], dst) }
 		}
+		rs = append(rs, r)
 	}
-	same := func(target, src string) { add(target, []string{src}, [][]int{shapes[target]}, nil) }
-	// linear copies a torch Linear weight [out, in] as a kernel [in, out] (then reshaped by the caller's dims).
-	linear := func(target, src string, out, in int) {
-		add(target, []string{src}, [][]int{{out, in}}, func(s [][]float32, dst []float32) { transpose2DInto(dst, s[0], out, in) })
-	}
-	patchOIHW := func(target, src string) {
-		add(target, []string{src}, [][]int{{d, c, p, p}}, func(s [][]float32, dst []float32) {
-			transposeNDInto(dst, s[0], []int{d, c, p, p}, []int{2, 3, 1, 0})
-		})
-	}
-	vec := func(target, src string, n int) { add(target, []string{src}, [][]int{{n}}, nil) }
-
-	switch f {
-	case FormatGoogle:
-		for name := range shapes {
-			same(name, name)
-		}
-	case FormatHF:
-		patchOIHW(vitnb.VarPatchKernel, "embeddings.patch_embeddings.projection.weight")
-		vec(vitnb.VarPatchBias, "embeddings.patch_embeddings.projection.bias", d)
-		same(vitnb.VarClassToken, "embeddings.cls_token")
-		same(vitnb.VarPosEmbedding, "embeddings.position_embeddings")
-		for i := 0; i < cfg.Depth; i++ {
-			b, s := vitnb.BlockScope(i)+"/", fmt.Sprintf("encoder.layer.%d.", i)
-			for _, ln := range [][2]string{{"LayerNorm_0", "layernorm_before"}, {"LayerNorm_2", "layernorm_after"}} {
-				vec(b+ln[0]+"/scale", s+ln[1]+".weight", d)
-				vec(b+ln[0]+"/bias", s+ln[1]+".bias", d)
-			}
-			a := b + "MultiHeadDotProductAttention_1/"
-			for _, n := range []string{"query", "key", "value"} {
-				linear(a+n+"/kernel", s+"attention.attention."+n+".weight", d, d)
-				vec(a+n+"/bias", s+"attention.attention."+n+".bias", d)
-			}
-			linear(a+"out/kernel", s+"attention.output.dense.weight", d, d)
-			vec(a+"out/bias", s+"attention.output.dense.bias", d)
-			linear(b+"MlpBlock_3/Dense_0/kernel", s+"intermediate.dense.weight", m, d)
-			vec(b+"MlpBlock_3/Dense_0/bias", s+"intermediate.dense.bias", m)
-			linear(b+"MlpBlock_3/Dense_1/kernel", s+"output.dense.weight", d, m)
-			vec(b+"MlpBlock_3/Dense_1/bias", s+"output.dense.bias", d)
-		}
-		vec(vitnb.VarEncoderNorm+"/scale", "layernorm.weight", d)
-		vec(vitnb.VarEncoderNorm+"/bias", "layernorm.bias", d)
-		if cfg.RepresentationSize > 0 {
-			linear(vitnb.VarPreLogits+"/kernel", "pooler.dense.weight", cfg.RepresentationSize, d)
-			vec(vitnb.VarPreLogits+"/bias", "pooler.dense.bias", cfg.RepresentationSize)
-		} else {
-			// ViTForImageClassification classifies the normed class token and has no pooler; a ViTModel saved with
-			// its pooler next to a classifier keeps a pooler that classification never uses.
-			optional = append(optional, "pooler.dense.weight", "pooler.dense.bias")
-		}
-		linear(vitnb.VarHead+"/kernel", "classifier.weight", cfg.NumClasses, reprSize(cfg))
-		vec(vitnb.VarHead+"/bias", "classifier.bias", cfg.NumClasses)
-	case FormatTimm:
-		patchOIHW(vitnb.VarPatchKernel, "patch_embed.proj.weight")
-		vec(vitnb.VarPatchBias, "patch_embed.proj.bias", d)
-		same(vitnb.VarClassToken, "cls_token")
-		same(vitnb.VarPosEmbedding, "pos_embed")
-		for i := 0; i < cfg.Depth; i++ {
-			b, s := vitnb.BlockScope(i)+"/", fmt.Sprintf("blocks.%d.", i)
-			for _, ln := range [][2]string{{"LayerNorm_0", "norm1"}, {"LayerNorm_2", "norm2"}} {
-				vec(b+ln[0]+"/scale", s+ln[1]+".weight", d)
-				vec(b+ln[0]+"/bias", s+ln[1]+".bias", d)
-			}
-			a := b + "MultiHeadDotProductAttention_1/"
-			for j, n := range []string{"query", "key", "value"} {
-				add(a+n+"/kernel", []string{s + "attn.qkv.weight"}, [][]int{{3 * d, d}}, func(src [][]float32, dst []float32) {
-					transpose2DInto(dst, src[0][j*d*d:(j+1)*d*d], d, d)
-				})
-				add(a+n+"/bias", []string{s + "attn.qkv.bias"}, [][]int{{3 * d}}, func(src [][]float32, dst []float32) {
-					copy(dst, src[0][j*d:(j+1)*d])
-				})
-			}
-			linear(a+"out/kernel", s+"attn.proj.weight", d, d)
-			vec(a+"out/bias", s+"attn.proj.bias", d)
-			linear(b+"MlpBlock_3/Dense_0/kernel", s+"mlp.fc1.weight", m, d)
-			vec(b+"MlpBlock_3/Dense_0/bias", s+"mlp.fc1.bias", m)
-			linear(b+"MlpBlock_3/Dense_1/kernel", s+"mlp.fc2.weight", d, m)
-			vec(b+"MlpBlock_3/Dense_1/bias", s+"mlp.fc2.bias", d)
-		}
-		vec(vitnb.VarEncoderNorm+"/scale", "norm.weight", d)
-		vec(vitnb.VarEncoderNorm+"/bias", "norm.bias", d)
-		if cfg.RepresentationSize > 0 {
-			linear(vitnb.VarPreLogits+"/kernel", "pre_logits.fc.weight", cfg.RepresentationSize, d)
-			vec(vitnb.VarPreLogits+"/bias", "pre_logits.fc.bias", cfg.RepresentationSize)
-		}
-		linear(vitnb.VarHead+"/kernel", "head.weight", cfg.NumClasses, reprSize(cfg))
-		vec(vitnb.VarHead+"/bias", "head.bias", cfg.NumClasses)
+	if f == FormatHF && cfg.RepresentationSize == 0 {
+		// ViTForImageClassification classifies the normed class token and has no pooler; a ViTModel saved with
+		// its pooler next to a classifier keeps a pooler that classification never uses.
+		optional = append(optional, keyFor(FormatHF, vitnb.VarPreLogits+"/kernel"),
+			keyFor(FormatHF, vitnb.VarPreLogits+"/bias"))
 	}
 	return rs, optional
 }

@@ -1,10 +1,8 @@
 package weights
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/weights/safetensors"
 )
 
@@ -66,87 +65,34 @@ func SaveTimm(path string, store *model.Store, scopePath string, cfg vitnb.Confi
 		}
 	}
 
-	d, m, p, c := cfg.Width, cfg.MLPDim, cfg.PatchSize, cfg.Channels
+	// The name table gives every tensor; timm's query, key and value are stacked in one.
 	var list []safetensors.Tensor
-	add := func(key string, dims []int, build func() ([]float32, error)) {
+	parts := map[string][]tensorName{}
+	var order []string
+	for _, n := range nameTable(cfg) {
+		if _, seen := parts[n.timm]; !seen {
+			order = append(order, n.timm)
+		}
+		parts[n.timm] = append(parts[n.timm], n)
+	}
+	for _, key := range order {
+		ns := parts[key]
+		dims := ns[0].fileDims(FormatTimm)
 		list = append(list, safetensors.Tensor{Name: key, DType: dtypes.Float32, Shape: dims, WriteData: func(w io.Writer) error {
-			data, err := build()
-			if err != nil {
-				return err
+			var data []float32
+			for _, n := range ns {
+				v, err := get(n.vitnb)
+				if err != nil {
+					return err
+				}
+				if part := n.fromVariable(v); len(ns) == 1 {
+					data = part
+				} else {
+					data = append(data, part...)
+				}
 			}
 			return safetensors.Float32Tensor(key, data, dims...).WriteData(w)
 		}})
-	}
-	copyOf := func(key, name string) { add(key, shapes[name], func() ([]float32, error) { return get(name) }) }
-	vecOf := func(key, name string, n int) { add(key, []int{n}, func() ([]float32, error) { return get(name) }) }
-	// linearOf writes kernel [in, out] (any rank, flattened so) as a torch Linear weight [out, in].
-	linearOf := func(key, name string, in, out int) {
-		add(key, []int{out, in}, func() ([]float32, error) {
-			k, err := get(name)
-			if err != nil {
-				return nil, err
-			}
-			return transpose2D(k, in, out), nil
-		})
-	}
-
-	add("patch_embed.proj.weight", []int{d, c, p, p}, func() ([]float32, error) {
-		k, err := get(vitnb.VarPatchKernel)
-		if err != nil {
-			return nil, err
-		}
-		return transposeND(k, []int{p, p, c, d}, []int{3, 2, 0, 1}), nil // HWIO -> OIHW
-	})
-	copyOf("patch_embed.proj.bias", vitnb.VarPatchBias)
-	if cfg.Pooling == vitnb.PoolToken {
-		copyOf("cls_token", vitnb.VarClassToken)
-	}
-	add("pos_embed", shapes[vitnb.VarPosEmbedding], func() ([]float32, error) { return get(vitnb.VarPosEmbedding) })
-	for i := 0; i < cfg.Depth; i++ {
-		b, s := vitnb.BlockScope(i)+"/", fmt.Sprintf("blocks.%d.", i)
-		vecOf(s+"norm1.weight", b+"LayerNorm_0/scale", d)
-		vecOf(s+"norm1.bias", b+"LayerNorm_0/bias", d)
-		vecOf(s+"norm2.weight", b+"LayerNorm_2/scale", d)
-		vecOf(s+"norm2.bias", b+"LayerNorm_2/bias", d)
-		a := b + "MultiHeadDotProductAttention_1/"
-		add(s+"attn.qkv.weight", []int{3 * d, d}, func() ([]float32, error) {
-			out := make([]float32, 0, 3*d*d)
-			for _, n := range []string{"query", "key", "value"} {
-				k, err := get(a + n + "/kernel")
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, transpose2D(k, d, d)...)
-			}
-			return out, nil
-		})
-		add(s+"attn.qkv.bias", []int{3 * d}, func() ([]float32, error) {
-			out := make([]float32, 0, 3*d)
-			for _, n := range []string{"query", "key", "value"} {
-				v, err := get(a + n + "/bias")
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, v...)
-			}
-			return out, nil
-		})
-		linearOf(s+"attn.proj.weight", a+"out/kernel", d, d)
-		vecOf(s+"attn.proj.bias", a+"out/bias", d)
-		linearOf(s+"mlp.fc1.weight", b+"MlpBlock_3/Dense_0/kernel", d, m)
-		vecOf(s+"mlp.fc1.bias", b+"MlpBlock_3/Dense_0/bias", m)
-		linearOf(s+"mlp.fc2.weight", b+"MlpBlock_3/Dense_1/kernel", m, d)
-		vecOf(s+"mlp.fc2.bias", b+"MlpBlock_3/Dense_1/bias", d)
-	}
-	vecOf("norm.weight", vitnb.VarEncoderNorm+"/scale", d)
-	vecOf("norm.bias", vitnb.VarEncoderNorm+"/bias", d)
-	if cfg.RepresentationSize > 0 {
-		linearOf("pre_logits.fc.weight", vitnb.VarPreLogits+"/kernel", d, cfg.RepresentationSize)
-		vecOf("pre_logits.fc.bias", vitnb.VarPreLogits+"/bias", cfg.RepresentationSize)
-	}
-	if cfg.NumClasses > 0 {
-		linearOf("head.weight", vitnb.VarHead+"/kernel", reprSize(cfg), cfg.NumClasses)
-		vecOf("head.bias", vitnb.VarHead+"/bias", cfg.NumClasses)
 	}
 	meta := map[string]string{
 		"format":   "pt",
@@ -204,12 +150,5 @@ func WriteTimmConfig(path string, cfg vitnb.Config, pre Preprocessing) error {
 			"interpolation": interp, "crop_pct": pre.CropPct, "num_classes": cfg.NumClasses,
 		},
 	}
-	data, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	return files.WriteJSON(path, doc)
 }

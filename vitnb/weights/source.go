@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -208,14 +209,7 @@ func readNpyInfo(e *zip.File) (npyInfo, error) {
 	return info, nil
 }
 
-func (s *npzSource) keys() []string {
-	keys := make([]string, 0, len(s.entries))
-	for k := range s.entries {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func (s *npzSource) keys() []string              { return slices.Sorted(maps.Keys(s.entries)) }
 func (s *npzSource) shape(key string) []int      { return s.infos[key].shape }
 func (s *npzSource) dtype(key string) string     { return s.infos[key].descr }
 func (s *npzSource) close() error                { return s.file.Close() }

@@ -15,8 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -92,14 +94,7 @@ type Header struct {
 }
 
 // Names returns the tensor names in sorted order.
-func (h *Header) Names() []string {
-	names := make([]string, 0, len(h.Tensors))
-	for name := range h.Tensors {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
-}
+func (h *Header) Names() []string { return slices.Sorted(maps.Keys(h.Tensors)) }
 
 // rawTensor is the JSON form of a header entry.
 type rawTensor struct {

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/gomlx/compute/dtypes"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // Tensor is one tensor to write: its name, dtype, shape and a function that writes exactly its little-endian
@@ -95,21 +95,10 @@ func Write(w io.Writer, list []Tensor, metadata map[string]string) error {
 	return bw.Flush()
 }
 
-// WriteFile writes a safetensors file atomically: to a temporary file in the same folder, renamed at the end.
+// WriteFile writes a safetensors file atomically (files.WriteAtomic: a temporary file in the same folder, renamed
+// at the end).
 func WriteFile(path string, list []Tensor, metadata map[string]string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = os.Remove(tmp.Name()) }() // No-op after the rename.
-	if err := Write(tmp, list, metadata); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return files.WriteAtomic(path, func(w io.Writer) error { return Write(w, list, metadata) })
 }
 
 type countingWriter struct {

@@ -1,0 +1,111 @@
+// Package files holds vitnb's files on disk: the cache folders of data sets and weights, downloads into them
+// (resume, verification before the rename, progress), the cheap re-check of a cached file, and atomic writes.
+package files
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Environment variables that move the cache folders.
+const (
+	// EnvCache moves the whole cache (default: vitnb under os.UserCacheDir(), ~/.cache/vitnb on Linux).
+	EnvCache = "VITNB_CACHE"
+	// EnvDatasets moves the data-set cache only (default: CacheRoot()/datasets).
+	EnvDatasets = "VITNB_DATA"
+	// EnvWeights moves the weights cache only (default: CacheRoot()/weights).
+	EnvWeights = "VITNB_WEIGHTS_DIR"
+)
+
+// CacheRoot is vitnb's cache folder: $VITNB_CACHE if set, else vitnb in the user's cache folder (~/.cache/vitnb
+// on Linux), else vitnb in the temporary folder when the system has no user cache folder ($HOME unset).
+func CacheRoot() string {
+	if d := os.Getenv(EnvCache); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "vitnb")
+	}
+	return filepath.Join(os.TempDir(), "vitnb")
+}
+
+// DatasetsDir is the cache folder of data sets: $VITNB_DATA if set, else CacheRoot()/datasets.
+func DatasetsDir() string {
+	if d := os.Getenv(EnvDatasets); d != "" {
+		return d
+	}
+	return filepath.Join(CacheRoot(), "datasets")
+}
+
+// WeightsDir is the cache folder of pretrained weights: $VITNB_WEIGHTS_DIR if set, else CacheRoot()/weights.
+func WeightsDir() string {
+	if d := os.Getenv(EnvWeights); d != "" {
+		return d
+	}
+	return filepath.Join(CacheRoot(), "weights")
+}
+
+// WriteAtomic writes a file through write: into a temporary file in the same folder (created if needed), flushed
+// to disk (fsync) and renamed over path only when write succeeded, so that readers see the old file or the new
+// one, never a part. The file gets mode 0644.
+func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := write(bw); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// WriteJSON writes v as indented JSON (two spaces, a final newline) to path atomically (WriteAtomic).
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
+}
+
+// syncDir flushes a folder's entries (the rename) to disk; best effort, as some file systems refuse it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}

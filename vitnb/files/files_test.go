@@ -1,0 +1,299 @@
+package files
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// blobServer serves payload with Range support at /blob; /redirect answers as Hugging Face does (the checksum on
+// the redirect), /gcs as Google Cloud Storage (x-goog-hash md5). breakAfter > 0 makes a full request stop after
+// that many bytes (a broken connection).
+type blobServer struct {
+	payload    []byte
+	sha, md5   string
+	breakAfter atomic.Int64
+	served     atomic.Int64
+}
+
+func newBlob(n int) *blobServer {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i*7 + i/251)
+	}
+	s, m := sha256.Sum256(p), md5.Sum(p)
+	return &blobServer{payload: p, sha: hex.EncodeToString(s[:]), md5: hex.EncodeToString(m[:])}
+}
+
+func (b *blobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/redirect":
+		w.Header().Set("X-Linked-Etag", `"`+b.sha+`"`)
+		w.Header().Set("X-Linked-Size", fmt.Sprint(len(b.payload)))
+		http.Redirect(w, r, "/blob", http.StatusFound)
+		return
+	case "/gcs":
+		raw, _ := hex.DecodeString(b.md5)
+		w.Header().Set("X-Goog-Hash", "crc32c=AAAAAA==,md5="+base64.StdEncoding.EncodeToString(raw))
+	case "/blob":
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if n := b.breakAfter.Load(); n > 0 && r.Header.Get("Range") == "" {
+		w.Header().Set("Content-Length", fmt.Sprint(len(b.payload)))
+		_, _ = w.Write(b.payload[:n])
+		b.served.Add(n)
+		panic(http.ErrAbortHandler)
+	}
+	http.ServeContent(&countWriter{w, &b.served}, r, "blob", time.Time{}, bytes.NewReader(b.payload))
+}
+
+type countWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return c.ResponseWriter.Write(p)
+}
+
+func serve(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	if !strings.HasPrefix(srv.URL, "http://127.0.0.1") {
+		t.Fatalf("test server at %s", srv.URL)
+	}
+	return srv.URL
+}
+
+func readOrEmpty(path string) []byte {
+	b, _ := os.ReadFile(path)
+	return b
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func TestDownload(t *testing.T) {
+	blob := newBlob(300_000)
+	url := serve(t, blob)
+	dir := t.TempDir()
+	ctx := context.Background()
+
+	// The server's checksums: Hugging Face's on the redirect, Google's md5; a progress line.
+	for _, path := range []string{"/redirect", "/gcs"} {
+		dest := filepath.Join(dir, strings.Trim(path, "/"))
+		var bar bytes.Buffer
+		if err := (&Downloader{Progress: &bar}).Download(ctx, url+path, dest, RemoteFile{}); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if !bytes.Equal(readOrEmpty(dest), blob.payload) || exists(dest+".part") {
+			t.Errorf("%s: content differs or .part left", path)
+		}
+		if !strings.Contains(bar.String(), "100.0%") {
+			t.Errorf("%s: progress %q", path, bar.String())
+		}
+		if err := CheckCached(dest, RemoteFile{}); err != nil {
+			t.Errorf("%s: cached check: %v", path, err)
+		}
+	}
+
+	// Resume: only the rest is served.
+	d := &Downloader{}
+	dest := filepath.Join(dir, "resumed")
+	_ = os.WriteFile(dest+".part", blob.payload[:100_000], 0o644)
+	blob.served.Store(0)
+	if err := d.Download(ctx, url+"/blob", dest, RemoteFile{SHA256: blob.sha}); err != nil {
+		t.Fatal(err)
+	}
+	if n := blob.served.Load(); n != 200_000 {
+		t.Errorf("resume served %d bytes, want 200000", n)
+	}
+	if !bytes.Equal(readOrEmpty(dest), blob.payload) || exists(dest+".part") {
+		t.Error("resumed content differs or .part left")
+	}
+
+	// A resumed tail on a foreign prefix: discarded and fetched again, never accepted.
+	dest = filepath.Join(dir, "foreign")
+	_ = os.WriteFile(dest+".part", bytes.Repeat([]byte{'x'}, 100_000), 0o644)
+	if err := d.Download(ctx, url+"/blob", dest, RemoteFile{MD5: blob.md5}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readOrEmpty(dest), blob.payload) {
+		t.Error("foreign prefix accepted")
+	}
+
+	// A stale .part larger than the remote file, with and without a known size.
+	for _, f := range []RemoteFile{{Size: 300_000}, {SHA256: blob.sha}, {}} {
+		dest = filepath.Join(dir, fmt.Sprintf("stale-%d-%t", f.Size, f.SHA256 != ""))
+		_ = os.WriteFile(dest+".part", append(append([]byte(nil), blob.payload...), "junk"...), 0o644)
+		if err := d.Download(ctx, url+"/blob", dest, f); err != nil {
+			t.Fatalf("stale .part %+v: %v", f, err)
+		}
+		if !bytes.Equal(readOrEmpty(dest), blob.payload) {
+			t.Errorf("stale .part %+v accepted", f)
+		}
+	}
+
+	// A complete .part (416 from the server) is verified and renamed.
+	dest = filepath.Join(dir, "complete")
+	_ = os.WriteFile(dest+".part", blob.payload, 0o644)
+	blob.served.Store(0)
+	if err := d.Download(ctx, url+"/blob", dest, RemoteFile{SHA256: blob.sha}); err != nil ||
+		!bytes.Equal(readOrEmpty(dest), blob.payload) || blob.served.Load() > 100 { // 100: room for the 416 message
+		t.Errorf("complete .part: %v (served %d)", err, blob.served.Load())
+	}
+
+	// A wrong checksum: error, nothing at dest, no .part.
+	dest = filepath.Join(dir, "bad-sum")
+	err := d.Download(ctx, url+"/blob", dest, RemoteFile{SHA256: strings.Repeat("0", 64)})
+	if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "sha256") || exists(dest) || exists(dest+".part") {
+		t.Errorf("wrong checksum: %v", err)
+	}
+	// A wrong size, a format check that fails, a 404.
+	if err := d.Download(ctx, url+"/blob", filepath.Join(dir, "bad-size"), RemoteFile{Size: 12}); !errors.Is(err,
+		ErrMismatch) || !strings.Contains(err.Error(), "12") {
+		t.Errorf("wrong size: %v", err)
+	}
+	bad := RemoteFile{Check: func(string) error { return errors.New("not a safetensors file") }}
+	if err := d.Download(ctx, url+"/blob", filepath.Join(dir, "bad-format"), bad); !errors.Is(err, ErrMismatch) ||
+		!strings.Contains(err.Error(), "not a safetensors file") || exists(filepath.Join(dir, "bad-format")) {
+		t.Errorf("bad format: %v", err)
+	}
+	if err := d.Download(ctx, url+"/nothing", filepath.Join(dir, "none"), RemoteFile{}); err == nil ||
+		!strings.Contains(err.Error(), "404") {
+		t.Errorf("404: %v", err)
+	}
+}
+
+// TestDownloadBroken cuts the connection half-way, then downloads again: the second call resumes; a cancelled
+// context stops the transfer.
+func TestDownloadBroken(t *testing.T) {
+	blob := newBlob(200_000)
+	blob.breakAfter.Store(50_000)
+	url := serve(t, blob)
+	dest := filepath.Join(t.TempDir(), "w.bin")
+	d := &Downloader{}
+	err := d.Download(context.Background(), url+"/blob", dest, RemoteFile{SHA256: blob.sha})
+	if err == nil || !strings.Contains(err.Error(), "run again to resume") {
+		t.Fatalf("broken transfer: %v", err)
+	}
+	if st, err := os.Stat(dest + ".part"); err != nil || st.Size() == 0 || exists(dest) {
+		t.Fatalf("no partial file kept, or the part renamed: %v", err)
+	}
+	blob.breakAfter.Store(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := d.Download(ctx, url+"/blob", dest, RemoteFile{SHA256: blob.sha}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	if err := d.Download(context.Background(), url+"/blob", dest, RemoteFile{SHA256: blob.sha}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readOrEmpty(dest), blob.payload) {
+		t.Error("content differs after resume")
+	}
+}
+
+func TestCheckCached(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.bin")
+	content := []byte("vitnb cached file")
+	m := md5.Sum(content)
+	f := RemoteFile{MD5: hex.EncodeToString(m[:])}
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// First read: hashed and stamped; then the stamp is enough.
+	if err := CheckCached(path, f); err != nil || !exists(path+stampSuffix) {
+		t.Fatalf("good file: %v", err)
+	}
+	if state, err := Verify(path, f); err != nil || state != "ok (md5)" {
+		t.Errorf("verify: %q %v", state, err)
+	}
+	// Another content (the stamp no longer matches the modification time or size): one clear error.
+	if err := os.WriteFile(path, []byte("vitnb cached fil!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour)
+	_ = os.Chtimes(path, future, future)
+	err := CheckCached(path, f)
+	if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("changed file: %v", err)
+	}
+	if err := CheckCached(path, RemoteFile{Size: 3}); !errors.Is(err, ErrMismatch) {
+		t.Errorf("size: %v", err)
+	}
+	if err := CheckCached(path, RemoteFile{Check: func(string) error { return errors.New("bad header") }}); !errors.Is(
+		err, ErrMismatch) || !strings.Contains(err.Error(), "bad header") {
+		t.Errorf("format: %v", err)
+	}
+}
+
+func TestWriteAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "out.json")
+	if err := WriteAtomic(path, func(w io.Writer) error { _, err := io.WriteString(w, "one"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	// A failing writer leaves the old content and no temporary file.
+	err := WriteAtomic(path, func(w io.Writer) error {
+		_, _ = io.WriteString(w, "half")
+		return errors.New("disk full")
+	})
+	if err == nil || !strings.Contains(err.Error(), path) || string(readOrEmpty(path)) != "one" {
+		t.Errorf("failed write: %v, content %q", err, readOrEmpty(path))
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v", st.Mode())
+	}
+}
+
+func TestCacheDirs(t *testing.T) {
+	t.Setenv(EnvCache, "/tmp/vc")
+	t.Setenv(EnvDatasets, "")
+	t.Setenv(EnvWeights, "")
+	if DatasetsDir() != "/tmp/vc/datasets" || WeightsDir() != "/tmp/vc/weights" {
+		t.Errorf("under VITNB_CACHE: %s %s", DatasetsDir(), WeightsDir())
+	}
+	t.Setenv(EnvDatasets, "/d")
+	t.Setenv(EnvWeights, "/w")
+	if DatasetsDir() != "/d" || WeightsDir() != "/w" {
+		t.Errorf("overrides: %s %s", DatasetsDir(), WeightsDir())
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := WriteJSON(path, map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(readOrEmpty(path)); got != "{\n  \"a\": 1\n}\n" {
+		t.Errorf("wrote %q", got)
+	}
+	if err := WriteJSON(path, func() {}); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("unencodable value: %v", err)
+	}
+}

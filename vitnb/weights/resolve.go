@@ -1,0 +1,80 @@
+package weights
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/vitnb/vitnb/vitnb/files"
+)
+
+// ResolveOptions tune Resolve. The zero value uses the default cache folders and servers.
+type ResolveOptions struct {
+	// CacheDir is vitnb's weights cache for catalog names ("": files.WeightsDir(), $VITNB_WEIGHTS_DIR or
+	// ~/.cache/vitnb/weights).
+	CacheDir string
+	// Mirror, if not "", replaces https://storage.googleapis.com and https://huggingface.co in catalog URLs.
+	Mirror string
+	// HubCache is the Hugging Face Hub cache for hf: names ("": HubCacheDir(), which honours $HF_HUB_CACHE and
+	// $HF_HOME).
+	HubCache string
+	// Endpoint is the Hugging Face Hub server ("": $HF_ENDPOINT, else https://huggingface.co).
+	Endpoint string
+	// Offline uses only what is in the caches (also when $HF_HUB_OFFLINE is set for hf: names).
+	Offline bool
+	// Client is the HTTP client (nil: default settings).
+	Client *http.Client
+	// Progress receives progress lines of downloads; nil for none.
+	Progress io.Writer
+}
+
+// Resolve returns the path of a weights file, downloading what is missing. name is
+//   - a file path (.npz or .safetensors): returned as it is;
+//   - a catalog name (see Catalog, `vit weights list`): found in, or downloaded to, the weights cache;
+//   - hf:ORG/NAME, a Hugging Face Hub model (google/vit-base-patch16-224, timm/vit_base_patch16_224.augreg2_in21k_ft_in1k):
+//     found in the Hugging Face Hub cache as Python's huggingface_hub lays it out (so a model downloaded with
+//     transformers or timm is not fetched again), or downloaded there.
+//
+// config.json and preprocessor_config.json, when the checkpoint has them, lie beside the returned file, where Load
+// reads them.
+func Resolve(ctx context.Context, name string, opts ResolveOptions) (string, error) {
+	if repo, ok := strings.CutPrefix(name, "hf:"); ok {
+		return resolveHub(ctx, repo, opts)
+	}
+	if st, err := os.Stat(name); err == nil {
+		if st.IsDir() {
+			return "", fmt.Errorf("%s is a folder: give the weights file in it (model.safetensors or .npz)", name)
+		}
+		return name, nil
+	}
+	k, err := Lookup(name)
+	if err != nil {
+		return "", fmt.Errorf("%s is neither a file, a known checkpoint (vit weights list) nor hf:ORG/NAME: %w", name,
+			err)
+	}
+	if opts.Offline {
+		dir := opts.CacheDir
+		if dir == "" {
+			dir = files.WeightsDir()
+		}
+		path := k.WeightsFile(dir)
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("%s: %w: download %s and put it at %s", name, ErrOffline, k.Files[0].URL, path)
+		}
+		if err := files.CheckCached(path, k.Files[0]); err != nil {
+			return "", err
+		}
+		return path, nil
+	}
+	return Get(ctx, k, opts.CacheDir, opts.Mirror, opts.Client, opts.Progress)
+}
+
+// ErrName is wrapped by the errors of Resolve when a name is not well formed.
+var ErrName = errors.New("bad weights name")
+
+// ErrOffline is wrapped by the errors of Resolve when a file is missing and downloads are not allowed.
+var ErrOffline = errors.New("not in the cache and offline")
