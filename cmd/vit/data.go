@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -139,60 +137,9 @@ func runDataShow(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "data set:  %s\n", ds.Name)
-	fmt.Fprintf(stdout, "source:    %s\n", ds.Origin)
-	warnings := ds.Warnings
-	mismatches := 0
-	if info, err := datasets.Lookup(ds.Name); err == nil {
-		fmt.Fprintf(stdout, "about:     %s (%s)\n", info.Title, info.Homepage)
-		states, err := datasets.Verify(info, ds.Dir)
-		if err != nil {
-			return err
-		}
-		for _, s := range states {
-			fmt.Fprintf(stdout, "checksum:  %s: %s\n", s.File, s.State)
-			if s.Mismatch {
-				mismatches++
-				if !slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, s.File) }) {
-					warnings = append(warnings, s.File+": "+s.State)
-				}
-			}
-		}
-	}
-	splits := ds.SplitNames()
-	fmt.Fprintf(stdout, "classes:   %d\n", len(ds.Classes))
-	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
-	width := len("examples")
-	for c, name := range ds.Classes {
-		width = max(width, len(fmt.Sprintf("%d %s", c, name)))
-	}
-	fmt.Fprintf(tw, "%-*s\t%s\t\n", width, "", strings.Join(splits, "\t"))
-	counts := make([][]int, len(splits))
-	total := make([]string, len(splits))
-	for i, s := range splits {
-		src := ds.Splits[s]
-		total[i] = fmt.Sprint(src.Len())
-		counts[i] = make([]int, len(ds.Classes))
-		for k := range src.Len() {
-			if l := src.Label(k); l >= 0 && int(l) < len(ds.Classes) {
-				counts[i][l]++
-			}
-		}
-	}
-	fmt.Fprintf(tw, "%-*s\t%s\t\n", width, "examples", strings.Join(total, "\t"))
-	for c, name := range ds.Classes {
-		row := make([]string, len(splits))
-		for i := range splits {
-			row[i] = fmt.Sprint(counts[i][c])
-		}
-		fmt.Fprintf(tw, "%-*s\t%s\t\n", width, fmt.Sprintf("%d %s", c, name), strings.Join(row, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
+	mismatches, err := ds.Describe(stdout)
+	if err != nil {
 		return err
-	}
-	fmt.Fprintf(stdout, "warnings:  %d\n", len(warnings))
-	for _, w := range warnings {
-		fmt.Fprintf(stdout, "  %s\n", w)
 	}
 	if mismatches > 0 {
 		return fmt.Errorf("%s: %d file(s) are not the published ones (MISMATCH above): delete them and run "+
@@ -246,15 +193,7 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 		batch = b
 		break
 	}
-	src, _ := ds.Split(*split)
-	captions := make([]string, batch.N)
-	for i := range batch.N {
-		if l := batch.Labels[i]; l >= 0 && int(l) < len(ds.Classes) {
-			captions[i] = ds.Classes[l]
-		} else {
-			captions[i] = filepath.Base(src.Where(batch.Index[i]))
-		}
-	}
+	captions := ds.Captions(*split, batch)
 	c := *cols
 	if c <= 0 {
 		for c = 1; c*c < batch.N; c++ {

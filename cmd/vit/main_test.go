@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/vitnb/vitnb/vitnb/bench"
 	"image"
 	"image/color"
 	"image/png"
@@ -14,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vitnb/vitnb/vitnb/bench"
 
 	"github.com/vitnb/vitnb/vitnb/backend"
 )

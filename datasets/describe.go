@@ -1,0 +1,85 @@
+package datasets
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Describe writes what `vit data show` prints: name, source, checksums of the published files, classes and the
+// number of examples of each class in each split, and the warnings. It returns how many files are not the
+// published ones (their checksum does not match).
+func (ds *Dataset) Describe(w io.Writer) (mismatches int, err error) {
+	fmt.Fprintf(w, "data set:  %s\n", ds.Name)
+	fmt.Fprintf(w, "source:    %s\n", ds.Origin)
+	warnings := ds.Warnings
+	if info, err := Lookup(ds.Name); err == nil {
+		fmt.Fprintf(w, "about:     %s (%s)\n", info.Title, info.Homepage)
+		states, err := Verify(info, ds.Dir)
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range states {
+			fmt.Fprintf(w, "checksum:  %s: %s\n", s.File, s.State)
+			if s.Mismatch {
+				mismatches++
+				if !slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, s.File) }) {
+					warnings = append(warnings, s.File+": "+s.State)
+				}
+			}
+		}
+	}
+	splits := ds.SplitNames()
+	fmt.Fprintf(w, "classes:   %d\n", len(ds.Classes))
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
+	width := len("examples")
+	for c, name := range ds.Classes {
+		width = max(width, len(fmt.Sprintf("%d %s", c, name)))
+	}
+	fmt.Fprintf(tw, "%-*s\t%s\t\n", width, "", strings.Join(splits, "\t"))
+	counts := make([][]int, len(splits))
+	total := make([]string, len(splits))
+	for i, s := range splits {
+		src := ds.Splits[s]
+		total[i] = fmt.Sprint(src.Len())
+		counts[i] = make([]int, len(ds.Classes))
+		for k := range src.Len() {
+			if l := src.Label(k); l >= 0 && int(l) < len(ds.Classes) {
+				counts[i][l]++
+			}
+		}
+	}
+	fmt.Fprintf(tw, "%-*s\t%s\t\n", width, "examples", strings.Join(total, "\t"))
+	for c, name := range ds.Classes {
+		row := make([]string, len(splits))
+		for i := range splits {
+			row[i] = fmt.Sprint(counts[i][c])
+		}
+		fmt.Fprintf(tw, "%-*s\t%s\t\n", width, fmt.Sprintf("%d %s", c, name), strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return mismatches, err
+	}
+	fmt.Fprintf(w, "warnings:  %d\n", len(warnings))
+	for _, msg := range warnings {
+		fmt.Fprintf(w, "  %s\n", msg)
+	}
+	return mismatches, nil
+}
+
+// Captions names the images of a batch of a split: their class, or for unlabelled images their file name.
+func (ds *Dataset) Captions(split string, b *Batch) []string {
+	src, _ := ds.Split(split)
+	captions := make([]string, b.N)
+	for i := range b.N {
+		if l := b.Labels[i]; l >= 0 && int(l) < len(ds.Classes) {
+			captions[i] = ds.Classes[l]
+		} else if src != nil {
+			captions[i] = filepath.Base(src.Where(b.Index[i]))
+		}
+	}
+	return captions
+}
