@@ -6,7 +6,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -180,7 +179,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printMetrics(stdout, c, c.Run.Results.Data+"/"+c.Run.Results.EvalSplit, c.Metrics())
+	c.Metrics().WriteTable(stdout, c.Run.Results.Data+"/"+c.Run.Results.EvalSplit, c.ClassName)
 	fmt.Fprintf(stdout, "results written to %s\n", filepath.Join(job.Dir, training.ResultsFile))
 	return nil
 }
@@ -241,28 +240,6 @@ func newBackend(stderr io.Writer) (compute.Backend, string, error) {
 	return b, choice.Config, nil
 }
 
-// printMetrics prints accuracy, per-class accuracy and the confusion matrix.
-func printMetrics(w io.Writer, c *classifier.Classifier, data string, m *training.Metrics) {
-	fmt.Fprintf(w, "%s: %d examples, top-1 %.2f%%, top-5 %.2f%%, loss %.4f\n", data, m.Examples, 100*m.Top1, 100*m.Top5, m.Loss)
-	if len(m.PerClass) > 20 {
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "class\taccuracy\t")
-	for i := range m.PerClass {
-		fmt.Fprintf(tw, "%d\t", i)
-	}
-	fmt.Fprintln(tw)
-	for cl, acc := range m.PerClass {
-		fmt.Fprintf(tw, "%s\t%.1f%%\t", c.ClassName(cl), 100*acc)
-		for _, n := range m.Confusion[cl] {
-			fmt.Fprintf(tw, "%d\t", n)
-		}
-		fmt.Fprintln(tw)
-	}
-	_ = tw.Flush()
-}
-
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", "-dir RUNDIR [-data NAME] [-split test]", stderr)
 	df := addDataFlags(fs, datasets.SplitTest)
@@ -287,7 +264,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printMetrics(stdout, c, ds.Name+"/"+df.d.EvalSplit, m)
+	m.WriteTable(stdout, ds.Name+"/"+df.d.EvalSplit, c.ClassName)
 	if *resultsPath == "" {
 		n := strings.NewReplacer("/", "_", ":", "_").Replace(ds.Name)
 		*resultsPath = filepath.Join(*dir, fmt.Sprintf("results-eval-%s-%s.json", n, df.d.EvalSplit))

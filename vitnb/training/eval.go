@@ -2,6 +2,8 @@ package training
 
 import (
 	"fmt"
+	"io"
+	"text/tabwriter"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -128,4 +130,27 @@ func Predicted[T float32 | float64](row []T) int {
 		}
 	}
 	return best
+}
+
+// WriteTable writes the metrics of data (e.g. "fashion-mnist/test") as `vit eval` prints them: accuracy and loss
+// on one line, then, for at most 20 classes, each class's accuracy and its row of the confusion matrix.
+func (m *Metrics) WriteTable(w io.Writer, data string, className func(int) string) {
+	fmt.Fprintf(w, "%s: %d examples, top-1 %.2f%%, top-5 %.2f%%, loss %.4f\n", data, m.Examples, 100*m.Top1, 100*m.Top5, m.Loss)
+	if len(m.PerClass) > 20 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "class\taccuracy\t")
+	for i := range m.PerClass {
+		fmt.Fprintf(tw, "%d\t", i)
+	}
+	fmt.Fprintln(tw)
+	for c, acc := range m.PerClass {
+		fmt.Fprintf(tw, "%s\t%.1f%%\t", className(c), 100*acc)
+		for _, n := range m.Confusion[c] {
+			fmt.Fprintf(tw, "%d\t", n)
+		}
+		fmt.Fprintln(tw)
+	}
+	_ = tw.Flush()
 }
