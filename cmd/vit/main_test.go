@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vitnb/vitnb/datasets/datasetstest"
 
 	"github.com/vitnb/vitnb/vitnb/bench"
 
@@ -81,14 +82,7 @@ func writePNG(t *testing.T, w, h int) string {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "image.png")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
+	datasetstest.WritePNG(t, path, img)
 	return path
 }
 

@@ -3,16 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
 	"image/png"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vitnb/vitnb/datasets/datasetstest"
 
 	"github.com/vitnb/vitnb/vitnb/training"
 )
@@ -30,41 +29,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// writeFolderDataset writes an ImageNet-style folder with train/ and test/ splits of two classes of 8x8 grey PNGs:
-// "left" images are bright on the left half, "right" ones on the right.
+// writeFolderDataset writes a two-class folder data set of 8x8 grey PNGs (datasetstest.WriteFolder).
 func writeFolderDataset(t *testing.T, perClass int) string {
-	t.Helper()
-	root := t.TempDir()
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, split := range []string{"train", "test"} {
-		for c, class := range []string{"left", "right"} {
-			dir := filepath.Join(root, split, class)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			for i := range perClass {
-				img := image.NewGray(image.Rect(0, 0, 8, 8))
-				for y := range 8 {
-					for x := range 8 {
-						v := 40 + rng.IntN(80)
-						if (x < 4) == (c == 0) {
-							v += 120
-						}
-						img.SetGray(x, y, color.Gray{Y: uint8(v)})
-					}
-				}
-				f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%03d.png", i)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := png.Encode(f, img); err != nil {
-					t.Fatal(err)
-				}
-				f.Close()
-			}
-		}
-	}
-	return root
+	return datasetstest.WriteFolder(t, perClass, false)
 }
 
 func tinyTrainArgs(data, dir string, steps int) []string {

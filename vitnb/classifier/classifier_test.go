@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vitnb/vitnb/datasets/datasetstest"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -30,18 +30,6 @@ func newBackend(t *testing.T) compute.Backend {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func writePNG(t *testing.T, path string, img image.Image) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func colourImage(w, h int) *image.RGBA {
@@ -89,7 +77,7 @@ func TestPreprocessingTravelsWithWeights(t *testing.T) {
 	}
 	img := colourImage(3*size, 2*size)
 	imgPath := filepath.Join(dir, "photo.png")
-	writePNG(t, imgPath, img)
+	datasetstest.WritePNG(t, imgPath, img)
 	preds, err := c.PredictFiles([]string{imgPath}, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -123,34 +111,6 @@ func TestPreprocessingTravelsWithWeights(t *testing.T) {
 	}
 }
 
-// writeFolder writes a two-class folder data set of 8x8 RGB PNGs (bright left half or bright right half).
-func writeFolder(t *testing.T, perClass int) string {
-	root := t.TempDir()
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, split := range []string{"train", "test"} {
-		for c, class := range []string{"left", "right"} {
-			dir := filepath.Join(root, split, class)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			for i := range perClass {
-				img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-				for y := range 8 {
-					for x := range 8 {
-						v := 40 + rng.IntN(80)
-						if (x < 4) == (c == 0) {
-							v += 120
-						}
-						img.Set(x, y, color.RGBA{uint8(v), uint8(v / 2), uint8(255 - v), 255})
-					}
-				}
-				writePNG(t, filepath.Join(dir, fmt.Sprintf("%03d.png", i)), img)
-			}
-		}
-	}
-	return root
-}
-
 func tinyJob(data, dir string, steps int) training.Job {
 	cfg := vitnb.Config{Name: "tiny", ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32}
 	return training.Job{Command: "pretrain", Model: cfg, Data: training.Data{Dataset: "folder:" + data, Holdout: -1},
@@ -163,7 +123,7 @@ func tinyJob(data, dir string, steps int) training.Job {
 // classes; the executables are compiled once and reused.
 func TestTrainOpenPredict(t *testing.T) {
 	b := newBackend(t)
-	data := writeFolder(t, 24)
+	data := datasetstest.WriteFolder(t, 24, true)
 	dir := filepath.Join(t.TempDir(), "run")
 	var calls int
 	c, err := Train(b, tinyJob(data, dir, 60), TrainOptions{Output: &strings.Builder{},

@@ -13,6 +13,7 @@ import (
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/classifier"
+	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
@@ -81,16 +82,13 @@ func FashionMNIST(budget string) TrainSpec {
 	return s
 }
 
-// RunsDir is the folder that holds the notebooks' runs: $VITNB_RUNS, by default ~/.cache/vitnb/notebook-runs.
+// RunsDir is the folder that holds the notebooks' runs: $VITNB_RUNS, by default notebook-runs in vitnb's cache
+// (files.CacheRoot: $VITNB_CACHE or ~/.cache/vitnb).
 func RunsDir() string {
 	if base := os.Getenv("VITNB_RUNS"); base != "" {
 		return base
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	return filepath.Join(cache, "vitnb", "notebook-runs")
+	return filepath.Join(files.CacheRoot(), "notebook-runs")
 }
 
 // Dir is the folder that holds the run of the spec: RunsDir()/NAME with a NAME made of every field, so that
