@@ -30,7 +30,9 @@ var Methods = []Method{MethodAttention, MethodRollout, MethodRelevance}
 
 // Explainer runs a vitnb model in inference mode for the explanations. Its executables are compiled once per
 // input shape on first use and kept (model.Exec caches one compiled graph per shape), so explaining batches of
-// the same size again costs only the run.
+// the same size again costs only the run. The weights are those the store holds when a shape is first run:
+// GoMLX's Go backend embeds variables as constants in inference graphs (its PreferConstantsForVariables
+// capability), so after changing the weights (more training, other weights loaded) create a new Explainer.
 type Explainer struct {
 	cfg    vitnb.Config
 	prefix int
