@@ -17,6 +17,7 @@ import (
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/backend"
+	"github.com/vitnb/vitnb/vitnb/explain"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
@@ -433,7 +434,7 @@ func (t *Trained) Images(indices []int) (pix []float32, labels []int32, err erro
 
 // Inspect runs the model on n images (values [-1, 1], NHWC, flattened) and returns its logits [n][classes] and
 // the attention of every block for every image ([image][block]), through vitnb.Inspector.
-func (t *Trained) Inspect(pix []float32, n int) (logits [][]float32, att [][]viz.Attention, err error) {
+func (t *Trained) Inspect(pix []float32, n int) (logits [][]float32, att [][]explain.Attention, err error) {
 	cfg := t.Config
 	if t.inspector == nil {
 		if t.inspector, err = vitnb.NewInspector(t.Backend, t.Store, cfg); err != nil {
@@ -444,10 +445,10 @@ func (t *Trained) Inspect(pix []float32, n int) (logits [][]float32, att [][]viz
 	if err != nil {
 		return nil, nil, err
 	}
-	att = make([][]viz.Attention, n)
+	att = make([][]explain.Attention, n)
 	for i, blocks := range weights {
 		for _, w := range blocks {
-			a, err := viz.NewAttention(w, cfg.Heads, cfg.NumTokens())
+			a, err := explain.NewAttention(w, cfg.Heads, cfg.NumTokens())
 			if err != nil {
 				return nil, nil, err
 			}
