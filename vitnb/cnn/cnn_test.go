@@ -2,6 +2,7 @@ package cnn
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,7 +117,7 @@ func TestVariablesAndCounts(t *testing.T) {
 		}
 		name := strings.TrimPrefix(v.Path(), "/")
 		dims, ok := want[name]
-		if !ok || !equal(dims, v.Shape().Dimensions) {
+		if !ok || !slices.Equal(dims, v.Shape().Dimensions) {
 			t.Errorf("variable %s %v not in VariableShapes (%v)", name, v.Shape().Dimensions, dims)
 		}
 		delete(want, name)
@@ -147,18 +148,6 @@ func TestVariablesAndCounts(t *testing.T) {
 // shapesMake is the float32 shape of n images of cfg.
 func shapesMake(n int, cfg Config) shapes.Shape {
 	return shapes.Make(dtypes.Float32, n, cfg.ImageSize, cfg.ImageSize, cfg.Channels)
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestValidate(t *testing.T) {

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -162,7 +163,7 @@ func TestMeanDistanceByHand(t *testing.T) {
 
 func TestDeletionOrderAndArea(t *testing.T) {
 	order := DeletionOrder([]float64{.1, .7, .3, .7})
-	if want := []int{1, 3, 2, 0}; !equalInts(order, want) {
+	if want := []int{1, 3, 2, 0}; !slices.Equal(order, want) {
 		t.Fatalf("order %v, want %v (descending, ties by index)", order, want)
 	}
 	if a := trapezoid([]float64{0, .5, 1}, []float64{1, 1, 0}); math.Abs(a-.75) > 1e-12 {
@@ -175,16 +176,4 @@ func TestDeletionOrderAndArea(t *testing.T) {
 	if again := RandomMaps(3, 5, 7); again[1][3] != m[1][3] {
 		t.Fatal("random maps differ for the same seed")
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

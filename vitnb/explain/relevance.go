@@ -3,7 +3,7 @@ package explain
 import "fmt"
 
 // GradientRelevance propagates gradient-weighted attention relevance through the blocks, the rule of Chefer,
-// Gur and Wolf (ICCV 2021, Eq. 5 and 6; their CVPR 2021 method without the LRP term): per block b,
+// Gur and Wolf (ICCV 2021; their CVPR 2021 method with gradients in place of the LRP term): per block b,
 //
 //	Ā_b = mean over heads of (∂y/∂A_b ⊙ A_b)⁺,   R ← R + Ā_b·R,   from R = I, the first block to the last,
 //
