@@ -1,7 +1,7 @@
 // Package cnn is a small convolutional network in GoMLX, the baseline against which the notebooks measure the
 // Vision Transformer's lack of image-specific inductive bias (the paper's Section 4.3, Fig. 3 and 4: with few
 // training images the CNN's locality and translation equivariance win; with many the ViT catches up). Its model
-// function has the signature of vitnb.Logits once the config is bound (Config.ModelFn), and Config.NumParams
+// function has the signature of vitnb.Logits once the config is bound (the method value cfg.Logits), and Config.NumParams
 // and Config.FLOPs let a notebook pick a ViT and a CNN of equal cost.
 //
 // The network: blocks of a k×k convolution with "same" padding, ReLU and 2×2 max pooling (the VGG pattern,
@@ -141,10 +141,12 @@ func (c Config) FLOPs() int64 {
 	return flops + 2*in*int64(c.NumClasses)
 }
 
-// ModelFn returns the model function with c bound, in the form train.NewTrainer and model.NewExec take.
-func (c Config) ModelFn() func(scope *model.Scope, images *Node) *Node {
-	return func(scope *model.Scope, images *Node) *Node { return Logits(scope, c, images) }
-}
+// Classes returns the number of classes, NumClasses.
+func (c Config) Classes() int { return c.NumClasses }
+
+// Logits is Logits(scope, c, images): the method value c.Logits is a model function in the form
+// train.NewTrainer and model.NewExec take.
+func (c Config) Logits(scope *model.Scope, images *Node) *Node { return Logits(scope, c, images) }
 
 // Logits builds the network on images [batch, height, width, channels] (NHWC, values in [-1, 1] as vitnb's
 // pipelines give) and returns the class logits [batch, classes], in float32. It panics (GoMLX style, caught

@@ -64,7 +64,7 @@ func TestLearnsHalves(t *testing.T) {
 	b := testBackend(t)
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(1))
-	trainer := train.NewTrainer(b, store, cfg.ModelFn(), loss.SparseCategoricalCrossEntropyLogits,
+	trainer := train.NewTrainer(b, store, cfg.Logits, loss.SparseCategoricalCrossEntropyLogits,
 		optimizer.Adam().LearningRate(3e-3).Done(), nil, nil)
 	rng := rand.New(rand.NewPCG(1, 2))
 	const batch, steps = 16, 60
@@ -79,7 +79,7 @@ func TestLearnsHalves(t *testing.T) {
 	}
 	const n = 64
 	pix, labels := halves(rand.New(rand.NewPCG(99, 0)), n)
-	exec := model.MustNewExec(b, store, cfg.ModelFn())
+	exec := model.MustNewExec(b, store, cfg.Logits)
 	logits := tensors.MustCopyFlatData[float32](exec.MustCall(tensors.FromFlatDataAndDimensions(pix, n, 12, 12, 1))[0])
 	correct := 0
 	for i := range n {
@@ -170,7 +170,7 @@ func TestValidate(t *testing.T) {
 	if _, err := Preset("resnet"); err == nil {
 		t.Error("no error for an unknown preset")
 	}
-	exec := model.MustNewExec(testBackend(t), model.NewStore(), small().ModelFn())
+	exec := model.MustNewExec(testBackend(t), model.NewStore(), small().Logits)
 	if _, err := exec.Call(tensors.FromShape(shapesMake(1, Config{ImageSize: 10, Channels: 1}))); err == nil ||
 		!strings.Contains(err.Error(), "images must be [batch, 12, 12, 1]") {
 		t.Errorf("wrong image size: %v", err)
