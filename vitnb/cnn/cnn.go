@@ -39,9 +39,11 @@ type Config struct {
 }
 
 // Presets of small CNNs for the notebooks' data: three blocks of 32, 64 and 128 filters (the width doubling at
-// each halving of the grid, as VGG). cnn28 has 93,962 parameters and 14 MFLOPs per image, against vitnb's
-// tiny28 with 805,130 and 86 MFLOPs (TestVariablesAndCounts prints both): for equal cost widen Filters (FLOPs
-// grow with their square).
+// each halving of the grid, as VGG). cnn28 has 93,962 parameters and 14.9 MFLOPs per image, about the cost of
+// the notebooks' ViT micro28 (139k parameters, 15.8 MFLOPs; TestVariablesAndCounts prints both); for other
+// sizes scale Filters (FLOPs grow with their square). Trained like the notebooks' quick micro28 (500 steps of
+// 64 Fashion-MNIST images, AdamW 2e-3, 50 warm-up steps, weight decay 0.05, clipping 1; XLA CPU, 115 s) cnn28
+// reaches 85.5% on the first 2000 test images, where micro28 reaches 77.8% in 97 s.
 var presets = map[string]Config{
 	"cnn28": {Name: "cnn28", ImageSize: 28, Channels: 1, Filters: []int{32, 64, 128}, KernelSize: 3, NumClasses: 10},
 	"cnn32": {Name: "cnn32", ImageSize: 32, Channels: 3, Filters: []int{32, 64, 128}, KernelSize: 3, NumClasses: 10},

@@ -138,8 +138,12 @@ func TestVariablesAndCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vit, _ := vitnb.Preset("tiny28")
-	t.Logf("%s; %d MFLOPs; ViT %s: %d parameters, %d MFLOPs", c28, c28.FLOPs()/1e6, vit.Name, vit.NumParams(), vit.FLOPs()/1e6)
+	// cnn28 is the equal-cost partner of the notebooks' ViT, micro28: FLOPs within 20%.
+	vit, _ := vitnb.Preset("micro28")
+	t.Logf("%s; %.1f MFLOPs; ViT %s: %d parameters, %.1f MFLOPs", c28, float64(c28.FLOPs())/1e6, vit.Name, vit.NumParams(), float64(vit.FLOPs())/1e6)
+	if r := float64(c28.FLOPs()) / float64(vit.FLOPs()); r < 0.8 || r > 1.2 {
+		t.Errorf("cnn28 costs %.2f times micro28's FLOPs, want 0.8-1.2", r)
+	}
 	if c28.NumParams() != 93962 {
 		t.Errorf("cnn28 has %d parameters, want 93962", c28.NumParams())
 	}
