@@ -54,6 +54,14 @@ func setVar(t *testing.T, store *model.Store, cfg vitnb.Config, name string, val
 	}
 }
 
+func toInt32(v []int) []int32 {
+	out := make([]int32, len(v))
+	for i, x := range v {
+		out[i] = int32(x)
+	}
+	return out
+}
+
 func filled(n int, v float64) []float64 {
 	out := make([]float64, n)
 	for i := range out {
@@ -181,43 +189,38 @@ func TestRelevanceGradientIsTheLogitsGradient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A new executable for each evaluation: GoMLX's Go backend embeds the values of variables as constants when
-	// it compiles an inference graph (Capabilities.PreferConstantsForVariables), so an executable compiled
-	// before a variable changes keeps the old value.
-	y := func() float64 {
-		logits := model.MustNewExec(b, store, func(scope *model.Scope, images *graph.Node) *graph.Node {
-			return vitnb.Logits(scope, cfg, images)
-		})
-		out := logits.MustCall(tensors.FromFlatDataAndDimensions(pix, n, cfg.ImageSize, cfg.ImageSize, cfg.Channels))
-		l := tensors.MustCopyFlatData[float64](out[0])
-		sum := 0.0
-		for i := range n {
-			sum += l[i*cfg.NumClasses+ex.Classes[i]]
-		}
-		return sum
-	}
+	// One graph evaluates y with each head's output kernel scaled by 1+ε and 1-ε in turn: the kernel's value in
+	// the graph is replaced (Variable.SetNodeValue) before each model build and restored after, so the store's
+	// variables are left unchanged.
 	const eps = 1e-4
-	hd, d := cfg.HeadDim(), cfg.Width
-	for blk := range cfg.Depth {
-		name := attentionScope(blk) + "out/kernel"
-		v := store.GetVariable("/" + name)
-		if v == nil {
-			t.Fatalf("no variable %s", name)
-		}
-		orig := tensors.MustCopyFlatData[float64](v.MustValue())
-		for h := range cfg.Heads {
-			scaled := func(f float64) {
-				k := append([]float64(nil), orig...)
-				for i := h * hd * d; i < (h+1)*hd*d; i++ { // kernel [heads, head_dim, width]: head h's rows
-					k[i] *= f
+	exec := model.MustNewExec(b, store, func(scope *model.Scope, images *graph.Node) []*graph.Node {
+		onehot := graph.OneHot(graph.Const(images.Graph(), toInt32(ex.Classes)), cfg.NumClasses, cfg.DType)
+		var ys []*graph.Node
+		for blk := range cfg.Depth {
+			v := store.GetVariable("/" + attentionScope(blk) + "out/kernel")
+			orig := v.NodeValue(images.Graph())
+			for h := range cfg.Heads {
+				for _, f := range []float64{1 + eps, 1 - eps} {
+					scale := make([]float64, cfg.Heads) // kernel [heads, head_dim, width]: scale head h's rows
+					for i := range scale {
+						scale[i] = 1
+					}
+					scale[h] = f
+					factor := graph.Reshape(graph.Const(images.Graph(), scale), cfg.Heads, 1, 1)
+					v.SetNodeValue(graph.Mul(orig, factor))
+					logits := vitnb.Logits(scope, cfg, images)
+					ys = append(ys, graph.ReduceAllSum(graph.Mul(logits, onehot)))
 				}
-				setVar(t, store, cfg, name, k, cfg.Heads, hd, d)
 			}
-			scaled(1 + eps)
-			up := y()
-			scaled(1 - eps)
-			down := y()
-			setVar(t, store, cfg, name, orig, cfg.Heads, hd, d)
+			v.SetNodeValue(orig)
+		}
+		return ys
+	})
+	outs := exec.MustCall(tensors.FromFlatDataAndDimensions(pix, n, cfg.ImageSize, cfg.ImageSize, cfg.Channels))
+	for blk := range cfg.Depth {
+		for h := range cfg.Heads {
+			k := 2 * (blk*cfg.Heads + h)
+			up, down := outs[k].Value().(float64), outs[k+1].Value().(float64)
 			numeric := (up - down) / (2 * eps)
 			analytic := 0.0
 			for i := range n {
