@@ -9,6 +9,7 @@ import (
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/classifier"
+	"github.com/vitnb/vitnb/vitnb/explain"
 	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
@@ -90,26 +91,20 @@ func rolloutPictures(cfg vitnb.Config, batch *datasets.Batch, logits [][]float32
 		if err != nil {
 			return nil, nil, err
 		}
-		blocks := make([]viz.Attention, len(attention[i]))
+		blocks := make([]explain.Attention, len(attention[i]))
 		for j, w := range attention[i] {
-			if blocks[j], err = viz.NewAttention(w, cfg.Heads, cfg.NumTokens()); err != nil {
+			if blocks[j], err = explain.NewAttention(w, cfg.Heads, cfg.NumTokens()); err != nil {
 				return nil, nil, err
 			}
 		}
-		r, err := viz.Rollout(blocks)
+		r, err := explain.Rollout(blocks)
 		if err != nil {
 			return nil, nil, err
 		}
-		var row []float64
-		if prefix > 0 {
-			row = r[prefix:cfg.NumTokens()] // What the class token draws from each patch.
-		} else { // Mean pooling: how much the pooled tokens draw from each patch, averaged.
-			row = make([]float64, cfg.NumPatches())
-			for q := range cfg.NumPatches() {
-				for k := range cfg.NumPatches() {
-					row[k] += r[q*cfg.NumTokens()+k] / float64(cfg.NumPatches())
-				}
-			}
+		// With a class token: what it draws from each patch; with mean pooling: what the pooled tokens draw.
+		row, err := explain.PatchMap(r, cfg.NumTokens(), prefix)
+		if err != nil {
+			return nil, nil, err
 		}
 		masked, err := viz.Mask(img, row, cfg.GridSize(), cfg.GridSize())
 		if err != nil {

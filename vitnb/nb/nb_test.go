@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb/explain"
 	"github.com/vitnb/vitnb/vitnb/training"
-	"github.com/vitnb/vitnb/vitnb/viz"
 )
 
 func TestBudget(t *testing.T) {
@@ -87,7 +87,7 @@ func TestTrainOrLoad(t *testing.T) {
 	if len(logits) != 2 || len(att) != 2 || len(att[0]) != cfg.Depth || att[1][0].Tokens != cfg.NumTokens() {
 		t.Fatalf("inspect: %d logits, %d images of attention", len(logits), len(att))
 	}
-	if _, err := viz.Rollout(att[0]); err != nil {
+	if _, err := explain.Rollout(att[0]); err != nil {
 		t.Fatal(err)
 	}
 	if img := again.ImageOf(pix, 1); img.Bounds().Dx() != cfg.ImageSize {

@@ -13,6 +13,7 @@ import (
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/classifier"
+	"github.com/vitnb/vitnb/vitnb/explain"
 	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
@@ -293,16 +294,16 @@ func (t *Trained) Images(indices []int) (pix []float32, labels []int32, err erro
 
 // Inspect runs the model on n images of model input and returns its logits [n][classes] and the attention of
 // every block for every image ([image][block]).
-func (t *Trained) Inspect(pix []float32, n int) (logits [][]float32, att [][]viz.Attention, err error) {
+func (t *Trained) Inspect(pix []float32, n int) (logits [][]float32, att [][]explain.Attention, err error) {
 	logits, weights, err := t.Classifier.Inspect(pix, n)
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg := t.Config
-	att = make([][]viz.Attention, n)
+	att = make([][]explain.Attention, n)
 	for i, blocks := range weights {
 		for _, w := range blocks {
-			a, err := viz.NewAttention(w, cfg.Heads, cfg.NumTokens())
+			a, err := explain.NewAttention(w, cfg.Heads, cfg.NumTokens())
 			if err != nil {
 				return nil, nil, err
 			}

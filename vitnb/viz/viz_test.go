@@ -20,60 +20,6 @@ func near(t *testing.T, what string, got, want []float64, tol float64) {
 	}
 }
 
-func att(heads ...[]float64) Attention {
-	n := int(math.Sqrt(float64(len(heads[0]))))
-	return Attention{Heads: len(heads), Tokens: n, Weights: heads}
-}
-
-func TestRolloutByHand(t *testing.T) {
-	// One block, two heads: mean [[.5,.5],[.5,.5]]; with the residual, 0.5*A + 0.5*I = [[.75,.25],[.25,.75]].
-	r, err := Rollout([]Attention{att([]float64{1, 0, 0, 1}, []float64{0, 1, 1, 0})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	near(t, "one block", r, []float64{.75, .25, .25, .75}, 1e-12)
-
-	// Two blocks that do not commute: Â1 = [[.5,.5],[0,1]], Â2 = [[1,0],[.5,.5]]; R = Â2·Â1.
-	r, err = Rollout([]Attention{att([]float64{0, 1, 0, 1}), att([]float64{1, 0, 1, 0})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	near(t, "two blocks", r, []float64{.5, .5, .25, .75}, 1e-12)
-	for q := 0; q < 2; q++ {
-		if s := r[2*q] + r[2*q+1]; math.Abs(s-1) > 1e-12 {
-			t.Fatalf("row %d sums to %g", q, s)
-		}
-	}
-	if _, err := Rollout(nil); err == nil {
-		t.Fatal("no error for no blocks")
-	}
-}
-
-func TestMeanDistanceByHand(t *testing.T) {
-	// Class token + 2x2 grid of 4-pixel patches: 5 tokens.
-	const T = 5
-	self := make([]float64, T*T)
-	opposite := make([]float64, T*T)
-	halfCls := make([]float64, T*T)
-	for q := 0; q < T; q++ {
-		self[q*T+q] = 1
-	}
-	for i := 0; i < 4; i++ {
-		opposite[(1+i)*T+1+(3-i)] = 1 // patch 0 <-> 3, 1 <-> 2: diagonal, 4*sqrt(2) pixels
-		halfCls[(1+i)*T] = 0.5        // half on the class token, which is left out and renormalised away
-		halfCls[(1+i)*T+1+(i^1)] = 0.5
-	}
-	a := att(self, opposite, halfCls)
-	d, err := a.MeanDistance(1, 2, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	near(t, "mean distance", d, []float64{0, 4 * math.Sqrt2, 4}, 1e-12)
-	if _, err := a.MeanDistance(0, 2, 4); err == nil {
-		t.Fatal("no error for a wrong grid")
-	}
-}
-
 func TestEigenAndPCA(t *testing.T) {
 	vals, vecs, err := SymmetricEigen([]float64{2, 1, 1, 2}, 2)
 	if err != nil {
