@@ -213,24 +213,27 @@ func patchKernelSpec(path, home string) error {
 
 func notebookRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notebook run", "[flags] FILES.ipynb", stderr)
-	budget := fs.String("budget", "quick", "quick (a few minutes each on 2 cores, as CI) or full; sets $VITNB_BUDGET")
+	budget := fs.String("budget", "quick", "quick (a few minutes each on 2 cores, as CI), default (at most about 10 minutes each, what the repository stores) or full; sets $VITNB_BUDGET")
 	outDir := fs.String("o", "", "folder for the executed copies (default: a new temporary folder)")
 	write := fs.Bool("write", false, "write each notebook that runs clean back in place, outputs and stamp included (what the repository stores)")
-	timeout := fs.Duration("timeout", 0, "limit per notebook (and per cell); 0 means 15m with -budget quick, 60m with full")
+	timeout := fs.Duration("timeout", 0, "limit per notebook (and per cell); 0 means 15m with -budget quick, 30m with default, 60m with full")
 	home := fs.String("home", notebookHome(), "folder of `vit notebook setup` (also $VITNB_NOTEBOOK_HOME)")
 	python := fs.String("python", "", "Python with nbclient (default: the setup's virtual environment)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
-	if *budget != "quick" && *budget != "full" {
-		return usageErrorf("-budget must be quick or full, got %q", *budget)
+	if *budget != "quick" && *budget != "default" && *budget != "full" {
+		return usageErrorf("-budget must be quick, default or full, got %q", *budget)
 	}
 	if fs.NArg() == 0 {
 		return usageErrorf("notebook run needs notebook files")
 	}
 	if *timeout <= 0 {
 		*timeout = 15 * time.Minute
-		if *budget == "full" {
+		switch *budget {
+		case "default":
+			*timeout = 30 * time.Minute
+		case "full":
 			*timeout = 60 * time.Minute
 		}
 	}
