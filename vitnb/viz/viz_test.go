@@ -183,3 +183,27 @@ func TestPlotAndHTML(t *testing.T) {
 		t.Fatalf("confusion: %s", c)
 	}
 }
+
+func TestColorBarAndMarkCell(t *testing.T) {
+	bar := ColorBar(0, 0.5, 100)
+	if bar.Bounds().Dy() < 100 || bar.Bounds().Dx() < 20 {
+		t.Fatalf("colour bar is %v", bar.Bounds())
+	}
+	// The top of the bar is the brightest colour, the bottom the darkest.
+	top, bottom := bar.RGBAAt(2, FontHeight/2), bar.RGBAAt(2, FontHeight/2+99)
+	if top != Viridis(1) || bottom != Viridis(0) {
+		t.Fatalf("bar top %v bottom %v, want %v and %v", top, bottom, Viridis(1), Viridis(0))
+	}
+	img, err := HeatMap(make([]float64, 49), 7, 7, 8, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	MarkCell(img, 3, 2, 7, 7, Red)
+	// The frame of cell (3, 2) covers pixels 16..23 x 24..31; its centre and the other cells are untouched.
+	if img.RGBAAt(16, 24) != Red || img.RGBAAt(23, 31) != Red {
+		t.Fatal("frame corners not drawn")
+	}
+	if img.RGBAAt(20, 28) == Red || img.RGBAAt(15, 24) == Red || img.RGBAAt(24, 31) == Red {
+		t.Fatal("frame drawn outside the cell's border")
+	}
+}
