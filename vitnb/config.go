@@ -3,8 +3,8 @@
 //
 // The model reads top to bottom like google-research/vision_transformer's vit_jax/models_vit.py: patch
 // embedding (PatchEmbedding), class token and position embeddings (AddPositionEmbeddings), pre-LayerNorm
-// encoder blocks (EncoderBlock) with multi-head self-attention (SelfAttention) and a GELU MLP (MLPBlock), the
-// encoder (Encoder) and the classifier head (Forward). Variables are named like the keys of Google's .npz
+// encoder blocks (EncoderBlock) with multi-head self-attention (SelfAttention) and a GELU MLP (MLPBlock), and
+// the encoder's loop over the blocks, its final norm and the classifier head (Forward). Variables are named like the keys of Google's .npz
 // checkpoints (for instance "Transformer/encoderblock_0/MultiHeadDotProductAttention_1/query/kernel"), so
 // loading pretrained weights is a name map; Config.VariableShapes lists them all.
 //

@@ -167,9 +167,8 @@ func SelfAttention(scope *model.Scope, cfg Config, x *Node, wantAttention bool) 
 		return Reshape(y, batch, tokens, h, hd) // [batch, tokens, heads, head_dim]
 	}
 	// Attention runs heads-before-tokens (BHSD), the layout in which both backends batch its products; the
-	// projections give tokens-before-heads (BSHD), so q, k, v and the output are transposed here. tiny32 inference
-	// on XLA CPU, batch 256, three alternating 8 s rounds: 349-368 images/s against 319-343 with BSHD attention;
-	// the Go backend and training the same within the noise (README "Backends and speed").
+	// projections give tokens-before-heads (BSHD), so q, k, v and the output are transposed here (faster for
+	// inference on XLA CPU, the same elsewhere: docs/RESULTS.md, "Backends and speed").
 	toHeads := func(n *Node) *Node { return TransposeAllAxes(n, 0, 2, 1, 3) } // [b, s, h, d] <-> [b, h, s, d]
 	q, k, v := toHeads(project("query")), toHeads(project("key")), toHeads(project("value"))
 

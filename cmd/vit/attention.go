@@ -5,9 +5,9 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"slices"
 
 	"github.com/vitnb/vitnb/datasets"
-	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/classifier"
 	"github.com/vitnb/vitnb/vitnb/explain"
 	"github.com/vitnb/vitnb/vitnb/files"
@@ -55,13 +55,33 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 		batch = b
 		break
 	}
-	logits, attention, err := c.Inspect(batch.Images, batch.N)
+	e, err := c.Explainer()
 	if err != nil {
 		return err
 	}
-	pics, labels, err := rolloutPictures(cfg, batch, logits, attention, ds.Classes)
+	ex, err := e.Explain(batch.Images, batch.N, nil)
 	if err != nil {
 		return err
+	}
+	logits := ex.Logits
+	// Each image beside the image seen through its attention rollout (class token row, the paper's Fig. 6),
+	// labelled "true / predicted".
+	var pics []image.Image
+	var labels []string
+	per := cfg.ImageSize * cfg.ImageSize * cfg.Channels
+	for i := range batch.N {
+		x := slices.Clone(batch.Images[i*per : (i+1)*per])
+		c.Preprocessing.Denormalize(x)
+		img, err := viz.FromFloats(x, cfg.ImageSize, cfg.ImageSize, cfg.Channels, 0, 255)
+		if err != nil {
+			return err
+		}
+		masked, err := viz.Mask(img, ex.Maps[explain.MethodRollout][i], cfg.GridSize(), cfg.GridSize())
+		if err != nil {
+			return err
+		}
+		pics = append(pics, viz.HStack(1, img, masked))
+		labels = append(labels, c.ClassName(int(batch.Labels[i]))+" / "+c.ClassName(ex.Classes[i]))
 	}
 	grid := viz.Grid(pics, labels, 4, *scale)
 	if err := files.WriteAtomic(*out, func(w io.Writer) error { return png.Encode(w, grid) }); err != nil {
@@ -76,42 +96,4 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s: attention rollout of %d %s test images (%d classified right) written to %s\n",
 		cfg.Name, batch.N, ds.Name, correct, *out)
 	return nil
-}
-
-// rolloutPictures returns, for each image, the image beside the image seen through its attention rollout
-// (class token row, the paper's Fig. 6), labelled "true / predicted".
-func rolloutPictures(cfg vitnb.Config, batch *datasets.Batch, logits [][]float32, attention [][][]float32,
-	classes []string) ([]image.Image, []string, error) {
-	size := cfg.ImageSize * cfg.ImageSize * cfg.Channels
-	prefix := cfg.NumTokens() - cfg.NumPatches()
-	var pics []image.Image
-	var labels []string
-	for i := range batch.N {
-		img, err := viz.FromFloats(batch.Images[i*size:(i+1)*size], cfg.ImageSize, cfg.ImageSize, cfg.Channels, -1, 1)
-		if err != nil {
-			return nil, nil, err
-		}
-		blocks := make([]explain.Attention, len(attention[i]))
-		for j, w := range attention[i] {
-			if blocks[j], err = explain.NewAttention(w, cfg.Heads, cfg.NumTokens()); err != nil {
-				return nil, nil, err
-			}
-		}
-		r, err := explain.Rollout(blocks)
-		if err != nil {
-			return nil, nil, err
-		}
-		// With a class token: what it draws from each patch; with mean pooling: what the pooled tokens draw.
-		row, err := explain.PatchMap(r, cfg.NumTokens(), prefix)
-		if err != nil {
-			return nil, nil, err
-		}
-		masked, err := viz.Mask(img, row, cfg.GridSize(), cfg.GridSize())
-		if err != nil {
-			return nil, nil, err
-		}
-		pics = append(pics, viz.HStack(1, img, masked))
-		labels = append(labels, classes[batch.Labels[i]]+" / "+classes[training.Predicted(logits[i])])
-	}
-	return pics, labels, nil
 }

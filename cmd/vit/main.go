@@ -48,8 +48,8 @@ func main() {
 }
 
 // restartWithMallocTunables replaces this process with itself, same process ID and arguments, with
-// backend.MallocTunables added to GLIBC_TUNABLES (glibc reads it only at start): XLA CPU runs 1.2-1.3x faster
-// with malloc on huge pages. It returns when there is nothing to add (the second time, or when the user set
+// backend.MallocTunables added to GLIBC_TUNABLES (glibc reads it only at start): XLA CPU runs faster with malloc
+// on huge pages (docs/RESULTS.md). It returns when there is nothing to add (the second time, or when the user set
 // glibc.malloc.hugetlb) or when the restart fails; vit then runs as it is.
 func restartWithMallocTunables() {
 	if runtime.GOOS != "linux" {

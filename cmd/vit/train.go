@@ -68,24 +68,23 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(mode, "[flags]", stderr)
 	mf := addModelFlags(fs, true)
 	df := addDataFlags(fs, datasets.SplitTest)
-	// Defaults: the paper's pretraining (Section 4.1, Appendix B.1: Adam, β=0.9/0.999, wd 0.1, warm-up, linear
-	// decay) scaled to small CPU runs, and its fine-tuning (Appendix B.1.1: SGD 0.9, cosine, clip 1, no decay).
-	job := training.Job{Command: mode, Optimizer: training.OptimizerConfig{Kind: "adamw", Decay: "cosine",
-		LearningRate: 1e-3, WeightDecay: 0.05, WarmupSteps: 200}}
+	// Defaults: training.DefaultPretraining (the paper's pretraining scaled to small CPU runs) and the paper's
+	// fine-tuning (Appendix B.1.1: SGD 0.9, cosine, clip 1, no decay).
+	job := training.Job{Command: mode, Optimizer: training.DefaultPretraining()}
 	if mode == "finetune" {
-		job.Optimizer = training.PaperFineTuning(0, 50)
+		job.Optimizer = training.PaperFineTuning(2000, 50)
 	}
 	o := &job.Optimizer
 	recipe := fs.String("recipe", "", "start from a named recipe (flags given override it): "+recipeNames())
 	fs.StringVar(&o.Kind, "optimizer", o.Kind, "adamw or sgd (momentum 0.9)")
 	fs.StringVar(&o.Decay, "decay", o.Decay, "learning-rate decay after warm-up: cosine, linear or none")
-	fs.IntVar(&o.TotalSteps, "steps", 2000, "training steps")
+	fs.IntVar(&o.TotalSteps, "steps", o.TotalSteps, "training steps")
 	fs.IntVar(&o.WarmupSteps, "warmup", o.WarmupSteps, "linear warm-up steps (at most a fifth of -steps when not given)")
 	fs.IntVar(&job.Accumulate, "accumulate", 1, "sum the gradients of N batches per step (a step sees N x -batch images)")
 	fs.Float64Var(&o.LearningRate, "lr", o.LearningRate, "peak learning rate")
 	fs.Float64Var(&o.WeightDecay, "wd", o.WeightDecay, "decoupled weight decay (adamw only)")
 	fs.BoolVar(&o.DecayAll, "wd-all", false, "decay every variable, as the paper's code (default spares biases, norms, cls and position embeddings, as timm)")
-	fs.Float64Var(&o.ClipNorm, "clip", 1, "clip gradients to this global norm (0: off; the paper uses 1)")
+	fs.Float64Var(&o.ClipNorm, "clip", o.ClipNorm, "clip gradients to this global norm (0: off; the paper uses 1)")
 	fs.Float64Var(&job.LabelSmoothing, "label-smoothing", 0, "label smoothing of the cross-entropy")
 	fs.Int64Var(&job.Seed, "seed", 1, "seed of the initialisation, data order and augmentation")
 	fs.StringVar(&job.Dir, "dir", "", "run folder for checkpoints, metrics.jsonl and results.json (default runs/PRESET-DATA)")

@@ -239,3 +239,30 @@ func TestPretrainAccumulateAugment(t *testing.T) {
 		t.Errorf("top-1 %.3f after 150 accumulated steps, want >= 0.9", r.Metrics.Top1)
 	}
 }
+
+// TestPretrainRecipe starts from the fashion-mnist-91 recipe: its optimizer, augmentation and model (mean pooling,
+// 2 heads) apply, flags given override them (steps, batch, data, width), and a default warm-up longer than the run
+// is shortened with a line instead of refused.
+func TestPretrainRecipe(t *testing.T) {
+	data := writeFolderDataset(t, 8)
+	dir := filepath.Join(t.TempDir(), "recipe")
+	code, out, errOut := runVit(t, "pretrain", "-recipe", "fashion-mnist-91", "-data", "folder:"+data, "-image-size", "8",
+		"-patch", "4", "-width", "16", "-depth", "1", "-mlp", "32", "-steps", "10", "-batch", "8", "-progress=false",
+		"-workers", "1", "-dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	r := readResults(t, dir)
+	if r.Optimizer.LearningRate != 1.5e-3 || r.Optimizer.WarmupSteps != 2 || r.Model.Pooling != "gap" || r.Model.Heads != 2 ||
+		r.Model.Width != 16 || r.BatchSize != 8 || r.Augmentation != "pad-crop(1)+flip" || r.Steps != 10 {
+		t.Errorf("results of the recipe run: %+v", r)
+	}
+	if !strings.Contains(errOut, "warm-up shortened to 2 steps") {
+		t.Errorf("no line about the shortened warm-up: %q", errOut)
+	}
+	for _, args := range [][]string{{"pretrain", "-recipe", "nosuch"}, {"finetune", "-recipe", "fashion-mnist-91", "-from", dir}} {
+		if code, _, errOut := runVit(t, args...); code != 2 || !strings.Contains(errOut, "recipe") {
+			t.Errorf("vit %v: exit %d, %q", args, code, errOut)
+		}
+	}
+}

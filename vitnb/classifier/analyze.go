@@ -7,6 +7,7 @@ import (
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/explain"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
@@ -123,6 +124,21 @@ func (c *Classifier) Inspect(input []float32, n int) (logits [][]float32, attent
 		}
 	}
 	return c.inspector.Run(input, n)
+}
+
+// Explainer returns the classifier's explainer (package explain: raw attention, rollout, gradient-weighted
+// relevance, deletion faithfulness), created once and kept with its compiled graphs.
+func (c *Classifier) Explainer() (*explain.Explainer, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.explainer == nil {
+		e, err := explain.New(c.Backend, c.Store, c.Config)
+		if err != nil {
+			return nil, err
+		}
+		c.explainer = e
+	}
+	return c.explainer, nil
 }
 
 // Variable returns the value of a model variable by its checkpoint name (e.g. vitnb.VarPatchKernel) as float32s

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/explain"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
@@ -54,6 +55,7 @@ type Classifier struct {
 	repr      *model.Exec
 	logits    *model.ExecOneOutput
 	inspector *vitnb.Inspector
+	explainer *explain.Explainer
 }
 
 // RunInfo is what a run folder holds besides the weights.

@@ -129,11 +129,12 @@ func (s TrainSpec) imagesTag() string {
 func (s TrainSpec) Job() (training.Job, error) {
 	job := training.Job{Command: "pretrain", BatchSize: s.BatchSize, Seed: int64(s.Seed), Dir: s.Dir(),
 		Data: training.Data{Dataset: s.Dataset, Holdout: -1, TrainImages: s.TrainImages, EvalImages: s.EvalImages},
-		Optimizer: training.OptimizerConfig{Kind: "adamw", LearningRate: s.LearningRate, WarmupSteps: s.WarmupSteps,
-			TotalSteps: s.Steps, Decay: "cosine", WeightDecay: s.WeightDecay, ClipNorm: 1},
+		Optimizer: training.DefaultPretraining(),
 		LogEvery:        max(s.Steps/50, 5),
 		CheckpointEvery: max(s.Steps/8, 50), // an interrupted run (a cell's time limit) resumes
 	}
+	o := &job.Optimizer
+	o.LearningRate, o.WarmupSteps, o.TotalSteps, o.WeightDecay = s.LearningRate, s.WarmupSteps, s.Steps, s.WeightDecay
 	if s.FineTuneFrom != nil {
 		if s.WeightDecay != 0 {
 			return job, fmt.Errorf("fine-tuning %s: weight decay must be 0 (the paper fine-tunes with SGD without it), got %g",

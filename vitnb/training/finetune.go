@@ -11,6 +11,15 @@ import (
 	"github.com/vitnb/vitnb/vitnb"
 )
 
+// DefaultPretraining is what `vit pretrain` runs without flags and what the notebooks' runs start from: the
+// paper's optimizer (Section 4.1 and Appendix B.1: Adam with β1 0.9 and β2 0.999, gradients clipped at global norm
+// 1) scaled to small models on a CPU: peak rate 1e-3, weight decay 0.05 sparing biases, norms and embeddings (timm's
+// and DeiT's choice for small data; the paper decays everything), 200 warm-up steps, cosine decay over 2000 steps.
+func DefaultPretraining() OptimizerConfig {
+	return OptimizerConfig{Kind: "adamw", LearningRate: 1e-3, WarmupSteps: 200, TotalSteps: 2000, Decay: "cosine",
+		WeightDecay: 0.05, ClipNorm: 1}
+}
+
 // FineTuneLearningRate is the fine-tuning learning rate of PaperFineTuning: 0.01, the middle of the paper's
 // sweep {0.001, 0.003, 0.01, 0.03} (Appendix B.1.1).
 const FineTuneLearningRate = 0.01

@@ -148,10 +148,7 @@ func (j Job) Validate() error {
 	case d.Workers < 0:
 		return fmt.Errorf("-workers must not be negative, got %d", d.Workers)
 	}
-	if _, err := NewOptimizer(o); err != nil {
-		return err
-	}
-	return nil
+	return o.WithDefaults().Validate()
 }
 
 // Recipe is a named, sourced starting point for a Job: the command line's -recipe flag and the notebooks start
