@@ -207,3 +207,36 @@ func TestColorBarAndMarkCell(t *testing.T) {
 		t.Fatal("frame drawn outside the cell's border")
 	}
 }
+
+// TestPlotLegendWraps: a legend wider than the plot wraps into rows, each entry's swatch drawn inside the picture
+// and clear of the y axis' label.
+func TestPlotLegendWraps(t *testing.T) {
+	var series []Series
+	for i := range 4 {
+		series = append(series, Series{Name: strings.Repeat("x", 14) + string(rune('a'+i)), X: []float64{0, 1}, Y: []float64{0, 1}})
+	}
+	img, err := Plot{Title: "t", YLabel: "a long label of the y axis", Series: series, Width: 400, Height: 300}.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each swatch is a 12x3 bar of its series' colour; count the rows holding one.
+	rows := map[int]bool{}
+	for si := range series {
+		c := Palette[si%len(Palette)]
+		found := false
+		for y := 0; y < 100 && !found; y++ {
+			for x := TextWidth("a long label of the y axis") + 8; x+12 <= 400; x++ {
+				if img.RGBAAt(x, y) == c && img.RGBAAt(x+11, y) == c && img.RGBAAt(x, y+2) == c {
+					rows[y], found = true, true
+					break
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("series %d: no legend swatch clear of the y label", si)
+		}
+	}
+	if len(rows) < 2 {
+		t.Fatalf("legend swatches on %d row(s), want it wrapped", len(rows))
+	}
+}
