@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/compute"
+	"github.com/janpfeifer/gonb/gonbui/protocol"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb/classifier"
@@ -46,9 +47,13 @@ func Pretrained(b compute.Backend) (*classifier.Classifier, error) {
 	return c, nil
 }
 
-// Photos returns the paths of the colour photos in a folder (the notebooks' images/, see its README for their
-// sources and licences), sorted by name.
+// Photos returns the paths of the image files in a folder, sorted by name: in the notebooks "images", the
+// colour photos beside them (see images/README.md for their sources and licences). A relative folder is taken
+// from the notebook's folder ($GONB_DIR) in a notebook, else from the working directory.
 func Photos(dir string) ([]string, error) {
+	if nbDir := os.Getenv(protocol.GONB_DIR_ENV); nbDir != "" && !filepath.IsAbs(dir) {
+		dir = filepath.Join(nbDir, dir)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("nb: the photos: %w", err)
