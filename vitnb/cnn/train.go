@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/metric"
 
 	"github.com/vitnb/vitnb/vitnb/training"
 )
@@ -19,8 +20,9 @@ import (
 type TrainOptions struct {
 	Optimizer training.OptimizerConfig
 	Seed      int64
-	// Progress, if set, is called after every step with the step (from 1), the run's length and the batch loss.
-	Progress func(step, total int, loss float64)
+	// Progress, if set, is called after every step with the step (from 1), the run's length, the batch loss and
+	// the moving average of the training accuracy (as the ViT's runs report it).
+	Progress func(step, total int, loss, accuracy float64)
 }
 
 // Trained is a CNN trained by Train: its variables and what the training cost.
@@ -53,7 +55,10 @@ func Train(b compute.Backend, cfg Config, data train.Dataset, opts TrainOptions)
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, opts.Seed)
 	lossFn := func(labels, logits []*Node) *Node { return training.CrossEntropy(labels[0], logits[0], 0) }
-	trainer := train.NewTrainer(b, store, cfg.Logits, lossFn, opt, nil, nil)
+	// The moving average of the training accuracy, with the ViT runs' weight of a new batch (training.Run's).
+	accuracy := metric.NewExponentialMovingAverageMetric("Moving Average Accuracy", "~acc", metric.AccuracyMetricType,
+		accuracyGraph, nil, 0.01)
+	trainer := train.NewTrainer(b, store, cfg.Logits, lossFn, opt, []metric.Interface{accuracy}, nil)
 	t := &Trained{Config: cfg, Store: store, Backend: b}
 	start := time.Now()
 	for batch, err := range data.Iter() {
@@ -71,7 +76,7 @@ func Train(b compute.Backend, cfg Config, data train.Dataset, opts TrainOptions)
 		t.Steps++
 		t.ImagesSeen += n
 		if opts.Progress != nil && len(outs) > 0 {
-			opts.Progress(t.Steps, steps, training.ScalarValue(outs[0]))
+			opts.Progress(t.Steps, steps, training.ScalarValue(outs[0]), training.ScalarValue(outs[len(outs)-1]))
 		}
 		for _, o := range outs {
 			_ = o.FinalizeAll()
@@ -86,6 +91,13 @@ func Train(b compute.Backend, cfg Config, data train.Dataset, opts TrainOptions)
 			cfg.Name, t.Steps, steps)
 	}
 	return t, nil
+}
+
+// accuracyGraph is the fraction of a batch whose arg-max logit is the label (labels [batch] or [batch, 1]).
+func accuracyGraph(_ *model.Scope, labels, logits []*Node) *Node {
+	l := logits[0]
+	choice := ArgMax(l, -1, labels[0].DType())
+	return ReduceAllMean(ConvertDType(Equal(choice, Reshape(labels[0], l.Shape().Dimensions[0])), l.DType()))
 }
 
 // Evaluate measures the trained CNN on data (in order, each image once, such as a datasets.Pipeline made with

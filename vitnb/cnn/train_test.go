@@ -42,14 +42,18 @@ func TestTrainAndEvaluate(t *testing.T) {
 	opt := training.DefaultPretraining()
 	opt.LearningRate, opt.WarmupSteps, opt.TotalSteps = 3e-3, 5, 60
 	var losses []float64
+	lastAcc := 0.0
 	tr, err := Train(b, small(), halvesData{seed: 1, batch: 16, loop: true}, TrainOptions{Optimizer: opt, Seed: 1,
-		Progress: func(step, total int, loss float64) { losses = append(losses, loss) }})
+		Progress: func(step, total int, loss, acc float64) { losses, lastAcc = append(losses, loss), acc }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tr.Steps != 60 || tr.ImagesSeen != 960 || len(losses) != 60 || tr.Seconds <= 0 {
 		t.Fatalf("steps %d, images %d, progress calls %d, %.2fs; want 60, 960, 60, > 0", tr.Steps, tr.ImagesSeen,
 			len(losses), tr.Seconds)
+	}
+	if lastAcc < 0.5 || lastAcc > 1 {
+		t.Errorf("moving average of the training accuracy after 60 steps: %.3f, want above 0.5", lastAcc)
 	}
 	m, err := tr.Evaluate(halvesData{seed: 99, batch: 32, total: 64})
 	if err != nil {

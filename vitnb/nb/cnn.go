@@ -65,12 +65,12 @@ func TrainCNN(b compute.Backend, preset string, spec TrainSpec) (*CNNRun, error)
 	start := time.Now()
 	loss := 0.0
 	t, err := cnn.Train(b, cfg, data, cnn.TrainOptions{Optimizer: job.Optimizer, Seed: int64(spec.Seed),
-		Progress: func(step, total int, l float64) {
+		Progress: func(step, total int, l, acc float64) {
 			loss = 0.9*loss + 0.1*l // a moving average, as the ViT's bar shows
 			if step < 10 {
 				loss = l
 			}
-			progress(training.Progress{Step: step, Total: total, Elapsed: time.Since(start), Loss: loss,
+			progress(training.Progress{Step: step, Total: total, Elapsed: time.Since(start), Loss: loss, Accuracy: acc,
 				ImagesPerStep: spec.BatchSize})
 		}})
 	if err != nil {
