@@ -85,6 +85,9 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 	if err := vitnb.CheckDType(b, cfg.Model); err != nil {
 		return nil, err
 	}
+	if err := cfg.Model.CheckMemory(cfg.BatchSize, true); err != nil {
+		return nil, err
+	}
 	if cfg.Model.NumClasses <= 0 {
 		return nil, fmt.Errorf("training needs a model with a head: classes must be positive, got %d", cfg.Model.NumClasses)
 	}
