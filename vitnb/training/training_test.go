@@ -98,7 +98,11 @@ func runFor(t *testing.T, dir string, steps int, resume bool, data train.Dataset
 		return nil, err
 	}
 	t.Cleanup(func() { _ = r.Close() })
-	return r, r.Train(data)
+	err = r.Train(data)
+	if err != nil {
+		_ = r.Close() // as a failed process would: its lock on the folder goes
+	}
+	return r, err
 }
 
 func TestTrainLearnsAndEvaluates(t *testing.T) {
@@ -333,9 +337,11 @@ func TestNaNStopsWithoutCheckpoint(t *testing.T) {
 
 func TestResumeOtherArchitecture(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := runFor(t, dir, 10, false, &stripes{seed: 1, batch: 16}); err != nil {
+	first, err := runFor(t, dir, 10, false, &stripes{seed: 1, batch: 16})
+	if err != nil {
 		t.Fatal(err)
 	}
+	_ = first.Close()
 	cfg := Config{Model: tinyModel(), Dir: dir, Resume: true, Optimizer: OptimizerConfig{LearningRate: 1e-3, TotalSteps: 20}}
 	cfg.Model.Width = 32
 	if _, err := NewRun(testBackend(t), cfg); err == nil || !strings.Contains(err.Error(), "another architecture") {
