@@ -7,28 +7,30 @@ import (
 )
 
 // Divergence detection (Run.Train): a batch loss is "far" above the running median of the last divergenceWindow
-// batch losses when it is both more than divergenceFactor times the median and more than 2*ln(C) above it (C
-// classes). The factor: the batch-to-batch noise of a training loss stays well within an order of magnitude of
-// its median while the median is not tiny; the additive margin covers a well-fit model (median near 0) where one
-// hard batch can be 10x the median: 2*ln(C) is twice the loss of guessing uniformly, so a batch that far above
-// the usual is confidently wrong on most of its images. One such batch can still be bad luck; divergenceStreak
-// of them in a row is a diverging run (exploding weights give losses of tens to thousands).
+// batch losses when it is both more than divergenceFactor times the median and more than ln(C) above it (C
+// classes). ln(C) is the cross-entropy of a model that knows nothing (a uniform guess): a batch that much worse
+// than the usual is predicted worse than by guessing, relative to what the model does. The factor keeps the
+// ordinary noise of batch losses out when the median itself is large (early training, many classes), the margin
+// when it is tiny (a well-fit model, where one hard batch is easily 3x the median). One such batch can still be
+// bad luck; divergenceStreak of them in a row is a run going wrong (exploding weights give losses of tens to
+// thousands; flipped labels on a fitted 2-class model gave 1.7 against a median of 0.3).
 const (
 	divergenceWindow  = 50
 	divergenceMinimum = 10 // batch losses seen before judging
-	divergenceFactor  = 10
+	divergenceFactor  = 3
 	divergenceStreak  = 3
+	smoothWindow      = 10
 )
 
 // divergence follows the batch losses of a run.
 type divergence struct {
-	margin float64 // 2*ln(C)
+	margin float64 // ln(C)
 	recent []float64
 	streak int
 }
 
 func newDivergence(classes int) *divergence {
-	return &divergence{margin: 2 * math.Log(float64(max(classes, 2)))}
+	return &divergence{margin: math.Log(float64(max(classes, 2)))}
 }
 
 // add records a batch loss and returns an error when the run has diverged.
@@ -55,12 +57,25 @@ func (d *divergence) add(loss float64) error {
 	return nil
 }
 
-// median of the recent losses: the smoothed training loss that picks the best checkpoint (NaN before any).
+// smoothed is the median of the last smoothWindow batch losses: the smoothed training loss that picks the best
+// checkpoint (NaN before any loss). A window of 10 follows the descent closely and still ignores a bad batch.
+func (d *divergence) smoothed() float64 {
+	if d == nil || len(d.recent) == 0 {
+		return math.NaN()
+	}
+	return medianOf(d.recent[max(len(d.recent)-smoothWindow, 0):])
+}
+
+// median of the recent losses (NaN before any).
 func (d *divergence) median() float64 {
 	if d == nil || len(d.recent) == 0 {
 		return math.NaN()
 	}
-	s := slices.Clone(d.recent)
+	return medianOf(d.recent)
+}
+
+func medianOf(x []float64) float64 {
+	s := slices.Clone(x)
 	slices.Sort(s)
 	n := len(s)
 	if n%2 == 1 {

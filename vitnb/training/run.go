@@ -298,7 +298,7 @@ func (r *Run) Train(data train.Dataset) error {
 			}
 		}
 		if r.ckpt != nil && r.Config.CheckpointEvery > 0 && step%r.Config.CheckpointEvery == 0 && step < total {
-			return r.ckpt.save(r.Store, r.watch.median(), r.watch.sane())
+			return r.ckpt.save(r.Store, r.watch.smoothed(), r.watch.sane())
 		}
 		return nil
 	})
@@ -312,7 +312,7 @@ func (r *Run) Train(data train.Dataset) error {
 		return err
 	}
 	if r.ckpt != nil {
-		return r.ckpt.save(r.Store, r.watch.median(), r.watch.sane())
+		return r.ckpt.save(r.Store, r.watch.smoothed(), r.watch.sane())
 	}
 	return nil
 }
