@@ -121,3 +121,37 @@ func TestCIFARAndMATBounds(t *testing.T) {
 		t.Errorf("dimensions 1x2^30 over 3 bytes: got %v", err)
 	}
 }
+
+// FuzzReadIDXFile feeds arbitrary files, plain and gzip-compressed, to the streaming idx reader: an error or an
+// IDX whose data matches its dimensions, never a panic, and never more data than the file could hold.
+func FuzzReadIDXFile(f *testing.F) {
+	f.Add(idxBytes([]int{2, 2, 2}, []byte{1, 2, 3, 4, 5, 6, 7, 8}), false)
+	f.Add(idxBytes([]int{3}, []byte{0, 9, 2}), true)
+	f.Add(idxBytes([]int{1 << 20, 1 << 12}, nil), true)
+	f.Add([]byte{0, 0, 8, 1, 0, 0, 0}, false)
+	f.Add([]byte{0x1f, 0x8b, 8, 0}, false)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, compress bool) {
+		if compress {
+			data = gzipBytes(t, data)
+		}
+		path := filepath.Join(dir, "fuzz.idx")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		x, err := ReadIDXFile(path)
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		size := 1
+		for _, d := range x.Dims {
+			size *= d
+		}
+		if size != len(x.Data) || size > len(data)*deflateMaxRatio {
+			t.Fatalf("dims %v but %d values from %d bytes", x.Dims, len(x.Data), len(data))
+		}
+	})
+}

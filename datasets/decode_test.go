@@ -119,3 +119,33 @@ func TestParseMaxPixels(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeImage feeds arbitrary bytes to the decoding entry point: an error or pixels that match the header's
+// size, never a panic, and never more pixels than the limit (kept small here so that the fuzzer cannot ask for
+// gigabytes). Seeds: the test images, their first bytes, and the header bombs.
+func FuzzDecodeImage(f *testing.F) {
+	for _, name := range []string{"rgb.jpg", "grey.jpg", "cmyk.jpg", "png_named.jpg"} {
+		data := readTestdata(f, name)
+		f.Add(data)
+		f.Add(data[:min(len(data), 200)])
+	}
+	f.Add(pngBomb(100000, 100000))
+	f.Add(pngBomb(3, 2))
+	f.Add(jpegHeader(65535, 65535))
+	f.Add([]byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"))
+	f.Add([]byte("BM"))
+	defer func(old int64) { MaxImagePixels = old }(MaxImagePixels)
+	MaxImagePixels = 1 << 16
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := DecodeBytes(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error on several lines: %q", err)
+			}
+			return
+		}
+		if p.Width*p.Height > 1<<16 || len(p.Pix) != p.Width*p.Height*3 || p.Channels != 3 {
+			t.Fatalf("decoded %dx%dx%d with %d values (limit %d pixels)", p.Width, p.Height, p.Channels, len(p.Pix), 1<<16)
+		}
+	})
+}
