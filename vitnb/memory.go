@@ -89,9 +89,13 @@ func FormatBytes(b float64) string {
 //     intermediates before the next): B*s*(6*T*D + 2*H*T*T + 2*T*M), i.e. the residual stream, LayerNorm output,
 //     query, key, value and attention output, the attention scores and their softmax (H*T*T each: the matrices
 //     that dominate at high resolution), and the MLP hidden layer before and after GELU;
-//   - training activations: every block keeps those for the backward pass (Depth times the block's activations,
-//     plus the attention output projection and MLP output, 2*T*D more), and the backward pass of one block needs
-//     as much again at its peak.
+//   - training activations: every block keeps what its backward pass needs, B*s*(14*T*D + 2*H*T*T + 3*T*M) (the
+//     above plus the LayerNorm inputs, the heads-first copies of query, key, value and output, the projections,
+//     the residual sums and the GELU's inner values), and the backward pass of one block needs as much again.
+//
+// This is the live data. Measured on the Go backend (tiny32, 2026-11-25): training at batch 128 estimated 1.3 GB,
+// peak RSS 2.3 GB; inference at batch 256 estimated 0.22 GB, peak RSS 0.41 GB: Go's collector lets the heap grow
+// to about twice the live data (GOGC=100) before collecting, so the peak RSS is up to twice the estimate.
 func (c Config) EstimateMemory(batch int, training bool) MemoryEstimate {
 	p := float64(c.ParamDType().Size())
 	s := float64(c.DType.Size())
@@ -116,8 +120,8 @@ func (c Config) EstimateMemory(batch int, training bool) MemoryEstimate {
 	est := MemoryEstimate{Params: params * p, Activations: images + block}
 	if training {
 		est.Optimizer = 3 * params * p
-		saved := block + b*s*2*t*d
-		est.Activations = images + float64(c.Depth)*saved + block
+		saved := b * s * (14*t*d + 2*h*t*t + 3*t*m)
+		est.Activations = images + float64(c.Depth+1)*saved
 	}
 	return est
 }
