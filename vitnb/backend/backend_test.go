@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/compute"
 )
 
 func TestEnvVarWins(t *testing.T) {
@@ -93,5 +95,14 @@ func writeTestFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConstructorPanic: a backend whose constructor panics (as GoMLX's do on some failures) gives an error.
+func TestConstructorPanic(t *testing.T) {
+	compute.Register("vitnb-test-panics", func(string) (compute.Backend, error) { panic("plugin exploded") })
+	_, err := newChecked("vitnb-test-panics:x")
+	if err == nil || !strings.Contains(err.Error(), "plugin exploded") || !strings.Contains(err.Error(), "vitnb-test-panics:x") {
+		t.Errorf("got %v, want the panic as an error naming the configuration", err)
 	}
 }
