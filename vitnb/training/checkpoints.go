@@ -247,7 +247,12 @@ func uncompressCheckpoint(bin []byte, limit int) ([]byte, error) {
 	if kind := string(rest[1 : 1+int(rest[0])]); kind != "gzip" {
 		return nil, fmt.Errorf("compression %q not supported", kind)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(rest[1+int(rest[0]):]))
+	compressed := rest[1+int(rest[0]):]
+	// Deflate expands at most about 1032:1: a claim beyond that is a lie, refused before inflating anything.
+	if limit/1032 > len(compressed) {
+		return nil, fmt.Errorf("the metadata lists %d bytes of variables, more than %d compressed bytes can hold", limit, len(compressed))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(compressed))
 	if err != nil {
 		return nil, fmt.Errorf("compressed data: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -368,4 +369,62 @@ func TestCheckpointPolicy(t *testing.T) {
 	if r.ResumedFrom >= marks.LastSane.Step+1 || !r.Resumed {
 		t.Errorf("resumed from step %d, want an earlier checkpoint than %s", r.ResumedFrom, newest)
 	}
+}
+
+// TestDamagedCheckpoints: checkpoints whose metadata lies about the data, or whose data is cut or corrupt, are
+// refused with a line naming the file, before any tensor of the claimed size is allocated.
+func TestDamagedCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	r, err := runFor(t, dir, 6, false, &stripes{seed: 1, batch: 16}, func(c *Config) { c.Output = io.Discard })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.Close()
+	names, _ := listCheckpoints(dir)
+	base := filepath.Join(dir, names[0])
+	meta, err := os.ReadFile(base + checkpoint.JsonNameSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(base + checkpoint.BinDataSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := strings.Replace(string(meta), `"Dimensions": [],`, `"Dimensions": [1099511627776],`, 1)
+	cases := map[string]struct {
+		meta, bin []byte
+		want      string
+	}{
+		"huge dimensions": {[]byte(huge), bin, "8 bytes at 0 in the metadata, want 8796093022208 bytes"},
+		"cut data":        {meta, bin[:len(bin)/2], "decompressing"},
+		"no data":         {meta, nil, ""},
+		"bad json":        {meta[:len(meta)/2], bin, "metadata"},
+	}
+	for name, c := range cases {
+		d := t.TempDir()
+		if err := os.WriteFile(filepath.Join(d, names[0]+checkpoint.JsonNameSuffix), c.meta, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, names[0]+checkpoint.BinDataSuffix), c.bin, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var n uint64
+		var lerr error
+		n = allocatedBytes(func() { _, lerr = LoadRun(d) })
+		if lerr == nil || !strings.Contains(lerr.Error(), c.want) || strings.Contains(lerr.Error(), "\n") {
+			t.Errorf("%s: got %v, want one line containing %q", name, lerr, c.want)
+		}
+		if n > 64<<20 {
+			t.Errorf("%s: loading allocated %d bytes", name, n)
+		}
+	}
+}
+
+// allocatedBytes returns the bytes allocated while fn runs.
+func allocatedBytes(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
