@@ -16,15 +16,17 @@ import (
 type Inspector struct {
 	cfg  Config
 	exec *model.Exec
+	// host tells whether the backend computes in the host's memory (checked by Run).
+	host bool
 }
 
 // NewInspector prepares the model cfg with the variables in store (at the root scope) on backend b. A model that
-// does not fit in the machine's memory (Config.CheckMemory, for one image) is an error.
+// does not fit in the machine's memory (Config.CheckMemoryOn, for one image) is an error.
 func NewInspector(b compute.Backend, store *model.Store, cfg Config) (*Inspector, error) {
-	if err := cfg.CheckMemory(1, false); err != nil {
+	if err := cfg.CheckMemoryOn(b, 1, false); err != nil {
 		return nil, err
 	}
-	in := &Inspector{cfg: cfg}
+	in := &Inspector{cfg: cfg, host: b == nil || !onAccelerator(b)}
 	err := exceptions.TryCatch[error](func() {
 		in.exec = model.MustNewExec(b, store, func(scope *model.Scope, images *Node) []*Node {
 			out := Forward(scope, cfg, images, ForwardOptions{ReturnAttention: true})
@@ -45,7 +47,7 @@ func (in *Inspector) Run(pix []float32, n int) (logits [][]float32, attention []
 	c := in.cfg
 	// The attention weights of every block are returned: n*Depth*Heads*T*T float32, held twice (tensor and copy).
 	t := float64(c.NumTokens())
-	if err := c.checkMemory(n, false, 2*4*float64(n)*float64(c.Depth)*float64(c.Heads)*t*t); err != nil {
+	if err := c.checkMemory(n, false, 2*4*float64(n)*float64(c.Depth)*float64(c.Heads)*t*t); err != nil && in.host {
 		return nil, nil, err
 	}
 	if want := n * c.ImageSize * c.ImageSize * c.Channels; len(pix) != want {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/gomlx/compute"
 )
 
 // ParamCount returns the number of parameters of the model (NumParams) with checked arithmetic: an error, instead
@@ -136,6 +138,28 @@ const MemoryCheckEnv = "VITNB_NO_MEMORY_CHECK"
 // VITNB_NO_MEMORY_CHECK=1 skips the comparison with the machine's memory.
 func (c Config) CheckMemory(batch int, training bool) error {
 	return c.checkMemory(batch, training, 0)
+}
+
+// CheckMemoryOn is CheckMemory for the backend that will run the model: on an accelerator (CUDA, ROCm, TPU,
+// Metal: the backend's name or description says so) the activations and weights live in the device's memory,
+// which the host's /proc/meminfo does not describe, so only the parameter count is checked there.
+func (c Config) CheckMemoryOn(b compute.Backend, batch int, training bool) error {
+	if b != nil && onAccelerator(b) {
+		_, err := c.ParamCount()
+		return err
+	}
+	return c.CheckMemory(batch, training)
+}
+
+// onAccelerator tells whether a backend computes outside the host's memory.
+func onAccelerator(b compute.Backend) bool {
+	s := strings.ToLower(b.Name() + " " + b.Description())
+	for _, k := range []string{"cuda", "gpu", "rocm", "tpu", "metal"} {
+		if strings.Contains(s, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkMemory is CheckMemory with extra bytes (outputs the caller keeps) added to the activations.

@@ -103,7 +103,7 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 	if err := vitnb.CheckDType(b, cfg.Model); err != nil {
 		return nil, err
 	}
-	if err := cfg.Model.CheckMemory(cfg.BatchSize, true); err != nil {
+	if err := cfg.Model.CheckMemoryOn(b, cfg.BatchSize, true); err != nil {
 		return nil, err
 	}
 	if cfg.Model.NumClasses <= 0 {
