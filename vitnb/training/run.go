@@ -46,9 +46,21 @@ type Config struct {
 	CheckpointEvery int
 	// Keep is the number of checkpoints kept; older ones are deleted (default 3).
 	Keep int
-	// Resume continues from the last checkpoint in Dir. Without it, a Dir that has checkpoints is an error: a
-	// run never overwrites another's checkpoints.
+	// Resume continues from the last checkpoint in Dir (falling back to the one before when the last cannot be
+	// read). Without it, a Dir that has checkpoints is an error: a run never overwrites another's checkpoints. A
+	// Dir without checkpoints starts a new run either way: Run.Resumed and the first line written to Output
+	// ("resuming from step N in DIR" or "starting a new run in DIR") tell which happened.
 	Resume bool
+	// Settings is the caller's full description of the run (e.g. its command-line flags as a struct with JSON tags,
+	// or a map): it is stored, with the training fields of this Config (Description), as run.json in Dir when the
+	// run starts. On Resume, a stored description that differs from the new one is refused with an error naming
+	// each changed field with its old and new values, unless Overrides names the field.
+	Settings any
+	// Overrides lists the fields of run.json that may change on Resume, by their path in run.json ("settings.lr",
+	// "optimizer.LearningRate") or, for caller settings, without the "settings." prefix ("lr"); a path also covers
+	// the fields below it. A name that is no field of either description is an error (a typo would otherwise
+	// allow nothing). An accepted change is reported on Output and run.json is rewritten with the new values.
+	Overrides []string
 	// LogEvery writes the training loss to metrics.jsonl every this many steps (default 50).
 	LogEvery int
 	// Progress draws a progress bar on Output (TerminalProgress) when OnProgress is not set.
@@ -78,6 +90,12 @@ type Run struct {
 	metrics *os.File
 	// parallel splits the batches across devices when Config.Devices > 1 (parallel.go).
 	parallel *dataParallel
+	// Resumed tells whether the run continues a previous one (from step ResumedFrom) or started afresh.
+	Resumed bool
+	// ResumedFrom is the step of the checkpoint the run resumed from (0 for a new run).
+	ResumedFrom int
+	lock        *dirLock
+	watch       *divergence
 }
 
 // NewRun prepares a run: a fresh store, or the last checkpoint of cfg.Dir with cfg.Resume.
@@ -86,6 +104,9 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 		return nil, err
 	}
 	if err := vitnb.CheckDType(b, cfg.Model); err != nil {
+		return nil, err
+	}
+	if err := cfg.Model.CheckMemoryOn(b, cfg.BatchSize, true); err != nil {
 		return nil, err
 	}
 	if cfg.Model.NumClasses <= 0 {
@@ -119,41 +140,21 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 	if cfg.Output == nil {
 		cfg.Output = os.Stdout
 	}
-	r := &Run{Config: cfg, Backend: b, Store: model.NewStore(), parallel: parallel}
+	r := &Run{Config: cfg, Backend: b, Store: model.NewStore(), parallel: parallel,
+		watch: newDivergence(cfg.Model.NumClasses)}
 	r.Store.SetParam(model.ParamInitialSeed, cfg.Seed)
-
-	resumed := false
+	ok := false
+	defer func() {
+		if !ok {
+			_ = r.Close()
+		}
+	}()
 	if cfg.Dir != "" {
-		if r.ckpt, err = openCheckpoints(cfg.Dir, cfg.Keep); err != nil {
+		if err := r.openDir(); err != nil {
 			return nil, err
 		}
-		has, err := r.ckpt.has()
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case has && !cfg.Resume:
-			return nil, fmt.Errorf("%s already holds checkpoints of another run: pass -resume to continue it, or choose another directory", cfg.Dir)
-		case has:
-			if err := checkSameModel(cfg.Dir, cfg.Model); err != nil {
-				return nil, err
-			}
-			if err := r.ckpt.load(r.Store); err != nil {
-				return nil, err
-			}
-			resumed = true
-		default:
-			if err := WriteJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Model); err != nil {
-				return nil, err
-			}
-		}
-		f, err := os.OpenFile(filepath.Join(cfg.Dir, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("opening the metrics file: %w", err)
-		}
-		r.metrics = f
 	}
-	if !resumed && cfg.Init != nil {
+	if !r.Resumed && cfg.Init != nil {
 		if err := cfg.Init(r.Store); err != nil {
 			return nil, err
 		}
@@ -171,7 +172,72 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 		}
 	}
 	r.Loop = train.NewLoop(r.Trainer) // after AccumulateGradients: the loop counts batches, not steps
+	ok = true
 	return r, nil
+}
+
+// openDir locks the run folder, then resumes the run there (checking the model and the description) or starts
+// a new one, and opens the metrics file.
+func (r *Run) openDir() error {
+	cfg := r.Config
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return fmt.Errorf("creating the run folder: %w", err)
+	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	r.lock = lock
+	if r.ckpt, err = openCheckpoints(cfg.Dir, cfg.Keep); err != nil {
+		return err
+	}
+	has, err := r.ckpt.has()
+	if err != nil {
+		return err
+	}
+	desc := cfg.Description()
+	switch {
+	case has && !cfg.Resume:
+		return fmt.Errorf("%s already holds checkpoints of another run: pass -resume to continue it, or choose another directory", cfg.Dir)
+	case has:
+		if err := checkSameModel(cfg.Dir, cfg.Model); err != nil {
+			return err
+		}
+		accepted, err := checkDescription(cfg.Dir, desc, cfg.Overrides)
+		if err != nil {
+			return err
+		}
+		name, err := loadNewest(cfg.Dir, r.Store, cfg.Output)
+		if err != nil {
+			return err
+		}
+		r.Resumed, r.ResumedFrom = true, r.Step()
+		fmt.Fprintf(cfg.Output, "resuming from step %d in %s (%s)\n", r.ResumedFrom, cfg.Dir, name)
+		for _, line := range accepted {
+			fmt.Fprintln(cfg.Output, line)
+		}
+		if err := writeDescription(cfg.Dir, desc); err != nil {
+			return err
+		}
+	default:
+		why := ""
+		if cfg.Resume {
+			why = " (-resume: there is no checkpoint to resume there)"
+		}
+		fmt.Fprintf(cfg.Output, "starting a new run in %s%s\n", cfg.Dir, why)
+		if err := WriteJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Model); err != nil {
+			return err
+		}
+		if err := writeDescription(cfg.Dir, desc); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(cfg.Dir, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening the metrics file: %w", err)
+	}
+	r.metrics = f
+	return nil
 }
 
 // accuracyGraph is the fraction of examples whose arg-max logit is the label (labels [batch] or [batch, 1]).
@@ -217,7 +283,10 @@ func (r *Run) Train(data train.Dataset) error {
 		batch := loop.LoopStep + 1 // the loop counts batches; with accumulation, k batches make a step
 		step := (batch + k - 1) / k
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("the loss became %g at step %d: stopping without saving a checkpoint (lower the learning rate or enable gradient clipping)", loss, step)
+			return fmt.Errorf("the loss became %g at step %d: stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", loss, step, r.lastSane())
+		}
+		if err := r.watch.add(loss); err != nil {
+			return fmt.Errorf("training diverged at step %d: %w; stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", step, err, r.lastSane())
 		}
 		if batch%k != 0 {
 			return nil // inside an accumulation: the weights have not changed yet
@@ -238,7 +307,7 @@ func (r *Run) Train(data train.Dataset) error {
 			}
 		}
 		if r.ckpt != nil && r.Config.CheckpointEvery > 0 && step%r.Config.CheckpointEvery == 0 && step < total {
-			return r.ckpt.save(r.Store)
+			return r.ckpt.save(r.Store, r.watch.smoothed(), r.watch.sane())
 		}
 		return nil
 	})
@@ -252,9 +321,18 @@ func (r *Run) Train(data train.Dataset) error {
 		return err
 	}
 	if r.ckpt != nil {
-		return r.ckpt.save(r.Store)
+		return r.ckpt.save(r.Store, r.watch.smoothed(), r.watch.sane())
 	}
 	return nil
+}
+
+// lastSane names the last sane checkpoint, for error messages.
+func (r *Run) lastSane() string {
+	if r.ckpt == nil || r.ckpt.marks.LastSane == nil {
+		return ""
+	}
+	m := r.ckpt.marks.LastSane
+	return fmt.Sprintf("; the last sane checkpoint is %s (step %d)", m.Name, m.Step)
 }
 
 // logRecord appends one JSON line to metrics.jsonl.
@@ -272,12 +350,18 @@ func (r *Run) logRecord(rec StepRecord) error {
 	return nil
 }
 
-// Close releases the metrics file.
+// Close releases the metrics file and the lock of the run folder.
 func (r *Run) Close() error {
+	var err error
 	if r.metrics != nil {
-		return r.metrics.Close()
+		err = r.metrics.Close()
+		r.metrics = nil
 	}
-	return nil
+	if lerr := r.lock.release(); err == nil {
+		err = lerr
+	}
+	r.lock = nil
+	return err
 }
 
 // ScalarValue returns the value of a scalar float tensor (a loss or metric) as float64, NaN for anything else.
