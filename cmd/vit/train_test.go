@@ -266,3 +266,24 @@ func TestPretrainRecipe(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeOverride: resuming a run with another -steps is refused, naming the setting, until -override names it;
+// the first line of the resumed run says where it resumes from.
+func TestResumeOverride(t *testing.T) {
+	data := writeFolderDataset(t, 8)
+	dir := filepath.Join(t.TempDir(), "run")
+	if code, out, errOut := runVit(t, tinyTrainArgs(data, dir, 12)...); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if err := os.Remove(filepath.Join(dir, training.ResultsFile)); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runVit(t, append(tinyTrainArgs(data, dir, 20), "-resume")...)
+	if code == 0 || !strings.Contains(errOut, "TotalSteps was 12, now 20") {
+		t.Fatalf("resume with -steps 20: exit %d, %q", code, errOut)
+	}
+	code, out, errOut := runVit(t, append(tinyTrainArgs(data, dir, 20), "-resume", "-override", "steps")...)
+	if code != 0 || !strings.HasPrefix(out, "resuming from step 12") || readResults(t, dir).Steps != 20 {
+		t.Fatalf("resume with -override steps: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
