@@ -28,6 +28,9 @@ import (
 type Config struct {
 	// Model is the architecture; its NumClasses must match the data.
 	Model vitnb.Config
+	// Net, if set, is trained instead of the ViT of Model: another classifier network, such as package cnn's
+	// baseline (see Net).
+	Net Net
 	// Optimizer, schedule and clipping; its TotalSteps is the length of the run.
 	Optimizer OptimizerConfig
 	// BatchSize is the number of images per batch of the data set (informative: the data set makes the batches).
@@ -100,17 +103,20 @@ type Run struct {
 
 // NewRun prepares a run: a fresh store, or the last checkpoint of cfg.Dir with cfg.Resume.
 func NewRun(b compute.Backend, cfg Config) (*Run, error) {
-	if err := cfg.Model.Validate(); err != nil {
+	if cfg.Net == nil {
+		cfg.Net = vitNet{cfg.Model}
+		if err := vitnb.CheckDType(b, cfg.Model); err != nil {
+			return nil, err
+		}
+		if err := cfg.Model.CheckMemoryOn(b, cfg.BatchSize, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Net.Validate(); err != nil {
 		return nil, err
 	}
-	if err := vitnb.CheckDType(b, cfg.Model); err != nil {
-		return nil, err
-	}
-	if err := cfg.Model.CheckMemoryOn(b, cfg.BatchSize, true); err != nil {
-		return nil, err
-	}
-	if cfg.Model.NumClasses <= 0 {
-		return nil, fmt.Errorf("training needs a model with a head: classes must be positive, got %d", cfg.Model.NumClasses)
+	if cfg.Net.Classes() <= 0 {
+		return nil, fmt.Errorf("training needs a model with a head: classes must be positive, got %d", cfg.Net.Classes())
 	}
 	opt, err := NewOptimizer(cfg.Optimizer)
 	if err != nil {
@@ -141,7 +147,7 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 		cfg.Output = os.Stdout
 	}
 	r := &Run{Config: cfg, Backend: b, Store: model.NewStore(), parallel: parallel,
-		watch: newDivergence(cfg.Model.NumClasses)}
+		watch: newDivergence(cfg.Net.Classes())}
 	r.Store.SetParam(model.ParamInitialSeed, cfg.Seed)
 	ok := false
 	defer func() {
@@ -160,8 +166,7 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 		}
 	}
 
-	modelCfg := cfg.Model
-	modelFn := func(scope *model.Scope, images *Node) *Node { return vitnb.Logits(scope, modelCfg, images) }
+	modelFn := cfg.Net.Logits
 	accuracy := metric.NewExponentialMovingAverageMetric("Moving Average Accuracy", "~acc", metric.AccuracyMetricType,
 		accuracyGraph, nil, 0.01)
 	r.Trainer = train.NewTrainer(b, r.Store, modelFn, trainerLoss(cfg.LabelSmoothing), opt,
@@ -200,7 +205,7 @@ func (r *Run) openDir() error {
 	case has && !cfg.Resume:
 		return fmt.Errorf("%s already holds checkpoints of another run: pass -resume to continue it, or choose another directory", cfg.Dir)
 	case has:
-		if err := checkSameModel(cfg.Dir, cfg.Model); err != nil {
+		if err := checkSameModel(cfg.Dir, cfg.Net); err != nil {
 			return err
 		}
 		accepted, err := checkDescription(cfg.Dir, desc, cfg.Overrides)
@@ -225,7 +230,7 @@ func (r *Run) openDir() error {
 			why = " (-resume: there is no checkpoint to resume there)"
 		}
 		fmt.Fprintf(cfg.Output, "starting a new run in %s%s\n", cfg.Dir, why)
-		if err := WriteJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Model); err != nil {
+		if err := WriteJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Net.Config()); err != nil {
 			return err
 		}
 		if err := writeDescription(cfg.Dir, desc); err != nil {
@@ -422,19 +427,58 @@ func ReadModelConfig(dir string) (vitnb.Config, error) {
 }
 
 // checkSameModel compares the model of a checkpoint directory (config.json) with cfg.
-func checkSameModel(dir string, cfg vitnb.Config) error {
-	saved, err := ReadModelConfig(dir)
+func checkSameModel(dir string, net Net) error {
+	if v, ok := net.(vitNet); ok {
+		saved, err := ReadModelConfig(dir)
+		if err != nil {
+			return fmt.Errorf("the checkpoints in %s are of another architecture than the ViT requested (%s): %w", dir, v.cfg, err)
+		}
+		a, b := saved, v.cfg
+		// Regularisation may change between runs; the architecture may not.
+		a.Dropout, a.AttentionDropout, a.DropPath, b.Dropout, b.AttentionDropout, b.DropPath = 0, 0, 0, 0, 0, 0
+		a.Name, b.Name = "", ""
+		if !reflect.DeepEqual(a, b) {
+			return fmt.Errorf("the checkpoints in %s are of another architecture:\n  saved:     %s\n  requested: %s", dir, saved, v.cfg)
+		}
+		return nil
+	}
+	path := filepath.Join(dir, "config.json")
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s is not a vitnb run folder: %w", dir, err)
+	}
+	var a, b any
+	now, err := json.Marshal(net.Config())
 	if err != nil {
 		return err
 	}
-	a, b := saved, cfg
-	// Regularisation may change between runs; the architecture may not.
-	a.Dropout, a.AttentionDropout, a.DropPath, b.Dropout, b.AttentionDropout, b.DropPath = 0, 0, 0, 0, 0, 0
-	a.Name, b.Name = "", ""
-	if !reflect.DeepEqual(a, b) {
-		return fmt.Errorf("the checkpoints in %s are of another architecture:\n  saved:     %s\n  requested: %s", dir, saved, cfg)
+	if json.Unmarshal(saved, &a) != nil || json.Unmarshal(now, &b) != nil || !reflect.DeepEqual(a, b) {
+		return fmt.Errorf("the checkpoints in %s are of another architecture:\n  saved:     %s\n  requested: %s", dir, saved, now)
 	}
 	return nil
+}
+
+// Net is a classifier network that a Run trains: the ViT of Config.Model unless Config.Net sets another, such as
+// package cnn's baseline (cnn.Config implements it).
+type Net interface {
+	// Validate tells what is wrong with the network's configuration, if anything.
+	Validate() error
+	// Classes is the number of outputs of the head.
+	Classes() int
+	// Logits builds the network on images [batch, height, width, channels] and returns logits [batch, classes].
+	Logits(scope *model.Scope, images *Node) *Node
+	// Config is what config.json of the run folder records.
+	Config() any
+}
+
+// vitNet is the Net of a vitnb.Config.
+type vitNet struct{ cfg vitnb.Config }
+
+func (v vitNet) Validate() error { return v.cfg.Validate() }
+func (v vitNet) Classes() int    { return v.cfg.NumClasses }
+func (v vitNet) Config() any     { return v.cfg }
+func (v vitNet) Logits(scope *model.Scope, images *Node) *Node {
+	return vitnb.Logits(scope, v.cfg, images)
 }
 
 // WriteJSONAtomic writes v as indented JSON to path atomically (files.WriteJSON).
