@@ -136,10 +136,10 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	var err error
 	switch {
 	case job.Weights != "":
-		if err := weightsOnlyFlags(fs); err != nil {
+		if err := mf.weightsOnly(); err != nil {
 			return err
 		}
-		job.ImageSize = mf.imageSize
+		job.ImageSize = mf.given.ImageSize
 	case job.From != "" && !mf.presetGiven():
 		// Fine-tuning a vitnb run: its architecture, with the flags given applied (a new head for the data).
 		base, err := training.ReadModelConfig(job.From)
