@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitnb/vitnb/vitnb/backend"
+
 	"github.com/vitnb/vitnb/datasets/datasetstest"
 
 	"github.com/vitnb/vitnb/vitnb/training"
@@ -22,7 +24,7 @@ import (
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("VIT_AS_MAIN"); mode != "" {
 		if mode == "restart" { // As main() does: restart with the malloc tunables first.
-			restartWithMallocTunables()
+			backend.RestartWithMallocTunables()
 		}
 		os.Exit(runMain(strings.Split(os.Getenv("VIT_ARGS"), "\n"), os.Stdout, os.Stderr))
 	}
