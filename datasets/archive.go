@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -26,9 +25,6 @@ const (
 	cifar100Train = 50000 * (2 + 3072)
 	// maxTarMember bounds any other member read into memory.
 	maxTarMember = cifar100Train
-	// maxGzipContent bounds what a .gz file read whole decompresses to: the largest is MNIST's (and
-	// Fashion-MNIST's) train-images-idx3-ubyte, a 16-byte header and 60,000 images of 28x28 bytes.
-	maxGzipContent = 16 + 60000*28*28
 	// maxExtractMember and maxExtractTotal bound the archives extracted to disk (Pets' images.tar.gz, about
 	// 790 MB of JPEGs, and Flowers' 102flowers.tgz, about 330 MB): no photo in them is near 64 MiB, and JPEGs do
 	// not compress, so twice the larger archive is far above what they hold.
@@ -56,25 +52,6 @@ func readAtMost(r io.Reader, limit int64, name string, sizeHint int64) ([]byte, 
 			"(corrupt, or not the published file)", name, limit)
 	}
 	return buf.Bytes(), nil
-}
-
-// gunzipAtMost decompresses a whole gzip file held in raw, refusing one whose content is larger than limit bytes:
-// before decompressing when its trailer says so (ISIZE, the size modulo 2^32, RFC 1952), else once limit+1 bytes
-// came out (a trailer can lie).
-func gunzipAtMost(raw []byte, limit int64, name string) ([]byte, error) {
-	var hint int64
-	if len(raw) >= 18 { // 10-byte header, 8-byte trailer.
-		hint = int64(binary.LittleEndian.Uint32(raw[len(raw)-4:]))
-		if hint > limit {
-			return nil, fmt.Errorf("%s: the gzip trailer says %d bytes, more than the %d the data set's file can "+
-				"hold (truncated, corrupt, or not the published file)", name, hint, limit)
-		}
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: bad gzip header: %w", name, err)
-	}
-	return readAtMost(zr, limit, name, hint)
 }
 
 // openTarGz opens a .tar.gz (or plain .tar) archive.

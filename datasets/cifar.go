@@ -93,13 +93,19 @@ func concatArrays(parts []*ArraySource, origin string) *ArraySource {
 }
 
 // cifarFiles returns the member files of a CIFAR data set: from the extracted folder sub under dir when present,
-// else from the archive tarName under dir (read in memory, without extracting).
-func cifarFiles(dir, sub, tarName string, names []string) (map[string][]byte, string, error) {
+// else from the archive tarName under dir (read in memory, without extracting). A file must hold counts[name]
+// records of recLen bytes (the published counts): a file of another size is refused before it is read.
+func cifarFiles(dir, sub, tarName string, names []string, recLen int, counts map[string]int) (map[string][]byte, string, error) {
 	folder := filepath.Join(dir, sub)
 	if st, err := os.Stat(folder); err == nil && st.IsDir() {
 		out := map[string][]byte{}
 		for _, n := range names {
-			b, err := os.ReadFile(filepath.Join(folder, n))
+			path := filepath.Join(folder, n)
+			if st, err := os.Stat(path); err == nil && st.Size() != int64(counts[n])*int64(recLen) {
+				return nil, "", fmt.Errorf("%s: %d bytes, want %d (the published file: %d records of %d bytes)",
+					path, st.Size(), int64(counts[n])*int64(recLen), counts[n], recLen)
+			}
+			b, err := os.ReadFile(path)
 			if err != nil {
 				return nil, "", fmt.Errorf("missing split file: %w", err)
 			}
@@ -131,7 +137,11 @@ func cifarFiles(dir, sub, tarName string, names []string) (map[string][]byte, st
 func loadCIFAR10(dir string) (train, test *ArraySource, origin string, err error) {
 	names := []string{"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
 		"data_batch_5.bin", "test_batch.bin"}
-	files, origin, err := cifarFiles(dir, "cifar-10-batches-bin", "cifar-10-binary.tar.gz", names)
+	counts := map[string]int{}
+	for _, n := range names {
+		counts[n] = cifarCounts.perBatch10
+	}
+	files, origin, err := cifarFiles(dir, "cifar-10-batches-bin", "cifar-10-binary.tar.gz", names, 1+cifarPixels, counts)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -149,7 +159,8 @@ func loadCIFAR10(dir string) (train, test *ArraySource, origin string, err error
 // loadCIFAR100 reads CIFAR-100 from dir (cifar-100-binary/ or cifar-100-binary.tar.gz) with fine or coarse labels.
 func loadCIFAR100(dir string, coarse bool) (train, test *ArraySource, origin string, err error) {
 	names := []string{"train.bin", "test.bin"}
-	files, origin, err := cifarFiles(dir, "cifar-100-binary", "cifar-100-binary.tar.gz", names)
+	files, origin, err := cifarFiles(dir, "cifar-100-binary", "cifar-100-binary.tar.gz", names, 2+cifarPixels,
+		map[string]int{"train.bin": cifarCounts.train100, "test.bin": cifarCounts.test100})
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -1,48 +1,134 @@
 package datasets
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	_ "image/gif"  // Registers GIF decoding (some "jpg" files of web data sets are GIFs).
 	_ "image/jpeg" // Registers JPEG decoding.
 	_ "image/png"  // Registers PNG decoding.
+	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	_ "golang.org/x/image/bmp"  // Registers BMP, an ImageFolder extension in torchvision.
 	_ "golang.org/x/image/tiff" // Registers TIFF, an ImageFolder extension in torchvision.
 	_ "golang.org/x/image/webp" // Registers WebP, an ImageFolder extension in torchvision.
 )
 
+// MaxImagePixels is the largest width*height that DecodeImage, DecodeFile and DecodeBytes accept, checked from the
+// image header before any pixel is allocated, so that a small file whose header claims 100000x100000 pixels is an
+// error instead of an out-of-memory crash. The default, 178,956,970, is the size at which PIL refuses an image
+// (Image.open raises DecompressionBombError above 2*Image.MAX_IMAGE_PIXELS = 2*89,478,485): every image that PIL
+// opens, vitnb opens too; decoding one that large holds about 4.5 bytes a pixel (0.8 GB). The environment variable
+// VITNB_MAX_PIXELS sets it when the program starts (a positive integer; 0 turns the limit off, as PIL's
+// MAX_IMAGE_PIXELS = None does). A program may also assign it before decoding.
+var MaxImagePixels int64 = defaultMaxImagePixels
+
+// defaultMaxImagePixels is PIL's error threshold, 2 * Image.MAX_IMAGE_PIXELS (PIL/Image.py: 1024*1024*1024 // 4 // 3).
+const defaultMaxImagePixels = 2 * 89_478_485
+
+// MaxPixelsEnv is the environment variable read into MaxImagePixels.
+const MaxPixelsEnv = "VITNB_MAX_PIXELS"
+
+// maxPixelsEnvErr is the error of a malformed VITNB_MAX_PIXELS, returned by every decode so that it is not ignored.
+var maxPixelsEnvErr error
+
+func init() {
+	MaxImagePixels, maxPixelsEnvErr = parseMaxPixels(os.Getenv(MaxPixelsEnv))
+}
+
+// parseMaxPixels reads the value of VITNB_MAX_PIXELS ("" gives the default).
+func parseMaxPixels(v string) (int64, error) {
+	if v == "" {
+		return defaultMaxImagePixels, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return defaultMaxImagePixels, fmt.Errorf("%s=%q: want a number of pixels (0 for no limit)", MaxPixelsEnv, v)
+	}
+	return n, nil
+}
+
+// DecodeImage decodes an image (JPEG, PNG, GIF, BMP, TIFF, WebP, sniffed from the content) from r after checking
+// the dimensions in its header against MaxImagePixels: the one place where vitnb decodes images. name (a file name
+// or URL) starts every error message.
+func DecodeImage(r io.Reader, name string) (image.Image, error) {
+	img, err := decodeImage(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return img, nil
+}
+
+// decodeImage is DecodeImage without the name in its errors.
+func decodeImage(r io.Reader) (image.Image, error) {
+	if maxPixelsEnvErr != nil {
+		return nil, maxPixelsEnvErr
+	}
+	// DecodeConfig consumes the header: keep what it read and replay it to the decoder.
+	var head bytes.Buffer
+	br := bufio.NewReader(r)
+	if _, err := br.Peek(1); err == io.EOF {
+		return nil, fmt.Errorf("empty file, not an image")
+	}
+	cfg, format, err := image.DecodeConfig(io.TeeReader(br, &head))
+	if err != nil {
+		if errors.Is(err, image.ErrFormat) {
+			first := head.Bytes()[:min(head.Len(), 8)]
+			return nil, fmt.Errorf("not a decodable image: unknown format (first bytes % x)", first)
+		}
+		return nil, fmt.Errorf("decoding %s image header: %w", format, err)
+	}
+	if err := checkPixels(cfg.Width, cfg.Height, format); err != nil {
+		return nil, err
+	}
+	img, format, err := image.Decode(io.MultiReader(&head, br))
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s image: %w", format, err)
+	}
+	return img, nil
+}
+
+// checkPixels compares the dimensions of an image header with MaxImagePixels.
+func checkPixels(w, h int, format string) error {
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("%s header gives %dx%d pixels, not an image", format, w, h)
+	}
+	limit := MaxImagePixels
+	if limit > 0 && int64(w) > limit/int64(h) { // w*h > limit without overflowing
+		return fmt.Errorf("%s header claims %dx%d = %d pixels, above the limit of %d (set %s to raise it, 0 for none)",
+			format, w, h, int64(w)*int64(h), limit, MaxPixelsEnv)
+	}
+	return nil
+}
+
 // DecodeFile decodes an image file into RGB pixels, whatever its format and colour model, as torchvision users get
 // with PIL's Image.open(path).convert("RGB"): the format is sniffed from the content, not the extension (so a PNG
 // named .jpg works), greyscale is repeated to 3 channels, CMYK is converted to RGB, alpha is dropped and palettes are
-// expanded. Errors name the file.
+// expanded. Its size is checked against MaxImagePixels first (see DecodeImage). Errors name the file.
 func DecodeFile(path string) (*Pixels, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading image: %w", err)
 	}
-	p, err := DecodeBytes(data)
+	defer f.Close()
+	img, err := DecodeImage(f, path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	return p, nil
+	return ToRGB(img), nil
 }
 
 // DecodeBytes decodes an encoded image (JPEG, PNG, GIF, BMP, TIFF, WebP) into RGB pixels; see DecodeFile.
 func DecodeBytes(data []byte) (*Pixels, error) {
-	if len(data) == 0 {
-		return nil, fmt.Errorf("empty file, not an image")
-	}
-	img, format, err := image.Decode(bytes.NewReader(data))
+	img, err := decodeImage(bytes.NewReader(data))
 	if err != nil {
-		if err == image.ErrFormat {
-			head := data[:min(len(data), 8)]
-			return nil, fmt.Errorf("not a decodable image: unknown format (first bytes % x)", head)
-		}
-		return nil, fmt.Errorf("decoding %s image: %w", format, err)
+		return nil, err
 	}
 	return ToRGB(img), nil
 }

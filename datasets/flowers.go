@@ -1,9 +1,10 @@
 package datasets
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 )
 
@@ -30,11 +31,10 @@ var flowersNames = []string{"pink primrose", "hard-leaved pocket orchid", "cante
 
 // readMatVar reads one numeric variable of a .mat file as positive integers (1-based ids or labels up to maxValue).
 func readMatVar(path, name string, maxValue int) ([]int, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	vars, err := ReadMATFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("missing split file: %w", err)
 	}
-	vars, err := ParseMAT(data, path)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 )
 
 // MatArray is one numeric variable of a MATLAB .mat (level 5) file, such as "labels" in Flowers-102's
@@ -39,8 +40,9 @@ const (
 	mxUINT64_CLASS = 15 //nolint:revive // name from the MAT-file specification.
 
 	matHeaderLen = 128
-	// maxMatInflate bounds how much a compressed element may expand to (Flowers' files hold a few KB).
-	maxMatInflate = 1 << 28
+	// maxMatInflate bounds how much a compressed element may expand to (Flowers' files hold a few KB), as
+	// maxMATFileBytes bounds the file.
+	maxMatInflate = maxMATFileBytes
 	// maxMatDepth bounds nesting of compressed/matrix elements.
 	maxMatDepth = 4
 )
@@ -201,6 +203,11 @@ func (p *matParser) matrix(data []byte, offset int) error {
 	if subType[3] == 0 && sub[3] == nil {
 		return fmt.Errorf("%s: matrix %q at byte %d: missing real part", p.name, name, offset)
 	}
+	// The real part must hold exactly count values: checked before decoding them into 8 bytes each.
+	if size := matTypeSize[subType[3]]; size > 0 && len(sub[3]) != count*size {
+		return fmt.Errorf("%s: matrix %q at byte %d: dimensions %v need %d values, the real part has %d bytes of %d-byte values",
+			p.name, name, offset, dims, count, len(sub[3]), size)
+	}
 	values, err := p.numbers(subType[3], sub[3])
 	if err != nil {
 		return fmt.Errorf("%s: matrix %q at byte %d: %w", p.name, name, offset, err)
@@ -213,10 +220,34 @@ func (p *matParser) matrix(data []byte, offset int) error {
 	return nil
 }
 
+// matTypeSize is the size in bytes of each numeric data type of a MAT-file element.
+var matTypeSize = map[uint32]int{miINT8: 1, miUINT8: 1, miINT16: 2, miUINT16: 2, miINT32: 4, miUINT32: 4, miSINGLE: 4,
+	miDOUBLE: 8, miINT64: 8, miUINT64: 8}
+
+// maxMATFileBytes bounds the size of the .mat files ReadMATFile reads: vitnb reads Flowers-102's imagelabels.mat
+// (502 bytes) and setid.mat (15 kB), label and split lists far below this.
+const maxMATFileBytes = 64 << 20
+
+// ReadMATFile reads and parses a .mat file (see ParseMAT), refusing a file larger than any label or split list
+// (64 MiB) before reading it.
+func ReadMATFile(path string) (map[string]*MatArray, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxMATFileBytes {
+		return nil, fmt.Errorf("%s: %d bytes, larger than the %d bytes a .mat label or split file can be", path, st.Size(), maxMATFileBytes)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMAT(data, path)
+}
+
 // numbers decodes a numeric sub-element into float64 values.
 func (p *matParser) numbers(typ uint32, b []byte) ([]float64, error) {
-	size := map[uint32]int{miINT8: 1, miUINT8: 1, miINT16: 2, miUINT16: 2, miINT32: 4, miUINT32: 4, miSINGLE: 4,
-		miDOUBLE: 8, miINT64: 8, miUINT64: 8}[typ]
+	size := matTypeSize[typ]
 	if size == 0 {
 		return nil, fmt.Errorf("real part has unsupported data type %d", typ)
 	}

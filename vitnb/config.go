@@ -186,6 +186,10 @@ func (c Config) Validate() error {
 	if !c.DType.IsFloat() {
 		return fmt.Errorf("vit config %q: dtype must be a float type, got %s", c.Name, c.DType)
 	}
+	// Sizes whose parameter count overflows 64 bits (NumParams and ParamTable are then safe to sum in an int).
+	if _, err := c.ParamCount(); err != nil {
+		return err
+	}
 	return nil
 }
 

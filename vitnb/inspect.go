@@ -16,11 +16,17 @@ import (
 type Inspector struct {
 	cfg  Config
 	exec *model.Exec
+	// host tells whether the backend computes in the host's memory (checked by Run).
+	host bool
 }
 
-// NewInspector prepares the model cfg with the variables in store (at the root scope) on backend b.
+// NewInspector prepares the model cfg with the variables in store (at the root scope) on backend b. A model that
+// does not fit in the machine's memory (Config.CheckMemoryOn, for one image) is an error.
 func NewInspector(b compute.Backend, store *model.Store, cfg Config) (*Inspector, error) {
-	in := &Inspector{cfg: cfg}
+	if err := cfg.CheckMemoryOn(b, 1, false); err != nil {
+		return nil, err
+	}
+	in := &Inspector{cfg: cfg, host: b == nil || !onAccelerator(b)}
 	err := exceptions.TryCatch[error](func() {
 		in.exec = model.MustNewExec(b, store, func(scope *model.Scope, images *Node) []*Node {
 			out := Forward(scope, cfg, images, ForwardOptions{ReturnAttention: true})
@@ -35,9 +41,15 @@ func NewInspector(b compute.Backend, store *model.Store, cfg Config) (*Inspector
 }
 
 // Run classifies n images given as one flat NHWC slice in [-1, 1]. It returns logits[image][class] and
-// attention[image][block], each a [heads, tokens, tokens] row-major slice.
+// attention[image][block], each a [heads, tokens, tokens] row-major slice. A batch whose activations and
+// attention matrices do not fit in the machine's memory (Config.CheckMemory) is an error.
 func (in *Inspector) Run(pix []float32, n int) (logits [][]float32, attention [][][]float32, err error) {
 	c := in.cfg
+	// The attention weights of every block are returned: n*Depth*Heads*T*T float32, held twice (tensor and copy).
+	t := float64(c.NumTokens())
+	if err := c.checkMemory(n, false, 2*4*float64(n)*float64(c.Depth)*float64(c.Heads)*t*t); err != nil && in.host {
+		return nil, nil, err
+	}
 	if want := n * c.ImageSize * c.ImageSize * c.Channels; len(pix) != want {
 		return nil, nil, fmt.Errorf("inspect: %d values for %d images of %dx%dx%d", len(pix), n, c.ImageSize, c.ImageSize, c.Channels)
 	}

@@ -14,10 +14,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/vitnb/vitnb/vitnb/backend"
 )
@@ -43,27 +41,8 @@ func usageErrorf(format string, args ...any) error {
 }
 
 func main() {
-	restartWithMallocTunables()
+	backend.RestartWithMallocTunables()
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// restartWithMallocTunables replaces this process with itself, same process ID and arguments, with
-// backend.MallocTunables added to GLIBC_TUNABLES (glibc reads it only at start): XLA CPU runs faster with malloc
-// on huge pages (docs/RESULTS.md). It returns when there is nothing to add (the second time, or when the user set
-// glibc.malloc.hugetlb) or when the restart fails; vit then runs as it is.
-func restartWithMallocTunables() {
-	if runtime.GOOS != "linux" {
-		return
-	}
-	env, changed := backend.WithMallocTunables(os.Environ())
-	if !changed {
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	_ = syscall.Exec(exe, os.Args, env) // Returns only on failure.
 }
 
 // runMain runs vit with args and returns the exit status: 0 on success, 1 on failure, 2 on a usage error.

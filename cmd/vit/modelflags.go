@@ -2,21 +2,44 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/weights"
 )
 
-// modelFlags are the flags that pick a preset and override any field of its configuration. Only flags given on
-// the command line override the preset.
+// modelFlags are the flags that pick a preset and override any field of its configuration (modelFields). Only
+// flags given on the command line override the preset.
 type modelFlags struct {
 	fs     *flag.FlagSet
 	preset string
+	// given holds the values of the model flags, in the fields of a vitnb.Config.
+	given vitnb.Config
+}
 
-	imageSize, channels, patch, width, depth, heads, mlp, classes, repr int
-	pooling, gelu, dtype                                                string
-	dropout, attentionDropout, dropPath, lnEps                          float64
+// modelFields maps each model flag to the field of vitnb.Config it overrides.
+var modelFields = []struct{ flag, field, usage string }{
+	{"image-size", "ImageSize", "image height and width in pixels"},
+	{"channels", "Channels", "image channels (3 RGB, 1 grey)"},
+	{"patch", "PatchSize", "patch size"},
+	{"width", "Width", "token width (hidden size)"},
+	{"depth", "Depth", "number of encoder blocks"},
+	{"heads", "Heads", "attention heads"},
+	{"mlp", "MLPDim", "MLP hidden size"},
+	{"classes", "NumClasses", "number of classes of the head (0 keeps the preset's)"},
+	{"repr", "RepresentationSize", "pre-logits (representation) size, 0 for none"},
+	{"pooling", "Pooling", "token (class token) or gap (mean of tokens)"},
+	{"gelu", "GELU", "exact (timm, Hugging Face) or tanh (JAX) GELU"},
+	{"dtype", "DType", "float32, bfloat16 or float16"},
+	{"dropout", "Dropout", "dropout rate"},
+	{"attention-dropout", "AttentionDropout", "attention dropout rate"},
+	{"drop-path", "DropPath", "stochastic depth rate of the last block"},
+	{"ln-eps", "LayerNormEpsilon", "LayerNorm epsilon (default 1e-6)"},
 }
 
 // addModelFlags registers the model flags on fs; withPreset adds -preset (commands that take the preset as an
@@ -26,23 +49,50 @@ func addModelFlags(fs *flag.FlagSet, withPreset bool) *modelFlags {
 	if withPreset {
 		fs.StringVar(&m.preset, "preset", "tiny32", "model preset: "+strings.Join(vitnb.PresetNames(), ", "))
 	}
-	fs.IntVar(&m.imageSize, "image-size", 0, "override: image height and width in pixels")
-	fs.IntVar(&m.channels, "channels", 0, "override: image channels (3 RGB, 1 grey)")
-	fs.IntVar(&m.patch, "patch", 0, "override: patch size")
-	fs.IntVar(&m.width, "width", 0, "override: token width (hidden size)")
-	fs.IntVar(&m.depth, "depth", 0, "override: number of encoder blocks")
-	fs.IntVar(&m.heads, "heads", 0, "override: attention heads")
-	fs.IntVar(&m.mlp, "mlp", 0, "override: MLP hidden size")
-	fs.IntVar(&m.classes, "classes", 0, "override: number of classes of the head (0 keeps the preset's)")
-	fs.IntVar(&m.repr, "repr", 0, "override: pre-logits (representation) size, 0 for none")
-	fs.StringVar(&m.pooling, "pooling", "", "override: token (class token) or gap (mean of tokens)")
-	fs.StringVar(&m.gelu, "gelu", "", "override: exact (timm, Hugging Face) or tanh (JAX) GELU")
-	fs.StringVar(&m.dtype, "dtype", "", "override: float32, bfloat16 or float16")
-	fs.Float64Var(&m.dropout, "dropout", 0, "override: dropout rate")
-	fs.Float64Var(&m.attentionDropout, "attention-dropout", 0, "override: attention dropout rate")
-	fs.Float64Var(&m.dropPath, "drop-path", 0, "override: stochastic depth rate of the last block")
-	fs.Float64Var(&m.lnEps, "ln-eps", 0, "override: LayerNorm epsilon (default 1e-6)")
+	cfg := reflect.ValueOf(&m.given).Elem()
+	for _, f := range modelFields {
+		fs.Var(fieldValue{cfg.FieldByName(f.field)}, f.flag, "override: "+f.usage)
+	}
 	return m
+}
+
+// fieldValue is a flag.Value that parses into a field of vitnb.Config.
+type fieldValue struct{ v reflect.Value }
+
+func (f fieldValue) String() string {
+	if !f.v.IsValid() || f.v.IsZero() {
+		return ""
+	}
+	return fmt.Sprint(f.v.Interface())
+}
+
+func (f fieldValue) Set(s string) error {
+	switch f.v.Interface().(type) {
+	case dtypes.DType:
+		dt, ok := dtypeNames[strings.ToLower(s)]
+		if !ok {
+			return fmt.Errorf("want float32, bfloat16 or float16")
+		}
+		f.v.Set(reflect.ValueOf(dt))
+		return nil
+	}
+	switch f.v.Kind() {
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a whole number >= 0")
+		}
+		f.v.SetInt(int64(n))
+	case reflect.Float64:
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil || x < 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+			return fmt.Errorf("want a finite number >= 0")
+		}
+		f.v.SetFloat(x)
+	default:
+		f.v.SetString(s)
+	}
+	return nil
 }
 
 // dtypeNames are the spellings -dtype accepts.
@@ -61,63 +111,57 @@ func (m *modelFlags) config() (vitnb.Config, error) {
 	return m.configOn(cfg)
 }
 
-// presetGiven tells whether -preset was on the command line.
-func (m *modelFlags) presetGiven() bool {
+// isGiven tells whether the flag name was on the command line.
+func (m *modelFlags) isGiven(name string) bool {
 	given := false
-	m.fs.Visit(func(f *flag.Flag) { given = given || f.Name == "preset" })
+	m.fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
 }
 
+// presetGiven tells whether -preset was on the command line.
+func (m *modelFlags) presetGiven() bool { return m.isGiven("preset") }
+
 // configOn returns cfg with the flags given on the command line applied, validated.
 func (m *modelFlags) configOn(cfg vitnb.Config) (vitnb.Config, error) {
-	var ferr error
-	m.fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "image-size":
-			cfg.ImageSize = m.imageSize
-		case "channels":
-			cfg.Channels = m.channels
-		case "patch":
-			cfg.PatchSize = m.patch
-		case "width":
-			cfg.Width = m.width
-		case "depth":
-			cfg.Depth = m.depth
-		case "heads":
-			cfg.Heads = m.heads
-		case "mlp":
-			cfg.MLPDim = m.mlp
-		case "classes":
-			cfg.NumClasses = m.classes
-		case "repr":
-			cfg.RepresentationSize = m.repr
-		case "pooling":
-			cfg.Pooling = vitnb.Pooling(m.pooling)
-		case "gelu":
-			cfg.GELU = vitnb.GELU(m.gelu)
-		case "dtype":
-			dt, ok := dtypeNames[strings.ToLower(m.dtype)]
-			if !ok {
-				ferr = usageErrorf("-dtype %q: want float32, bfloat16 or float16", m.dtype)
-			}
-			cfg.DType = dt
-		case "dropout":
-			cfg.Dropout = m.dropout
-		case "attention-dropout":
-			cfg.AttentionDropout = m.attentionDropout
-		case "drop-path":
-			cfg.DropPath = m.dropPath
-		case "ln-eps":
-			cfg.LayerNormEpsilon = m.lnEps
+	dst, src := reflect.ValueOf(&cfg).Elem(), reflect.ValueOf(m.given)
+	for _, f := range modelFields {
+		if m.isGiven(f.flag) {
+			dst.FieldByName(f.field).Set(src.FieldByName(f.field))
 		}
-	})
-	if ferr != nil {
-		return cfg, ferr
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageErrorf("%v", err)
 	}
 	return cfg, nil
+}
+
+// weightsOptions turns the model flags given with -weights into loading options: -preset and -heads check or
+// complete the architecture, -classes resets the head, -image-size resamples the position embeddings, -gelu,
+// -dtype and -ln-eps override the format's. Flags that would change the architecture itself are usage errors.
+func (m *modelFlags) weightsOptions(interp string) (weights.Options, error) {
+	g := m.given
+	opts := weights.Options{Interpolation: weights.Interpolation(interp), Heads: g.Heads, NumClasses: g.NumClasses,
+		ImageSize: g.ImageSize, GELU: g.GELU, DType: g.DType, LayerNormEpsilon: g.LayerNormEpsilon}
+	if m.presetGiven() {
+		opts.Preset = m.preset
+	}
+	if opts.Interpolation != weights.Bilinear && opts.Interpolation != weights.Bicubic {
+		return opts, usageErrorf("-pos-interp %q: want bilinear or bicubic", interp)
+	}
+	if opts.GELU != "" && opts.GELU != vitnb.GELUExact && opts.GELU != vitnb.GELUTanh {
+		return opts, usageErrorf("-gelu %q: want exact or tanh", opts.GELU)
+	}
+	return opts, m.weightsOnly()
+}
+
+// weightsOnly refuses the model flags that would change an architecture read from a weights file.
+func (m *modelFlags) weightsOnly() error {
+	for _, name := range []string{"channels", "patch", "width", "depth", "mlp", "repr", "pooling"} {
+		if m.isGiven(name) {
+			return usageErrorf("-%s cannot be combined with -weights: the architecture comes from the weights file", name)
+		}
+	}
+	return nil
 }
 
 // interleave reorders args so that flags may follow positional arguments ("vit params B/16 -classes 10"): it

@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/classifier"
@@ -61,7 +59,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	var cfg vitnb.Config
 	var err error
 	if *weightsName != "" {
-		if opts, err = weightsOptions(fs, mf, *posInterp); err != nil {
+		if opts, err = mf.weightsOptions(*posInterp); err != nil {
 			return err
 		}
 	} else if *dir == "" {
@@ -109,56 +107,4 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
-}
-
-// weightsOptions turns the model flags given on the command line into loading options: -preset and -heads check
-// or complete the architecture, -classes resets the head, -image-size resamples the position embeddings, -gelu,
-// -dtype and -ln-eps override the format's. Flags that would change the architecture itself are usage errors.
-func weightsOptions(fs *flag.FlagSet, mf *modelFlags, interp string) (weights.Options, error) {
-	opts := weights.Options{Interpolation: weights.Interpolation(interp)}
-	if opts.Interpolation != weights.Bilinear && opts.Interpolation != weights.Bicubic {
-		return opts, usageErrorf("-pos-interp %q: want bilinear or bicubic", interp)
-	}
-	if err := weightsOnlyFlags(fs); err != nil {
-		return opts, err
-	}
-	var ferr error
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "preset":
-			opts.Preset = mf.preset
-		case "heads":
-			opts.Heads = mf.heads
-		case "classes":
-			opts.NumClasses = mf.classes
-		case "image-size":
-			opts.ImageSize = mf.imageSize
-		case "gelu":
-			opts.GELU = vitnb.GELU(mf.gelu)
-			if opts.GELU != vitnb.GELUExact && opts.GELU != vitnb.GELUTanh {
-				ferr = usageErrorf("-gelu %q: want exact or tanh", mf.gelu)
-			}
-		case "dtype":
-			dt, ok := dtypeNames[strings.ToLower(mf.dtype)]
-			if !ok {
-				ferr = usageErrorf("-dtype %q: want float32, bfloat16 or float16", mf.dtype)
-			}
-			opts.DType = dt
-		case "ln-eps":
-			opts.LayerNormEpsilon = mf.lnEps
-		}
-	})
-	return opts, ferr
-}
-
-// weightsOnlyFlags refuses the model flags that would change an architecture read from a weights file.
-func weightsOnlyFlags(fs *flag.FlagSet) error {
-	var err error
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "channels", "patch", "width", "depth", "mlp", "repr", "pooling":
-			err = usageErrorf("-%s cannot be combined with -weights: the architecture comes from the weights file", f.Name)
-		}
-	})
-	return err
 }

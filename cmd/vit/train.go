@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -90,7 +91,9 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&job.Dir, "dir", "", "run folder for checkpoints, metrics.jsonl and results.json (default runs/PRESET-DATA)")
 	fs.IntVar(&job.CheckpointEvery, "checkpoint-every", 500, "save a checkpoint every N steps (and at the end)")
 	fs.IntVar(&job.Keep, "keep", 3, "checkpoints to keep")
-	resume := fs.Bool("resume", false, "continue the run in -dir from its last checkpoint")
+	resume := fs.Bool("resume", false, "continue the run in -dir from its last checkpoint (the settings must be the run's)")
+	override := fs.String("override", "", "with -resume: settings that may differ from the run's, comma-separated: flag names ("+
+		strings.Join(overridable(), ", ")+") or paths of run.json")
 	progress := fs.Bool("progress", true, "draw a progress bar")
 	fs.IntVar(&job.Devices, "devices", 1, "train data-parallel on N devices of an XLA backend: each -batch is split N ways, gradients averaged by XLA (xla:cpu shows 4 CPU devices)")
 	if mode == "finetune" {
@@ -133,10 +136,10 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	var err error
 	switch {
 	case job.Weights != "":
-		if err := weightsOnlyFlags(fs); err != nil {
+		if err := mf.weightsOnly(); err != nil {
 			return err
 		}
-		job.ImageSize = mf.imageSize
+		job.ImageSize = mf.given.ImageSize
 	case job.From != "" && !mf.presetGiven():
 		// Fine-tuning a vitnb run: its architecture, with the flags given applied (a new head for the data).
 		base, err := training.ReadModelConfig(job.From)
@@ -170,7 +173,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := classifier.TrainOptions{Resume: *resume, Output: stdout, BackendName: name}
+	opts := classifier.TrainOptions{Resume: *resume, Output: stdout, BackendName: name, Overrides: overrides(*override)}
 	if *progress {
 		opts.Progress = training.TerminalProgress(stdout)
 	}
@@ -218,6 +221,38 @@ func applyRecipe(job *training.Job, df *dataFlags, name string, given map[string
 		job.Model = rj.Model
 	}
 	return nil
+}
+
+// overrideFlags maps the flags whose change a resumed run may accept (-override) to their path in run.json.
+var overrideFlags = map[string]string{
+	"steps": "optimizer.TotalSteps", "lr": "optimizer.LearningRate", "warmup": "optimizer.WarmupSteps",
+	"wd": "optimizer.WeightDecay", "decay": "optimizer.Decay", "clip": "optimizer.ClipNorm", "batch": "batch_size",
+	"seed": "seed", "data": "data.dataset", "max-train": "data.train_images", "label-smoothing": "label_smoothing",
+	"augment": "data.augment", "pad-crop": "data.pad_crop", "flip": "data.flip", "devices": "devices",
+}
+
+func overridable() []string {
+	var names []string
+	for n := range overrideFlags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// overrides turns -override's list into paths of run.json.
+func overrides(list string) []string {
+	var out []string
+	for _, o := range strings.Split(list, ",") {
+		if o = strings.TrimSpace(strings.TrimPrefix(o, "-")); o == "" {
+			continue
+		}
+		if p, ok := overrideFlags[o]; ok {
+			o = p
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func recipeNames() string {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitnb/vitnb/vitnb/backend"
+
 	"github.com/vitnb/vitnb/datasets/datasetstest"
 
 	"github.com/vitnb/vitnb/vitnb/training"
@@ -22,7 +24,7 @@ import (
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("VIT_AS_MAIN"); mode != "" {
 		if mode == "restart" { // As main() does: restart with the malloc tunables first.
-			restartWithMallocTunables()
+			backend.RestartWithMallocTunables()
 		}
 		os.Exit(runMain(strings.Split(os.Getenv("VIT_ARGS"), "\n"), os.Stdout, os.Stderr))
 	}
@@ -264,5 +266,26 @@ func TestPretrainRecipe(t *testing.T) {
 		if code, _, errOut := runVit(t, args...); code != 2 || !strings.Contains(errOut, "recipe") {
 			t.Errorf("vit %v: exit %d, %q", args, code, errOut)
 		}
+	}
+}
+
+// TestResumeOverride: resuming a run with another -steps is refused, naming the setting, until -override names it;
+// the first line of the resumed run says where it resumes from.
+func TestResumeOverride(t *testing.T) {
+	data := writeFolderDataset(t, 8)
+	dir := filepath.Join(t.TempDir(), "run")
+	if code, out, errOut := runVit(t, tinyTrainArgs(data, dir, 12)...); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if err := os.Remove(filepath.Join(dir, training.ResultsFile)); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runVit(t, append(tinyTrainArgs(data, dir, 20), "-resume")...)
+	if code == 0 || !strings.Contains(errOut, "TotalSteps was 12, now 20") {
+		t.Fatalf("resume with -steps 20: exit %d, %q", code, errOut)
+	}
+	code, out, errOut := runVit(t, append(tinyTrainArgs(data, dir, 20), "-resume", "-override", "steps")...)
+	if code != 0 || !strings.HasPrefix(out, "resuming from step 12") || readResults(t, dir).Steps != 20 {
+		t.Fatalf("resume with -override steps: exit %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
@@ -63,18 +62,7 @@ func weightsList(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected arguments %q", fs.Args())
 	}
-	type entry struct {
-		weights.Known
-		Path       string `json:"path"`
-		Downloaded bool   `json:"downloaded"`
-	}
-	var list []entry
-	for _, k := range weights.Catalog() {
-		e := entry{Known: k, Path: k.WeightsFile(*cache)}
-		_, err := os.Stat(e.Path)
-		e.Downloaded = err == nil
-		list = append(list, e)
-	}
+	list := weights.CatalogIn(*cache)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -145,14 +133,7 @@ func weightsInfo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Finalize()
-	fmt.Fprintf(stdout, "file: %s\nformat: %s\nmodel: %s\nlayer norm epsilon: %g\nparameters: %d\npreprocessing: %s\n",
-		info.Path, info.Format, info.Config, info.Config.LayerNormEpsilon, info.Config.NumParams(), info.Preprocessing)
-	for _, n := range info.Notes {
-		fmt.Fprintf(stdout, "note: %s\n", n)
-	}
-	if len(info.Labels) > 0 {
-		fmt.Fprintf(stdout, "labels: %d (%s, ...)\n", len(info.Labels), info.Labels[0])
-	}
+	info.Describe(stdout)
 	return nil
 }
 
@@ -181,13 +162,6 @@ func weightsConvert(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	note := ""
-	if info.Config.GELU == vitnb.GELUTanh {
-		note = " (tanh GELU: build the timm model with act_layer=partial(nn.GELU, approximate=\"tanh\"))"
-	}
-	if info.Config.LayerNormEpsilon != 1e-6 {
-		note += fmt.Sprintf(" (LayerNorm epsilon %g, timm's default is 1e-6)", info.Config.LayerNormEpsilon)
-	}
-	fmt.Fprintf(stdout, "wrote %s: %s%s\n", *out, strings.TrimPrefix(info.Config.String(), "ViT "), note)
+	fmt.Fprintf(stdout, "wrote %s: %s%s\n", *out, strings.TrimPrefix(info.Config.String(), "ViT "), weights.TimmNotes(info.Config))
 	return nil
 }

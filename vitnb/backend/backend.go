@@ -55,9 +55,34 @@ func GoConfig() string {
 
 // XLAPlugins returns the PJRT plugins installed on this machine, by name ("cpu", "cuda", ...) with their paths.
 // It searches where go-xla does: $PJRT_PLUGIN_LIBRARY_PATH, else ~/.local/lib/go-xla, /usr/local/lib/go-xla and
-// the system library directories. It downloads nothing.
+// the system library directories. It downloads nothing. Plugin files that are not loadable shared libraries are
+// left out (BrokenPlugins names them): go-xla's own search crashes on them.
 func XLAPlugins() map[string]string {
-	return pjrt.AvailablePlugins()
+	plugins, _ := xlaPlugins()
+	return plugins
+}
+
+// BrokenPlugins returns one line for each file in the plugin directories that is named like a PJRT plugin but
+// fails CheckPlugin.
+func BrokenPlugins() []string {
+	_, broken := xlaPlugins()
+	return broken
+}
+
+// xlaPlugins checks the plugin files before go-xla's search opens them with dlopen: when one is broken, go-xla
+// is not asked (its search panics on a file that dlopen refuses) and the good files found here are returned.
+func xlaPlugins() (plugins map[string]string, broken []string) {
+	good, broken := scanPlugins(pluginDirs())
+	if len(broken) > 0 {
+		return good, broken
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			plugins = good
+			broken = append(broken, fmt.Sprintf("go-xla's plugin search failed: %v", r))
+		}
+	}()
+	return pjrt.AvailablePlugins(), nil
 }
 
 var (
@@ -88,15 +113,14 @@ func create() (compute.Backend, Choice, error) {
 	xla.EnableAutoInstall(false) // Never reach for the network (the auto-installer fails or hangs offline).
 	if cfg := os.Getenv(EnvVar); cfg != "" {
 		c := Choice{Config: cfg, Reason: EnvVar + " is set"}
-		b, err := compute.NewWithConfig(cfg)
+		b, err := newChecked(cfg)
 		if err != nil {
-			return nil, c, fmt.Errorf("creating backend %q named by %s: %w", cfg, EnvVar, err)
+			return nil, c, fmt.Errorf("%s=%s: %s", EnvVar, cfg, oneLine(err))
 		}
 		return b, c, nil
 	}
 
-	var fallbacks []string
-	plugins := XLAPlugins()
+	plugins, fallbacks := xlaPlugins()
 	names := make([]string, 0, len(plugins))
 	for name := range plugins {
 		names = append(names, name)
@@ -110,7 +134,11 @@ func create() (compute.Backend, Choice, error) {
 	})
 	for _, name := range names {
 		cfg := "xla:" + name
-		b, err := compute.NewWithConfig(cfg)
+		if len(fallbacks) > 0 {
+			// A broken file is in the plugin folders: load the file checked by path, go-xla's search would crash.
+			cfg = "xla:" + plugins[name]
+		}
+		b, err := newChecked(cfg)
 		if err == nil {
 			return b, Choice{Config: cfg, Reason: "PJRT plugin found at " + plugins[name], Fallbacks: fallbacks}, nil
 		}
@@ -119,17 +147,22 @@ func create() (compute.Backend, Choice, error) {
 
 	cfg := GoConfig()
 	reason := "no XLA PJRT plugin installed (searched $PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla, /usr/local/lib/go-xla and the system library paths): using the pure-Go backend"
-	if len(plugins) > 0 {
+	if len(plugins) > 0 || len(fallbacks) > 0 {
 		reason = "no XLA PJRT plugin could start: using the pure-Go backend"
 	}
 	if strings.Contains(cfg, "ops_sequential") {
 		reason += fmt.Sprintf(", ops run sequentially on this %d-core machine", runtime.NumCPU())
 	}
-	b, err := compute.NewWithConfig(cfg)
+	b, err := newChecked(cfg)
 	if err != nil {
-		return nil, Choice{Config: cfg, Reason: reason, Fallbacks: fallbacks}, fmt.Errorf("creating backend %q: %w", cfg, err)
+		return nil, Choice{Config: cfg, Reason: reason, Fallbacks: fallbacks}, fmt.Errorf("creating backend %q: %s", cfg, oneLine(err))
 	}
 	return b, Choice{Config: cfg, Reason: reason, Fallbacks: fallbacks}, nil
+}
+
+// oneLine joins the lines of an error message, so that it prints as the one line a command ends with.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 }
 
 func firstLine(err error) string {

@@ -1,8 +1,12 @@
 package backend
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/compute"
 )
 
 func TestEnvVarWins(t *testing.T) {
@@ -43,5 +47,62 @@ func TestAutomaticChoice(t *testing.T) {
 		}
 	} else if c.Config != GoConfig() || !strings.Contains(c.Reason, "no XLA PJRT plugin") {
 		t.Errorf("no PJRT plugin is installed but the choice is %+v", c)
+	}
+}
+
+// TestBrokenBackendConfigs: an unknown backend name or a plugin file that is not a loadable shared library gives
+// one line naming the problem, checked before anything is loaded (before, the unknown name and a broken file in
+// the plugin folders were Go panics with stack traces, and a named broken file printed dlopen's warnings).
+func TestBrokenBackendConfigs(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "pjrt_c_api_cpu_plugin.so")
+	writeTestFile(t, text, []byte("this is not a plugin\n"))
+	exe, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "pjrt_c_api_cut_plugin.so")
+	writeTestFile(t, cut, exe[:4096]) // ELF magic and header, sections cut off
+	noAPI := filepath.Join(dir, "pjrt_c_api_exe_plugin.so")
+	writeTestFile(t, noAPI, exe) // a whole ELF file that is no PJRT plugin
+	cases := map[string]string{
+		"bogus":               `unknown backend "bogus"`,
+		"xla:" + text:         "does not start with the ELF magic",
+		"xla:" + cut:          "truncated",
+		"xla:" + noAPI:        "",
+		"xla:" + dir:          "not a regular file",
+		"xla:" + dir + "/nop": "no such file",
+		"xla:relative/x.so":   "absolute path",
+	}
+	for cfg, want := range cases {
+		t.Setenv(EnvVar, cfg)
+		_, _, err := create()
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), want) ||
+			!strings.Contains(err.Error(), EnvVar) {
+			t.Errorf("%s: got %v, want one line containing %q", cfg, err, want)
+		}
+	}
+
+	// Broken files in the plugin folders are reported and skipped, not loaded.
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", dir)
+	good, broken := scanPlugins(pluginDirs())
+	if len(good) != 0 || len(broken) != 3 {
+		t.Errorf("scan of %s: good %v, broken %q; want none good, 3 broken", dir, good, broken)
+	}
+}
+
+func writeTestFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConstructorPanic: a backend whose constructor panics (as GoMLX's do on some failures) gives an error.
+func TestConstructorPanic(t *testing.T) {
+	compute.Register("vitnb-test-panics", func(string) (compute.Backend, error) { panic("plugin exploded") })
+	_, err := newChecked("vitnb-test-panics:x")
+	if err == nil || !strings.Contains(err.Error(), "plugin exploded") || !strings.Contains(err.Error(), "vitnb-test-panics:x") {
+		t.Errorf("got %v, want the panic as an error naming the configuration", err)
 	}
 }

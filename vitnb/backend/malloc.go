@@ -2,7 +2,9 @@ package backend
 
 import (
 	"os"
+	"runtime"
 	"strings"
+	"syscall"
 )
 
 // MallocTunables is the glibc malloc setting vitnb runs XLA with: malloc asks the kernel for transparent huge
@@ -60,4 +62,24 @@ func MallocStatus() string {
 		s += "; kernel transparent huge pages: " + strings.TrimSpace(string(mode))
 	}
 	return s
+}
+
+// RestartWithMallocTunables replaces this process with itself, same process ID and arguments, with MallocTunables
+// added to GLIBC_TUNABLES (glibc reads it only at start): XLA CPU runs faster with malloc on huge pages
+// (docs/RESULTS.md). It returns when there is nothing to add (the second time, or when the user set
+// glibc.malloc.hugetlb), off Linux, or when the restart fails; the program then runs as it is. vit's main calls it
+// first.
+func RestartWithMallocTunables() {
+	if runtime.GOOS != "linux" {
+		return
+	}
+	env, changed := WithMallocTunables(os.Environ())
+	if !changed {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	_ = syscall.Exec(exe, os.Args, env) // Returns only on failure.
 }

@@ -77,6 +77,12 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("mode must be train or infer, got %q", opts.Mode)
 	}
 	opts.Devices = max(opts.Devices, 1)
+	if opts.Batch <= 0 {
+		return nil, fmt.Errorf("batch must be positive, got %d", opts.Batch)
+	}
+	if err := cfg.CheckMemoryOn(b, opts.Batch, opts.Mode == "train"); err != nil {
+		return nil, err
+	}
 	step, err := newStep(b, cfg, opts.Batch, opts.Mode, opts.Devices)
 	if err != nil {
 		return nil, err

@@ -62,7 +62,7 @@ type Classifier struct {
 type RunInfo struct {
 	// Dir is the run folder.
 	Dir string
-	// Job is the job that trained it (nil for runs older than job.json).
+	// Job is the job that trained it, as run.json records it (nil for older runs).
 	Job *training.Job
 	// Results is the results file of a finished run (nil while unfinished).
 	Results *training.Results
@@ -72,13 +72,9 @@ type RunInfo struct {
 	TrainSeconds float64
 }
 
-// Files a run folder holds beside the checkpoints, config.json and results.json.
-const (
-	// JobFile is the job that trained the run (training.Job as JSON).
-	JobFile = "job.json"
-	// ModelFile holds the preprocessing and class names of the run's model.
-	ModelFile = "model.json"
-)
+// ModelFile is the file of a run folder that holds the preprocessing and class names of the run's model (beside
+// the checkpoints, config.json, run.json with the job, metrics.jsonl and results.json).
+const ModelFile = "model.json"
 
 // modelInfo is the content of ModelFile.
 type modelInfo struct {
@@ -161,11 +157,14 @@ func Open(b compute.Backend, dir string) (*Classifier, error) {
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
-	var job training.Job
-	switch err := readJSON(filepath.Join(dir, JobFile), &job); {
-	case err == nil:
-		c.Run.Job = &job
-	case !errors.Is(err, os.ErrNotExist):
+	var desc struct {
+		Settings *training.Job `json:"settings"`
+	}
+	switch err := readJSON(filepath.Join(dir, training.RunFile), &desc); {
+	case err == nil && desc.Settings != nil && desc.Settings.Command != "":
+		c.Run.Job = desc.Settings
+		c.Run.Job.Dir = dir
+	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
 	resultsPath := filepath.Join(dir, training.ResultsFile)

@@ -1,7 +1,6 @@
 package classifier
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -140,15 +139,11 @@ func TestTrainOpenPredict(t *testing.T) {
 	if strings.Join(c.Classes, ",") != "left,right" {
 		t.Fatalf("classes %v", c.Classes)
 	}
-	var job training.Job
-	if raw, err := os.ReadFile(filepath.Join(dir, JobFile)); err != nil || json.Unmarshal(raw, &job) != nil || job.Optimizer.TotalSteps != 60 {
-		t.Fatalf("job file: %v %+v", err, job)
-	}
 	opened, err := Open(b, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !opened.Finished() || opened.Run.Job == nil || strings.Join(opened.Classes, ",") != "left,right" ||
+	if !opened.Finished() || opened.Run.Job == nil || opened.Run.Job.Optimizer.TotalSteps != 60 || opened.Run.Job.Dir != dir || strings.Join(opened.Classes, ",") != "left,right" ||
 		opened.Preprocessing.String() != c.Preprocessing.String() || opened.Config.String() != c.Config.String() {
 		t.Fatalf("opened run: %+v", opened)
 	}
@@ -189,6 +184,29 @@ func TestTrainOpenPredict(t *testing.T) {
 	if _, err := Train(b, tinyJob(data, dir, 60), TrainOptions{Output: &strings.Builder{}}); err == nil ||
 		!strings.Contains(err.Error(), "resume") {
 		t.Fatalf("training again into a used folder without Resume: %v", err)
+	}
+	// An interrupted run resumed with another learning rate is refused, unless the change is named.
+	part := filepath.Join(t.TempDir(), "part")
+	if err := os.MkdirAll(part, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	job := tinyJob(data, part, 20)
+	job.CheckpointEvery = 10
+	if _, err := Train(b, job, TrainOptions{Output: &strings.Builder{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(part, training.ResultsFile)); err != nil { // as if killed before the end
+		t.Fatal(err)
+	}
+	job.Optimizer.TotalSteps, job.Optimizer.LearningRate = 30, 1e-3
+	out := &strings.Builder{}
+	if _, err := Train(b, job, TrainOptions{Resume: true, Output: out, Overrides: []string{"optimizer.TotalSteps"}}); err == nil ||
+		!strings.Contains(err.Error(), "LearningRate") {
+		t.Fatalf("resuming with another learning rate: %v", err)
+	}
+	longer, err := Train(b, job, TrainOptions{Resume: true, Output: out, Overrides: []string{"optimizer.TotalSteps", "optimizer.LearningRate"}})
+	if err != nil || longer.Run.Results.Steps != 30 || !strings.Contains(out.String(), "resuming from step 20") {
+		t.Fatalf("resuming for 10 more steps: %v\n%s", err, out)
 	}
 }
 

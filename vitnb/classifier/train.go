@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
@@ -29,6 +30,18 @@ type TrainOptions struct {
 	Output io.Writer
 	// BackendName names the backend in the results file, e.g. "xla:cpu" (default b.Name()).
 	BackendName string
+	// Overrides names the fields of the job that may differ from the stored one when resuming (training.Config
+	// Overrides: paths in run.json such as "optimizer.TotalSteps" or "data.train_images"); any other change is
+	// refused.
+	Overrides []string
+}
+
+// settings is the part of a job that run.json records and a resumed run must share: all of it but where the files
+// live and how many workers decode them.
+func settings(job training.Job) training.Job {
+	job.Dir, job.Data.CacheDir, job.Data.Workers = "", "", 0
+	job.CheckpointEvery, job.Keep, job.LogEvery = 0, 0, 0
+	return job
 }
 
 // Train runs a training job on backend b: it loads the data set, builds the model (from scratch, from a vitnb
@@ -101,13 +114,13 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 	rcfg := training.Config{Model: cfg, Optimizer: job.Optimizer, BatchSize: job.BatchSize, Accumulate: job.Accumulate,
 		LabelSmoothing: job.LabelSmoothing, Seed: job.Seed, Dir: job.Dir, CheckpointEvery: job.CheckpointEvery,
 		Keep: job.Keep, LogEvery: job.LogEvery, Resume: opts.Resume, OnProgress: opts.Progress, Output: out,
-		Init: init, Devices: job.Devices}
+		Init: init, Devices: job.Devices, Settings: settings(job), Overrides: opts.Overrides}
 	run, err := training.NewRun(b, rcfg)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = run.Close() }()
-	if err := writeRunFiles(job, c); err != nil {
+	if err := files.WriteJSON(filepath.Join(job.Dir, ModelFile), modelInfo{Preprocessing: c.Preprocessing, Classes: c.Classes}); err != nil {
 		return nil, err
 	}
 	c.Store, c.Run = run.Store, &RunInfo{Dir: job.Dir, Job: &job}
@@ -196,12 +209,4 @@ func startingPoint(b compute.Backend, job training.Job, ds *datasets.Dataset, no
 	c.Preprocessing = src.Preprocessing
 	c.Preprocessing.ImageSize = cfg.ImageSize
 	return c, training.InitFromStore(src.Store, cfg, src.Source, notes), nil
-}
-
-// writeRunFiles writes the job and the model's preprocessing and class names into the run folder.
-func writeRunFiles(job training.Job, c *Classifier) error {
-	if err := training.WriteJSONAtomic(filepath.Join(job.Dir, JobFile), job); err != nil {
-		return err
-	}
-	return training.WriteJSONAtomic(filepath.Join(job.Dir, ModelFile), modelInfo{Preprocessing: c.Preprocessing, Classes: c.Classes})
 }

@@ -195,3 +195,6 @@ func variable(scope *model.Scope, g *Graph, name string, stddev float64, dims ..
 	})
 	return s.VariableWithShape(name, shapes.Make(dtypes.Float32, dims...)).NodeValue(g)
 }
+
+// Config returns the configuration itself, which run folders record (training.Net).
+func (c Config) Config() any { return c }

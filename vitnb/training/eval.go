@@ -37,14 +37,28 @@ func Evaluate(b compute.Backend, store *model.Store, cfg vitnb.Config, data trai
 	return EvaluateWith(exec, cfg.NumClasses, data)
 }
 
-// NewEvalExec compiles the evaluation graph of EvaluateWith: images and labels in, float32 logits and the summed
-// cross-entropy out. GoMLX compiles it once per input shape and keeps it (package classifier holds one per model).
+// NewEvalExec compiles the evaluation graph of EvaluateWith for the ViT cfg (NewNetEvalExec).
 func NewEvalExec(b compute.Backend, store *model.Store, cfg vitnb.Config) (*model.Exec, error) {
-	classes := cfg.NumClasses
+	return NewNetEvalExec(b, store, vitNet{cfg})
+}
+
+// EvaluateNet is Evaluate for any Net (the CNN baseline of package cnn, say).
+func EvaluateNet(b compute.Backend, store *model.Store, net Net, data train.Dataset) (*Metrics, error) {
+	exec, err := NewNetEvalExec(b, store, net)
+	if err != nil {
+		return nil, err
+	}
+	return EvaluateWith(exec, net.Classes(), data)
+}
+
+// NewNetEvalExec compiles the evaluation graph of EvaluateWith: images and labels in, float32 logits and the summed
+// cross-entropy out. GoMLX compiles it once per input shape and keeps it (package classifier holds one per model).
+func NewNetEvalExec(b compute.Backend, store *model.Store, net Net) (*model.Exec, error) {
+	classes := net.Classes()
 	var exec *model.Exec
 	err := catch(func() {
 		exec = model.MustNewExec(b, store, func(scope *model.Scope, images, labels *Node) []*Node {
-			logits := ConvertDType(vitnb.Logits(scope, cfg, images), dtypes.Float32) // float32 under mixed precision too
+			logits := ConvertDType(net.Logits(scope, images), dtypes.Float32) // float32 under mixed precision too
 			perExample := Neg(ReduceSum(Mul(OneHot(Reshape(labels, -1), classes, logits.DType()), LogSoftmax(logits, -1)), -1))
 			return []*Node{logits, ReduceAllSum(perExample)}
 		})

@@ -67,6 +67,7 @@ func parallelRun(t *testing.T, b compute.Backend, devices int, dir string, steps
 		if err == nil || !strings.Contains(err.Error(), "simulated interruption") {
 			t.Fatalf("the interrupted run on %d device(s) should fail with the data error, got %v", devices, err)
 		}
+		_ = r.Close() // the interrupted process ends: its lock on the folder goes
 	} else if err != nil {
 		t.Fatalf("training on %d device(s): %v", devices, err)
 	}

@@ -28,6 +28,9 @@ import (
 type Config struct {
 	// Model is the architecture; its NumClasses must match the data.
 	Model vitnb.Config
+	// Net, if set, is trained instead of the ViT of Model: another classifier network, such as package cnn's
+	// baseline (see Net).
+	Net Net
 	// Optimizer, schedule and clipping; its TotalSteps is the length of the run.
 	Optimizer OptimizerConfig
 	// BatchSize is the number of images per batch of the data set (informative: the data set makes the batches).
@@ -46,9 +49,21 @@ type Config struct {
 	CheckpointEvery int
 	// Keep is the number of checkpoints kept; older ones are deleted (default 3).
 	Keep int
-	// Resume continues from the last checkpoint in Dir. Without it, a Dir that has checkpoints is an error: a
-	// run never overwrites another's checkpoints.
+	// Resume continues from the last checkpoint in Dir (falling back to the one before when the last cannot be
+	// read). Without it, a Dir that has checkpoints is an error: a run never overwrites another's checkpoints. A
+	// Dir without checkpoints starts a new run either way: Run.Resumed and the first line written to Output
+	// ("resuming from step N in DIR" or "starting a new run in DIR") tell which happened.
 	Resume bool
+	// Settings is the caller's full description of the run (e.g. its command-line flags as a struct with JSON tags,
+	// or a map): it is stored, with the training fields of this Config (Description), as run.json in Dir when the
+	// run starts. On Resume, a stored description that differs from the new one is refused with an error naming
+	// each changed field with its old and new values, unless Overrides names the field.
+	Settings any
+	// Overrides lists the fields of run.json that may change on Resume, by their path in run.json ("settings.lr",
+	// "optimizer.LearningRate") or, for caller settings, without the "settings." prefix ("lr"); a path also covers
+	// the fields below it. A name that is no field of either description is an error (a typo would otherwise
+	// allow nothing). An accepted change is reported on Output and run.json is rewritten with the new values.
+	Overrides []string
 	// LogEvery writes the training loss to metrics.jsonl every this many steps (default 50).
 	LogEvery int
 	// Progress draws a progress bar on Output (TerminalProgress) when OnProgress is not set.
@@ -78,18 +93,30 @@ type Run struct {
 	metrics *os.File
 	// parallel splits the batches across devices when Config.Devices > 1 (parallel.go).
 	parallel *dataParallel
+	// Resumed tells whether the run continues a previous one (from step ResumedFrom) or started afresh.
+	Resumed bool
+	// ResumedFrom is the step of the checkpoint the run resumed from (0 for a new run).
+	ResumedFrom int
+	lock        *dirLock
+	watch       *divergence
 }
 
 // NewRun prepares a run: a fresh store, or the last checkpoint of cfg.Dir with cfg.Resume.
 func NewRun(b compute.Backend, cfg Config) (*Run, error) {
-	if err := cfg.Model.Validate(); err != nil {
+	if cfg.Net == nil {
+		cfg.Net = vitNet{cfg.Model}
+		if err := vitnb.CheckDType(b, cfg.Model); err != nil {
+			return nil, err
+		}
+		if err := cfg.Model.CheckMemoryOn(b, cfg.BatchSize, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Net.Validate(); err != nil {
 		return nil, err
 	}
-	if err := vitnb.CheckDType(b, cfg.Model); err != nil {
-		return nil, err
-	}
-	if cfg.Model.NumClasses <= 0 {
-		return nil, fmt.Errorf("training needs a model with a head: classes must be positive, got %d", cfg.Model.NumClasses)
+	if cfg.Net.Classes() <= 0 {
+		return nil, fmt.Errorf("training needs a model with a head: classes must be positive, got %d", cfg.Net.Classes())
 	}
 	opt, err := NewOptimizer(cfg.Optimizer)
 	if err != nil {
@@ -119,48 +146,27 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 	if cfg.Output == nil {
 		cfg.Output = os.Stdout
 	}
-	r := &Run{Config: cfg, Backend: b, Store: model.NewStore(), parallel: parallel}
+	r := &Run{Config: cfg, Backend: b, Store: model.NewStore(), parallel: parallel,
+		watch: newDivergence(cfg.Net.Classes())}
 	r.Store.SetParam(model.ParamInitialSeed, cfg.Seed)
-
-	resumed := false
+	ok := false
+	defer func() {
+		if !ok {
+			_ = r.Close()
+		}
+	}()
 	if cfg.Dir != "" {
-		if r.ckpt, err = openCheckpoints(cfg.Dir, cfg.Keep); err != nil {
+		if err := r.openDir(); err != nil {
 			return nil, err
 		}
-		has, err := r.ckpt.has()
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case has && !cfg.Resume:
-			return nil, fmt.Errorf("%s already holds checkpoints of another run: pass -resume to continue it, or choose another directory", cfg.Dir)
-		case has:
-			if err := checkSameModel(cfg.Dir, cfg.Model); err != nil {
-				return nil, err
-			}
-			if err := r.ckpt.load(r.Store); err != nil {
-				return nil, err
-			}
-			resumed = true
-		default:
-			if err := WriteJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Model); err != nil {
-				return nil, err
-			}
-		}
-		f, err := os.OpenFile(filepath.Join(cfg.Dir, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("opening the metrics file: %w", err)
-		}
-		r.metrics = f
 	}
-	if !resumed && cfg.Init != nil {
+	if !r.Resumed && cfg.Init != nil {
 		if err := cfg.Init(r.Store); err != nil {
 			return nil, err
 		}
 	}
 
-	modelCfg := cfg.Model
-	modelFn := func(scope *model.Scope, images *Node) *Node { return vitnb.Logits(scope, modelCfg, images) }
+	modelFn := cfg.Net.Logits
 	accuracy := metric.NewExponentialMovingAverageMetric("Moving Average Accuracy", "~acc", metric.AccuracyMetricType,
 		accuracyGraph, nil, 0.01)
 	r.Trainer = train.NewTrainer(b, r.Store, modelFn, trainerLoss(cfg.LabelSmoothing), opt,
@@ -171,7 +177,72 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 		}
 	}
 	r.Loop = train.NewLoop(r.Trainer) // after AccumulateGradients: the loop counts batches, not steps
+	ok = true
 	return r, nil
+}
+
+// openDir locks the run folder, then resumes the run there (checking the model and the description) or starts
+// a new one, and opens the metrics file.
+func (r *Run) openDir() error {
+	cfg := r.Config
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return fmt.Errorf("creating the run folder: %w", err)
+	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	r.lock = lock
+	if r.ckpt, err = openCheckpoints(cfg.Dir, cfg.Keep); err != nil {
+		return err
+	}
+	has, err := r.ckpt.has()
+	if err != nil {
+		return err
+	}
+	desc := cfg.Description()
+	switch {
+	case has && !cfg.Resume:
+		return fmt.Errorf("%s already holds checkpoints of another run: pass -resume to continue it, or choose another directory", cfg.Dir)
+	case has:
+		if err := checkSameModel(cfg.Dir, cfg.Net); err != nil {
+			return err
+		}
+		accepted, err := checkDescription(cfg.Dir, desc, cfg.Overrides)
+		if err != nil {
+			return err
+		}
+		name, err := loadNewest(cfg.Dir, r.Store, cfg.Output)
+		if err != nil {
+			return err
+		}
+		r.Resumed, r.ResumedFrom = true, r.Step()
+		fmt.Fprintf(cfg.Output, "resuming from step %d in %s (%s)\n", r.ResumedFrom, cfg.Dir, name)
+		for _, line := range accepted {
+			fmt.Fprintln(cfg.Output, line)
+		}
+		if err := writeDescription(cfg.Dir, desc); err != nil {
+			return err
+		}
+	default:
+		why := ""
+		if cfg.Resume {
+			why = " (-resume: there is no checkpoint to resume there)"
+		}
+		fmt.Fprintf(cfg.Output, "starting a new run in %s%s\n", cfg.Dir, why)
+		if err := WriteJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Net.Config()); err != nil {
+			return err
+		}
+		if err := writeDescription(cfg.Dir, desc); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(cfg.Dir, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening the metrics file: %w", err)
+	}
+	r.metrics = f
+	return nil
 }
 
 // accuracyGraph is the fraction of examples whose arg-max logit is the label (labels [batch] or [batch, 1]).
@@ -217,7 +288,10 @@ func (r *Run) Train(data train.Dataset) error {
 		batch := loop.LoopStep + 1 // the loop counts batches; with accumulation, k batches make a step
 		step := (batch + k - 1) / k
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("the loss became %g at step %d: stopping without saving a checkpoint (lower the learning rate or enable gradient clipping)", loss, step)
+			return fmt.Errorf("the loss became %g at step %d: stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", loss, step, r.lastSane())
+		}
+		if err := r.watch.add(loss); err != nil {
+			return fmt.Errorf("training diverged at step %d: %w; stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", step, err, r.lastSane())
 		}
 		if batch%k != 0 {
 			return nil // inside an accumulation: the weights have not changed yet
@@ -238,7 +312,7 @@ func (r *Run) Train(data train.Dataset) error {
 			}
 		}
 		if r.ckpt != nil && r.Config.CheckpointEvery > 0 && step%r.Config.CheckpointEvery == 0 && step < total {
-			return r.ckpt.save(r.Store)
+			return r.ckpt.save(r.Store, r.watch.smoothed(), r.watch.sane())
 		}
 		return nil
 	})
@@ -252,9 +326,18 @@ func (r *Run) Train(data train.Dataset) error {
 		return err
 	}
 	if r.ckpt != nil {
-		return r.ckpt.save(r.Store)
+		return r.ckpt.save(r.Store, r.watch.smoothed(), r.watch.sane())
 	}
 	return nil
+}
+
+// lastSane names the last sane checkpoint, for error messages.
+func (r *Run) lastSane() string {
+	if r.ckpt == nil || r.ckpt.marks.LastSane == nil {
+		return ""
+	}
+	m := r.ckpt.marks.LastSane
+	return fmt.Sprintf("; the last sane checkpoint is %s (step %d)", m.Name, m.Step)
 }
 
 // logRecord appends one JSON line to metrics.jsonl.
@@ -272,12 +355,18 @@ func (r *Run) logRecord(rec StepRecord) error {
 	return nil
 }
 
-// Close releases the metrics file.
+// Close releases the metrics file and the lock of the run folder.
 func (r *Run) Close() error {
+	var err error
 	if r.metrics != nil {
-		return r.metrics.Close()
+		err = r.metrics.Close()
+		r.metrics = nil
 	}
-	return nil
+	if lerr := r.lock.release(); err == nil {
+		err = lerr
+	}
+	r.lock = nil
+	return err
 }
 
 // ScalarValue returns the value of a scalar float tensor (a loss or metric) as float64, NaN for anything else.
@@ -338,19 +427,58 @@ func ReadModelConfig(dir string) (vitnb.Config, error) {
 }
 
 // checkSameModel compares the model of a checkpoint directory (config.json) with cfg.
-func checkSameModel(dir string, cfg vitnb.Config) error {
-	saved, err := ReadModelConfig(dir)
+func checkSameModel(dir string, net Net) error {
+	if v, ok := net.(vitNet); ok {
+		saved, err := ReadModelConfig(dir)
+		if err != nil {
+			return fmt.Errorf("the checkpoints in %s are of another architecture than the ViT requested (%s): %w", dir, v.cfg, err)
+		}
+		a, b := saved, v.cfg
+		// Regularisation may change between runs; the architecture may not.
+		a.Dropout, a.AttentionDropout, a.DropPath, b.Dropout, b.AttentionDropout, b.DropPath = 0, 0, 0, 0, 0, 0
+		a.Name, b.Name = "", ""
+		if !reflect.DeepEqual(a, b) {
+			return fmt.Errorf("the checkpoints in %s are of another architecture:\n  saved:     %s\n  requested: %s", dir, saved, v.cfg)
+		}
+		return nil
+	}
+	path := filepath.Join(dir, "config.json")
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s is not a vitnb run folder: %w", dir, err)
+	}
+	var a, b any
+	now, err := json.Marshal(net.Config())
 	if err != nil {
 		return err
 	}
-	a, b := saved, cfg
-	// Regularisation may change between runs; the architecture may not.
-	a.Dropout, a.AttentionDropout, a.DropPath, b.Dropout, b.AttentionDropout, b.DropPath = 0, 0, 0, 0, 0, 0
-	a.Name, b.Name = "", ""
-	if !reflect.DeepEqual(a, b) {
-		return fmt.Errorf("the checkpoints in %s are of another architecture:\n  saved:     %s\n  requested: %s", dir, saved, cfg)
+	if json.Unmarshal(saved, &a) != nil || json.Unmarshal(now, &b) != nil || !reflect.DeepEqual(a, b) {
+		return fmt.Errorf("the checkpoints in %s are of another architecture:\n  saved:     %s\n  requested: %s", dir, saved, now)
 	}
 	return nil
+}
+
+// Net is a classifier network that a Run trains: the ViT of Config.Model unless Config.Net sets another, such as
+// package cnn's baseline (cnn.Config implements it).
+type Net interface {
+	// Validate tells what is wrong with the network's configuration, if anything.
+	Validate() error
+	// Classes is the number of outputs of the head.
+	Classes() int
+	// Logits builds the network on images [batch, height, width, channels] and returns logits [batch, classes].
+	Logits(scope *model.Scope, images *Node) *Node
+	// Config is what config.json of the run folder records.
+	Config() any
+}
+
+// vitNet is the Net of a vitnb.Config.
+type vitNet struct{ cfg vitnb.Config }
+
+func (v vitNet) Validate() error { return v.cfg.Validate() }
+func (v vitNet) Classes() int    { return v.cfg.NumClasses }
+func (v vitNet) Config() any     { return v.cfg }
+func (v vitNet) Logits(scope *model.Scope, images *Node) *Node {
+	return vitnb.Logits(scope, v.cfg, images)
 }
 
 // WriteJSONAtomic writes v as indented JSON to path atomically (files.WriteJSON).

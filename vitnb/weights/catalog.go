@@ -218,3 +218,22 @@ func Get(ctx context.Context, k Known, cacheDir, baseURL string, client *http.Cl
 	}
 	return k.WeightsFile(cacheDir), nil
 }
+
+// CatalogEntry is a known checkpoint with where it lies in a cache folder and whether it is there.
+type CatalogEntry struct {
+	Known
+	Path       string `json:"path"`
+	Downloaded bool   `json:"downloaded"`
+}
+
+// CatalogIn lists the known checkpoints with their state in the cache folder cache (`vit weights list`).
+func CatalogIn(cache string) []CatalogEntry {
+	var list []CatalogEntry
+	for _, k := range Catalog() {
+		e := CatalogEntry{Known: k, Path: k.WeightsFile(cache)}
+		_, err := os.Stat(e.Path)
+		e.Downloaded = err == nil
+		list = append(list, e)
+	}
+	return list
+}

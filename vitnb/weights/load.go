@@ -13,6 +13,7 @@ package weights
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -351,4 +352,17 @@ func size(dims []int) int {
 		n *= d
 	}
 	return n
+}
+
+// Describe writes what `vit weights info` prints: file, format, architecture, parameters, preprocessing, the
+// loader's notes and the labels.
+func (l *Loaded) Describe(w io.Writer) {
+	fmt.Fprintf(w, "file: %s\nformat: %s\nmodel: %s\nlayer norm epsilon: %g\nparameters: %d\npreprocessing: %s\n",
+		l.Path, l.Format, l.Config, l.Config.LayerNormEpsilon, l.Config.NumParams(), l.Preprocessing)
+	for _, n := range l.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if len(l.Labels) > 0 {
+		fmt.Fprintf(w, "labels: %d (%s, ...)\n", len(l.Labels), l.Labels[0])
+	}
 }

@@ -152,3 +152,16 @@ func WriteTimmConfig(path string, cfg vitnb.Config, pre Preprocessing) error {
 	}
 	return files.WriteJSON(path, doc)
 }
+
+// TimmNotes says, in parentheses, what a timm user must set to build the model of cfg that SaveTimm wrote, where
+// it differs from timm's defaults ("" when nothing).
+func TimmNotes(cfg vitnb.Config) string {
+	note := ""
+	if cfg.GELU == vitnb.GELUTanh {
+		note = " (tanh GELU: build the timm model with act_layer=partial(nn.GELU, approximate=\"tanh\"))"
+	}
+	if cfg.LayerNormEpsilon != 1e-6 {
+		note += fmt.Sprintf(" (LayerNorm epsilon %g, timm's default is 1e-6)", cfg.LayerNormEpsilon)
+	}
+	return note
+}

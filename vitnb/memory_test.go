@@ -1,0 +1,115 @@
+package vitnb
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestParamCountOverflow: a width whose parameter count does not fit in 64 bits is refused by Validate (before,
+// `vit params -width 4000000000` printed a negative total), and ParamCount agrees with NumParams elsewhere.
+func TestParamCountOverflow(t *testing.T) {
+	for _, name := range []string{"Ti/16", "B/16", "L/16", "H/14"} {
+		cfg, err := Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := cfg.ParamCount()
+		if err != nil || n != int64(cfg.NumParams()) || n <= 0 {
+			t.Errorf("%s: ParamCount %d, %v; NumParams %d", name, n, err, cfg.NumParams())
+		}
+	}
+	cfg, _ := Preset("B/16")
+	for _, width := range []int{4_000_000_000, 1 << 40} {
+		cfg.Width, cfg.Heads = width, 1
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "overflows 64 bits") {
+			t.Errorf("width %d: Validate() = %v, want an overflow error", width, err)
+		}
+		if err := cfg.CheckMemory(1, false); err == nil {
+			t.Errorf("width %d: CheckMemory passed", width)
+		}
+	}
+}
+
+// TestEstimateMemory checks the estimate against its formula for a small model and that the machine check refuses
+// an absurd model or batch with one line, before anything is allocated.
+func TestEstimateMemory(t *testing.T) {
+	cfg := Config{Name: "tiny", ImageSize: 8, PatchSize: 4, Width: 16, Depth: 2, Heads: 2, NumClasses: 10}.WithDefaults()
+	params := float64(cfg.NumParams())
+	inf := cfg.EstimateMemory(4, false)
+	if inf.Params != 4*params || inf.Optimizer != 0 {
+		t.Errorf("inference parameters %v, optimizer %v; want %v, 0", inf.Params, inf.Optimizer, 4*params)
+	}
+	// 4 images of 8x8x3 float32, then one block: 5 tokens, width 16, 2 heads, mlp 64, float32.
+	wantAct := 4*8*8*3*4 + 4*4*(6*5*16+2*2*5*5+2*5*64.0)
+	if inf.Activations != wantAct {
+		t.Errorf("inference activations %v, want %v", inf.Activations, wantAct)
+	}
+	tr := cfg.EstimateMemory(4, true)
+	if tr.Optimizer != 3*inf.Params || tr.Activations <= inf.Activations || tr.Total() <= inf.Total() {
+		t.Errorf("training %+v should exceed inference %+v", tr, inf)
+	}
+	if cfg.EstimateMemory(400, false).Activations <= inf.Activations {
+		t.Error("activations do not grow with the batch")
+	}
+
+	if err := cfg.checkMemoryAgainst(4, true, 0, 1<<30, "test"); err != nil {
+		t.Errorf("a tiny model does not fit in 1 GiB: %v", err)
+	}
+	err := cfg.checkMemoryAgainst(100_000_000, false, 0, 1<<30, "MemAvailable in test")
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "batch 100000000") ||
+		!strings.Contains(err.Error(), "MemAvailable in test") || !strings.Contains(err.Error(), "1.1 GB available") {
+		t.Errorf("batch of 1e8: got %v", err)
+	}
+	// On this machine: a width-300000 model (1e12 parameters, within 64 bits) cannot be trained.
+	huge := cfg
+	huge.Width, huge.Heads, huge.MLPDim = 300_000, 1, 1_200_000
+	if err := huge.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := huge.CheckMemory(1, true); err == nil || !strings.Contains(err.Error(), "needs about") {
+		t.Errorf("width 300000: got %v", err)
+	}
+	if _, err := NewInspector(nil, nil, huge); err == nil || !strings.Contains(err.Error(), "needs about") {
+		t.Errorf("NewInspector with width 300000: got %v", err)
+	}
+	t.Setenv(MemoryCheckEnv, "1")
+	if err := huge.CheckMemory(1, true); err != nil {
+		t.Errorf("%s=1 still checks: %v", MemoryCheckEnv, err)
+	}
+}
+
+// TestAvailableMemory reads MemAvailable and a cgroup v2 limit from files written here.
+func TestAvailableMemory(t *testing.T) {
+	dir := t.TempDir()
+	defer func(m, c string) { memInfoPath, cgroupRoot = m, c }(memInfoPath, cgroupRoot)
+	memInfoPath, cgroupRoot = filepath.Join(dir, "meminfo"), filepath.Join(dir, "cgroup")
+	write := func(path, s string) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(memInfoPath, "MemTotal:       16000000 kB\nMemFree:  100 kB\nMemAvailable:    8000000 kB\n")
+	got, src, err := AvailableMemory()
+	if err != nil || got != 8000000*1024 || !strings.Contains(src, "MemAvailable") {
+		t.Errorf("no cgroup: %d, %q, %v", got, src, err)
+	}
+	write(filepath.Join(cgroupRoot, "memory.max"), "max\n")
+	write(filepath.Join(cgroupRoot, "memory.current"), "1000\n")
+	if got, _, _ := AvailableMemory(); got != 8000000*1024 {
+		t.Errorf("unlimited cgroup: %d", got)
+	}
+	write(filepath.Join(cgroupRoot, "memory.max"), "2000000000\n")
+	write(filepath.Join(cgroupRoot, "memory.current"), "500000000\n")
+	if got, src, _ := AvailableMemory(); got != 1_500_000_000 || !strings.Contains(src, "cgroup limit 2.0 GB") {
+		t.Errorf("cgroup limit: %d, %q", got, src)
+	}
+	write(memInfoPath, "MemTotal: 1 kB\n")
+	if _, _, err := AvailableMemory(); err == nil {
+		t.Error("a meminfo without MemAvailable gave no error")
+	}
+}
