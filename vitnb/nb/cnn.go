@@ -2,9 +2,11 @@ package nb
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb/classifier"
@@ -14,19 +16,25 @@ import (
 
 // CNNRun is the convolutional baseline (package cnn) trained on the data of a TrainSpec by TrainCNN.
 type CNNRun struct {
-	*cnn.Trained
-	Spec TrainSpec
+	Config  cnn.Config
+	Store   *model.Store
+	Backend compute.Backend
+	Spec    TrainSpec
+	// Seconds is the training's wall time; Steps and ImagesSeen what it ran.
+	Seconds           float64
+	Steps, ImagesSeen int
 	// Eval is the evaluation on the spec's test images (EvalImages of them).
 	Eval *training.Metrics
 	data *datasets.Dataset
 	pre  datasets.Preprocessing
 }
 
-// TrainCNN trains the CNN preset (cnn.Preset, e.g. "cnn28") the way TrainOrLoad trains the spec's ViT: the same
-// training images (TrainImages drawn with Seed), preprocessing, batches, steps and optimizer (AdamW with the
-// spec's rate, warm-up, cosine decay, weight decay and clipping), then evaluates it on the spec's test images.
-// Preset, PatchSize and Depth of the spec are not read. The run is not saved: at the notebooks' sizes it takes
-// about as long as the ViT's, a minute or two.
+// TrainCNN trains the CNN preset (cnn.Preset, e.g. "cnn28") the way TrainOrLoad trains the spec's ViT: through
+// the same training loop (training.Run with the CNN as its Net), on the same training images (TrainImages drawn
+// with Seed), preprocessing, batches, steps and optimizer (AdamW with the spec's rate, warm-up, cosine decay,
+// weight decay and clipping), then evaluates it on the spec's test images. Preset, PatchSize and Depth of the
+// spec are not read. The run is kept in memory, not saved: at the notebooks' sizes it takes about as long as the
+// ViT's, a minute or less.
 func TrainCNN(b compute.Backend, preset string, spec TrainSpec) (*CNNRun, error) {
 	if spec.FineTuneFrom != nil {
 		return nil, fmt.Errorf("nb: TrainCNN trains from scratch; the spec fine-tunes from %s", spec.FineTuneFrom.Dir())
@@ -60,27 +68,23 @@ func TrainCNN(b compute.Backend, preset string, spec TrainSpec) (*CNNRun, error)
 	if err != nil {
 		return nil, err
 	}
-	what := fmt.Sprintf("training the CNN %s on %s", cfg.Name, spec.Dataset)
-	progress := Progress(what)
-	start := time.Now()
-	loss := 0.0
-	t, err := cnn.Train(b, cfg, data, cnn.TrainOptions{Optimizer: job.Optimizer, Seed: int64(spec.Seed),
-		Progress: func(step, total int, l, acc float64) {
-			loss = 0.9*loss + 0.1*l // a moving average, as the ViT's bar shows
-			if step < 10 {
-				loss = l
-			}
-			progress(training.Progress{Step: step, Total: total, Elapsed: time.Since(start), Loss: loss, Accuracy: acc,
-				ImagesPerStep: spec.BatchSize})
-		}})
+	run, err := training.NewRun(b, training.Config{Net: cfg, Optimizer: job.Optimizer, BatchSize: spec.BatchSize,
+		Seed: int64(spec.Seed), LogEvery: job.LogEvery, Output: io.Discard,
+		OnProgress: Progress(fmt.Sprintf("training the CNN %s on %s", cfg.Name, spec.Dataset))})
 	if err != nil {
 		return nil, err
 	}
-	r := &CNNRun{Trained: t, Spec: spec, data: ds, pre: pre}
+	defer func() { _ = run.Close() }()
+	start := time.Now()
+	if err := run.Train(data); err != nil {
+		return nil, fmt.Errorf("nb: training the CNN %s: %w", cfg.Name, err)
+	}
+	r := &CNNRun{Config: cfg, Store: run.Store, Backend: b, Spec: spec, Seconds: time.Since(start).Seconds(),
+		Steps: run.Step(), ImagesSeen: run.Step() * spec.BatchSize, data: ds, pre: pre}
 	if r.Eval, err = r.EvaluateOn(datasets.SplitTest, spec.EvalImages); err != nil {
 		return nil, err
 	}
-	fmt.Printf("CNN %s trained in %.0fs: test accuracy %.1f%% on %d images\n", cfg.Name, t.Seconds, 100*r.Eval.Top1,
+	fmt.Printf("CNN %s trained in %.0fs: test accuracy %.1f%% on %d images\n", cfg.Name, r.Seconds, 100*r.Eval.Top1,
 		r.Eval.Examples)
 	return r, nil
 }
@@ -108,5 +112,5 @@ func (r *CNNRun) EvaluateOn(split string, n int) (*training.Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.Evaluate(p)
+	return training.EvaluateNet(r.Backend, r.Store, r.Config, p)
 }
