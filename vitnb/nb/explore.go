@@ -69,10 +69,12 @@ func Explore(controls []Control, render func(values []int) (image.Image, error))
 		Show(img)
 		return nil
 	}
+	// The controls go into a <div> that package dom appends to (a DOM id); the picture into a display block that
+	// gonbui.UpdateHTML creates on its first call and replaces on the next ones (a display id, not a DOM id).
 	id := "vitnb-explore-" + gonbui.UniqueID()
 	controlsID := id + "-controls"
 	gonbui.DisplayHTML(fmt.Sprintf(`<div id="%s" style="margin-bottom:6px"></div>`, controlsID))
-	gonbui.DisplayHTML(fmt.Sprintf(`<div id="%s">%s</div>`, id, imgHTML(img)))
+	gonbui.UpdateHTML(id, imgHTML(img))
 
 	type change struct{ control, value int }
 	changes := make(chan change, 16)
