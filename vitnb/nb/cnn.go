@@ -33,8 +33,8 @@ type CNNRun struct {
 // the same training loop (training.Run with the CNN as its Net), on the same training images (TrainImages drawn
 // with Seed), preprocessing, batches, steps and optimizer (AdamW with the spec's rate, warm-up, cosine decay,
 // weight decay and clipping), then evaluates it on the spec's test images. Preset, PatchSize and Depth of the
-// spec are not read. The run is kept in memory, not saved: at the notebooks' sizes it takes about as long as the
-// ViT's, a minute or less.
+// spec are not read. The run is kept in memory, not saved: it costs about what the ViT's run of the same spec
+// costs (the presets are chosen for it, see package cnn).
 func TrainCNN(b compute.Backend, preset string, spec TrainSpec) (*CNNRun, error) {
 	if spec.FineTuneFrom != nil {
 		return nil, fmt.Errorf("nb: TrainCNN trains from scratch; the spec fine-tunes from %s", spec.FineTuneFrom.Dir())
