@@ -155,6 +155,15 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if *devices < 1 || df.batch%*devices != 0 {
 		return usageErrorf("-devices %d: want a positive number of devices that divides -batch %d", *devices, df.batch)
 	}
+	warmupGiven := false
+	fs.Visit(func(f *flag.Flag) { warmupGiven = warmupGiven || f.Name == "warmup" })
+	if !warmupGiven && tf.steps > 0 && tf.warmup >= tf.steps {
+		// The default warm-up is sized for runs of thousands of steps; a shorter run warms up for a tenth of
+		// its steps instead of being refused (an explicit -warmup that long still is).
+		fmt.Fprintf(stderr, "warm-up: %d steps, a tenth of -steps %d (the default %d is longer than the run)\n",
+			tf.steps/10, tf.steps, tf.warmup)
+		tf.warmup = tf.steps / 10
+	}
 	optCfg := training.OptimizerConfig{Kind: tf.optimizer, LearningRate: tf.lr, WarmupSteps: tf.warmup,
 		TotalSteps: tf.steps, Decay: tf.decay, WeightDecay: tf.wd, DecayAll: tf.wdAll, ClipNorm: tf.clip}
 	if _, err := training.NewOptimizer(optCfg); err != nil {
