@@ -99,6 +99,10 @@ func StartLab(ctx context.Context, o LabOptions) (*Lab, error) {
 		"--ServerApp.root_dir=" + dir,
 		// No news pop-up over the notebooks (DESIGN.md section 9).
 		"--LabApp.news_url="}
+	if os.Geteuid() == 0 {
+		// JupyterLab refuses to run as root without it (containers, CI machines).
+		args = append(args, "--allow-root")
+	}
 	cmd := exec.Command(jupyter, args...)
 	cmd.Dir = dir
 	cmd.Env = ToolEnv(o.Home, append([]string{"JUPYTER_TOKEN=" + o.Token}, o.Env...)...)
