@@ -122,12 +122,19 @@ func upToDate(home string, want setupStamp, in *Installed) bool {
 	if json.Unmarshal(data, &got) != nil {
 		return false
 	}
+	if want.Lab == nil {
+		got.Lab = nil // JupyterLab installed before is no reason to install again without it
+	}
 	a, _ := json.Marshal(got)
 	b, _ := json.Marshal(want)
 	if string(a) != string(b) {
 		return false
 	}
-	for _, p := range []string{in.Python, in.Jupyter, in.GoNB, in.KernelSpec, filepath.Join(home, "bin", "goimports")} {
+	files := []string{in.Python, in.Jupyter, in.GoNB, in.KernelSpec, filepath.Join(home, "bin", "goimports")}
+	if want.Lab != nil {
+		files = append(files, filepath.Join(filepath.Dir(in.Jupyter), "jupyter-lab"))
+	}
+	for _, p := range files {
 		if _, err := os.Stat(p); err != nil {
 			return false
 		}

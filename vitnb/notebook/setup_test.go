@@ -65,7 +65,23 @@ func TestSetupSkipsWhenInPlace(t *testing.T) {
 	if _, err := Setup(context.Background(), o); err == nil {
 		t.Fatal("Setup -lab skipped although JupyterLab is not in the stamp")
 	}
-	o.Lab = false
+	labStamp := strings.Replace(stamp, `"KernelSpec"`, `"Lab": ["`+strings.Join(LabPackages, `", "`)+`"], "KernelSpec"`, 1)
+	if err := os.WriteFile(filepath.Join(home, "setup.json"), []byte(labStamp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Setup(context.Background(), o); err == nil {
+		t.Fatal("Setup -lab skipped although jupyter-lab is missing")
+	}
+	if err := os.WriteFile(filepath.Join(home, "venv", "bin", "jupyter-lab"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if in, err := Setup(context.Background(), o); err != nil || !in.Skipped {
+		t.Fatalf("Setup -lab with JupyterLab in place: %v", err)
+	}
+	o.Lab = false // JupyterLab in place does not matter without -lab
+	if in, err := Setup(context.Background(), o); err != nil || !in.Skipped {
+		t.Fatalf("Setup after a setup -lab: %v", err)
+	}
 	if err := os.Remove(files[2]); err != nil {
 		t.Fatal(err)
 	}
