@@ -7,7 +7,7 @@
 #
 #   --ca FILE    trust FILE (a PEM CA certificate) during the build: needed behind a TLS-intercepting proxy,
 #                whose CA must sign PyPI's and the Go module proxy's answers (also $VITNB_CA_FILE)
-#   --tag NAME   the image's name (default vitnb:test)
+#   --tag NAME   the image's name (default vitnb)
 #   --rm-image   remove the image at the end (default: keep it)
 #
 # The engine: docker when its daemon answers, else podman (as root; Debian: apt-get install podman runc).
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ca="${VITNB_CA_FILE:-}"
-tag="vitnb:test"
+tag="vitnb"
 rm_image=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -86,14 +86,15 @@ if [ -z "$base" ]; then
 fi
 say "base image: $base"
 
-# podman: crun fails where the container may not raise its limits; runc with lower limits works.
+# podman: where containers may not raise their limits (crun, and runc with the default ulimits, fail with
+# "setrlimit RLIMIT_NOFILE"), runc with lower limits works.
 E=("$engine")
 if [ "$engine" = podman ] && ! podman run --rm --network none "$base" true >/dev/null 2>"$tmp/probe.err"; then
   if grep -q -i "rlimit" "$tmp/probe.err" && command -v runc >/dev/null 2>&1; then
     E=(podman --runtime runc)
     build_flags+=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
     run_flags+=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
-    say "podman: crun cannot set the container's limits here, using runc with nofile=20000, nproc=32768"
+    say "podman: containers may not raise their limits here (no CAP_SYS_RESOURCE): runc with nofile=20000, nproc=32768"
   else
     cat "$tmp/probe.err" >&2
     die "podman cannot run a container from $base (above)"
