@@ -3,7 +3,7 @@
 # notebook 1 inside the container without network, then JupyterLab started by the image's own command, which
 # must answer on its REST API with the gonb kernel. Prints the build time and the image size.
 #
-#   docker/test.sh [--ca FILE] [--tag NAME] [--keep]
+#   docker/test.sh [--ca FILE] [--tag NAME] [--rm-image]
 #
 #   --ca FILE    trust FILE (a PEM CA certificate) during the build: needed behind a TLS-intercepting proxy,
 #                whose CA must sign PyPI's and the Go module proxy's answers (also $VITNB_CA_FILE)
