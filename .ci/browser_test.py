@@ -56,6 +56,10 @@ return nodes.map((n, i) => {
     prompt: (n.querySelector('.jp-InputArea-prompt') || {}).innerText || '',
     text: outs.map(o => o.innerText).join('\n'),
     pics: pics,
+    modelPics: m && m.type === 'code' ? m.outputs.toJSON().reduce((n, o) => {
+      const d = o.data || {}, h = [].concat(d['text/html'] || []).join('');
+      return n + ('image/png' in d) + ('image/svg+xml' in d) + (h.match(/<img|<svg/g) || []).length;
+    }, 0) : 0,
     errors: m && m.type === 'code' ? m.outputs.toJSON().filter(o => o.output_type === 'error')
       .map(o => o.ename + ': ' + String(o.evalue).split('\n').filter(l => l.trim() && !l.startsWith('# ')).join(' | ')) : [],
   };
@@ -169,6 +173,14 @@ def run_notebook(driver, args, path, index):
             idle_since = None
         time.sleep(1)
     seconds = time.time() - start
+    # Pictures arrive with the outputs, before the kernel says idle, but a busy browser may still be drawing them:
+    # give it up to 60 s to show as many as the stored notebook holds.
+    want = stored_pictures(path)
+    for _ in range(60):
+        if sum(len(c["pics"]) for c in cells) >= want:
+            break
+        time.sleep(1)
+        cells = driver.execute_script(CELLS_JS)
 
     rendered = 0
     els = driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
@@ -194,9 +206,12 @@ def run_notebook(driver, args, path, index):
             driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", els[i])
             time.sleep(0.3)
             shoot(driver, args.shots, f"{stem}_2_cell{i + 1:02d}")
-    want = stored_pictures(path)
     if rendered < want:
-        problems.append(f"pictures missing: {rendered} rendered, the stored notebook holds {want}")
+        in_model = sum(c["modelPics"] for c in cells)
+        cells_short = [f"cell {i + 1} shows {len(c['pics'])} of {c['modelPics']}" for i, c in enumerate(cells)
+                       if c["code"] and len(c["pics"]) < c["modelPics"]]
+        problems.append(f"pictures missing: {rendered} rendered, {in_model} in the outputs received, the stored notebook "
+                        f"holds {want}" + (f" ({'; '.join(cells_short)})" if cells_short else ""))
     trained = sum(len(TRAINED.findall(c["text"])) for c in cells)
     if problems:
         shoot(driver, args.shots, f"{stem}_9_failed")
