@@ -67,6 +67,21 @@ return nodes.map((n, i) => {
 """
 
 
+# Scrolls the first output of cell arguments[0] that shows a picture or a progress bar (the last moving bar with
+# arguments[1]) to the top of the notebook's view, for a screenshot of what matters rather than the code.
+SCROLL_JS = r"""
+const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')];
+const cell = cells[arguments[0]];
+if (!cell) return false;
+const outs = [...cell.querySelectorAll('.jp-OutputArea-output')].filter(o =>
+  arguments[1] ? /[█░]{30}/.test(o.innerText) && o.innerText.includes('░')
+               : o.querySelector('img, svg') || /[█░]{30}/.test(o.innerText));
+const target = arguments[1] ? outs[outs.length - 1] : outs[0];
+(target || cell).scrollIntoView({block: arguments[1] ? 'center' : 'start'});
+return !!target;
+"""
+
+
 def api(base, token, method, path):
     req = urllib.request.Request(base + path, method=method, headers={"Authorization": "token " + token})
     with urllib.request.urlopen(req, timeout=30) as r:
@@ -156,9 +171,7 @@ def run_notebook(driver, args, path, index):
                     moving.setdefault(i, set()).add(done)
                     if not first_moving_shot:
                         first_moving_shot = True
-                        els = driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
-                        if i < len(els):
-                            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", els[i])
+                        driver.execute_script(SCROLL_JS, i, True)
                         shoot(driver, args.shots, f"{stem}_1_progress_cell{i + 1}")
         code = [c for c in cells if c["code"]]
         busy = any("[*]" in c["prompt"] for c in code)
@@ -183,7 +196,6 @@ def run_notebook(driver, args, path, index):
         cells = driver.execute_script(CELLS_JS)
 
     rendered = 0
-    els = driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
     for i, c in enumerate(cells):
         if not c["code"]:
             continue
@@ -202,8 +214,8 @@ def run_notebook(driver, args, path, index):
                 problems.append(f"{where}: a model trained ({t}s) but no progress bar rendered")
             elif int(t) >= 10 and i not in moving:
                 problems.append(f"{where}: a model trained for {t}s but its progress bar was never seen moving")
-        if (c["pics"] or bars) and i < len(els):
-            driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", els[i])
+        if c["pics"] or bars:
+            driver.execute_script(SCROLL_JS, i, False)
             time.sleep(0.3)
             shoot(driver, args.shots, f"{stem}_2_cell{i + 1:02d}")
     if rendered < want:
