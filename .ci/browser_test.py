@@ -247,10 +247,10 @@ def main():
                     help="the notebooks' cached runs ($VITNB_RUNS)")
     ap.add_argument("--retrain", action="append", default=None,
                     help="glob of cached runs (under --runs) to delete first, so that a training and its progress bar "
-                         "run in the browser (default: notebook 4's depth-1 sweep run, a few seconds)")
+                         "run in the browser (default: notebook 4's depth-1 sweep run of the quick budget, a few seconds)")
     ap.add_argument("notebooks", nargs="+")
     args = ap.parse_args()
-    for g in args.retrain if args.retrain is not None else ["fashion-mnist-micro28-d1-*"]:
+    for g in args.retrain if args.retrain is not None else ["fashion-mnist-micro28-d1-s100-*"]:
         for d in glob.glob(os.path.join(args.runs, g)):
             print(f"retrain in the browser: removing the cached run {d}", flush=True)
             shutil.rmtree(d)
