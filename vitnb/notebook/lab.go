@@ -91,7 +91,7 @@ func StartLab(ctx context.Context, o LabOptions) (*Lab, error) {
 	// A port in use would make Jupyter pick another one silently (port_retries): say so instead.
 	addr := net.JoinHostPort(o.IP, strconv.Itoa(o.Port))
 	if l, err := net.Listen("tcp", addr); err != nil {
-		return nil, fmt.Errorf("cannot serve JupyterLab on %s (%v): give another port", addr, err)
+		return nil, fmt.Errorf("cannot serve JupyterLab on %s (%v): give another port (vit notebook lab -port N, make lab LAB_PORT=N)", addr, err)
 	} else {
 		l.Close()
 	}
