@@ -124,8 +124,8 @@ func (s TrainSpec) imagesTag() string {
 // architecture of FineTuneFrom's run and the paper's recipe (training.PaperFineTuning).
 func (s TrainSpec) Job() (training.Job, error) {
 	job := training.Job{Command: "pretrain", BatchSize: s.BatchSize, Seed: int64(s.Seed), Dir: s.Dir(),
-		Data: training.Data{Dataset: s.Dataset, Holdout: -1, TrainImages: s.TrainImages, EvalImages: s.EvalImages},
-		Optimizer: training.DefaultPretraining(),
+		Data:            training.Data{Dataset: s.Dataset, Holdout: -1, TrainImages: s.TrainImages, EvalImages: s.EvalImages},
+		Optimizer:       training.DefaultPretraining(),
 		LogEvery:        max(s.Steps/50, 5),
 		CheckpointEvery: max(s.Steps/8, 50), // an interrupted run (a cell's time limit) resumes
 	}
