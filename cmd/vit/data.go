@@ -24,32 +24,13 @@ func init() {
 	}
 }
 
-// dataUsage is the synopsis of the data command.
-const dataUsage = `list | get NAME | show NAME | sample NAME [-n 16] [-o grid.png]
-
-NAME is a registered data set (see vit data list), folder:PATH (an ImageNet-style folder, one sub-folder
-per class) or images:PATH (a folder of unlabelled images).`
-
 func runData(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageErrorf("want a sub-command: %s", strings.SplitN(dataUsage, "\n", 2)[0])
-	}
-	verb, rest := args[0], args[1:]
-	switch verb {
-	case "-h", "-help", "--help", "help":
-		fs := newFlagSet("data", dataUsage, stderr)
-		fs.Usage()
-		return flag.ErrHelp
-	case "list":
-		return runDataList(rest, stdout, stderr)
-	case "get":
-		return runDataGet(rest, stdout, stderr)
-	case "show":
-		return runDataShow(rest, stdout, stderr)
-	case "sample":
-		return runDataSample(rest, stdout, stderr)
-	}
-	return usageErrorf("unknown sub-command %q: want list, get, show or sample", verb)
+	return runSubcommands("data", []subcommand{
+		{"list", "the data sets and where their files are", runDataList},
+		{"get", "NAME: download a data set (or find it offline)", runDataGet},
+		{"show", "NAME: source, checksums, classes and counts per split", runDataShow},
+		{"sample", "NAME [-n 16] [-o grid.png]: a grid of pictures", runDataSample},
+	}, args, stdout, stderr)
 }
 
 // parseDataArgs parses flags that may come before or after the positional arguments (vit data get NAME -dir D) and

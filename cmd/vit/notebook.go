@@ -21,29 +21,12 @@ func init() {
 }
 
 func runNotebook(args []string, stdout, stderr io.Writer) error {
-	usage := "setup|lab|run|check [flags] [FILES.ipynb]"
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-		fmt.Fprintf(stderr, "Usage: vit notebook %s\n\n", usage)
-		fmt.Fprintln(stderr, "  setup   install GoNB (pinned), goimports, the gonb kernel spec and a Python venv with nbclient")
-		fmt.Fprintln(stderr, "  lab     start JupyterLab on a folder of notebooks (after setup -lab) and print its address")
-		fmt.Fprintln(stderr, "  run     execute notebooks headlessly; fail on any error, panic, exit status or signal in a cell")
-		fmt.Fprintln(stderr, "  check   check the stored outputs of notebooks: clean, complete and written from the current code")
-		if len(args) == 0 {
-			return usageErrorf("notebook needs a subcommand: %s", usage)
-		}
-		return nil
-	}
-	switch args[0] {
-	case "setup":
-		return notebookSetup(args[1:], stdout, stderr)
-	case "lab":
-		return notebookLab(args[1:], stdout, stderr)
-	case "run":
-		return notebookRun(args[1:], stdout, stderr)
-	case "check":
-		return notebookCheck(args[1:], stdout, stderr)
-	}
-	return usageErrorf("unknown notebook subcommand %q: want %s", args[0], usage)
+	return runSubcommands("notebook", []subcommand{
+		{"setup", "install GoNB (pinned), goimports, the gonb kernel spec and a Python venv with nbclient", notebookSetup},
+		{"lab", "start JupyterLab on a folder of notebooks (after setup -lab) and print its address", notebookLab},
+		{"run", "execute notebooks headlessly; fail on any error, panic, exit status or signal in a cell", notebookRun},
+		{"check", "check the stored outputs of notebooks: clean, complete and written from the current code", notebookCheck},
+	}, args, stdout, stderr)
 }
 
 func notebookSetup(args []string, stdout, stderr io.Writer) error {
