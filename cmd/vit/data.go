@@ -4,9 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"image"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -160,37 +160,22 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 	if *split == "" {
 		*split = ds.SplitNames()[0]
 	}
-	cfg := datasets.Config{BatchSize: *n, Size: *size, Channels: 3, Augment: *augment, Shuffle: true, Seed: *seed,
-		SkipBad: true, Warnf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
-	p, err := ds.Pipeline(*split, cfg)
+	batch, captions, err := ds.Sample(*split, *n, *size, *augment, *seed, func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) })
 	if err != nil {
 		return err
 	}
-	var batch *datasets.Batch
-	for b, err := range p.Batches() {
-		if err != nil {
-			return err
-		}
-		batch = b
-		break
+	pics, err := viz.Pictures(batch.Images, batch.N, batch.Height, batch.Width, batch.Channels, -1, 1)
+	if err != nil {
+		return err
 	}
-	captions := ds.Captions(*split, batch)
-	c := *cols
-	if c <= 0 {
-		for c = 1; c*c < batch.N; c++ {
-		}
-	}
-	per := batch.Height * batch.Width * batch.Channels
-	pics := make([]image.Image, batch.N)
-	for k := range batch.N {
-		if pics[k], err = viz.FromFloats(batch.Images[k*per:(k+1)*per], batch.Height, batch.Width, batch.Channels,
-			-1, 1); err != nil {
-			return err
-		}
-		// Captions are cut to the picture's width (basicfont draws 7 pixels a character).
+	for k := range captions { // Cut to the picture's width (basicfont draws 7 pixels a character).
 		if maxChars := max(1, batch.Width/7); len(captions[k]) > maxChars {
 			captions[k] = captions[k][:max(1, maxChars-1)] + "~"
 		}
+	}
+	c := *cols
+	if c <= 0 {
+		c = int(math.Ceil(math.Sqrt(float64(batch.N))))
 	}
 	grid := viz.Grid(pics, captions, c, 1)
 	if err := files.WriteAtomic(*out, func(w io.Writer) error { return png.Encode(w, grid) }); err != nil {

@@ -131,19 +131,9 @@ func frozenRepresentations(dir string, df *dataFlags, pool int, stderr io.Writer
 	if fr.c, err = classifier.Open(b, dir); err != nil {
 		return nil, err
 	}
-	trainData, err := fr.c.Split(ds, datasets.SplitTrain, 0, pool, 0)
-	if err != nil {
+	if fr.train, err = fr.c.Features(ds, datasets.SplitTrain, 0, pool); err != nil {
 		return nil, err
 	}
-	testData, err := fr.c.Split(ds, df.d.EvalSplit, 0, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	if fr.train, err = fr.c.Representations(trainData); err != nil {
-		return nil, err
-	}
-	if fr.test, err = fr.c.Representations(testData); err != nil {
-		return nil, err
-	}
-	return fr, nil
+	fr.test, err = fr.c.Features(ds, df.d.EvalSplit, 0, 0)
+	return fr, err
 }
