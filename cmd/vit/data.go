@@ -4,9 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"image"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -24,32 +24,13 @@ func init() {
 	}
 }
 
-// dataUsage is the synopsis of the data command.
-const dataUsage = `list | get NAME | show NAME | sample NAME [-n 16] [-o grid.png]
-
-NAME is a registered data set (see vit data list), folder:PATH (an ImageNet-style folder, one sub-folder
-per class) or images:PATH (a folder of unlabelled images).`
-
 func runData(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageErrorf("want a sub-command: %s", strings.SplitN(dataUsage, "\n", 2)[0])
-	}
-	verb, rest := args[0], args[1:]
-	switch verb {
-	case "-h", "-help", "--help", "help":
-		fs := newFlagSet("data", dataUsage, stderr)
-		fs.Usage()
-		return flag.ErrHelp
-	case "list":
-		return runDataList(rest, stdout, stderr)
-	case "get":
-		return runDataGet(rest, stdout, stderr)
-	case "show":
-		return runDataShow(rest, stdout, stderr)
-	case "sample":
-		return runDataSample(rest, stdout, stderr)
-	}
-	return usageErrorf("unknown sub-command %q: want list, get, show or sample", verb)
+	return runSubcommands("data", []subcommand{
+		{"list", "the data sets and where their files are", runDataList},
+		{"get", "NAME: download a data set (or find it offline)", runDataGet},
+		{"show", "NAME: source, checksums, classes and counts per split", runDataShow},
+		{"sample", "NAME [-n 16] [-o grid.png]: a grid of pictures", runDataSample},
+	}, args, stdout, stderr)
 }
 
 // parseDataArgs parses flags that may come before or after the positional arguments (vit data get NAME -dir D) and
@@ -179,37 +160,22 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 	if *split == "" {
 		*split = ds.SplitNames()[0]
 	}
-	cfg := datasets.Config{BatchSize: *n, Size: *size, Channels: 3, Augment: *augment, Shuffle: true, Seed: *seed,
-		SkipBad: true, Warnf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
-	p, err := ds.Pipeline(*split, cfg)
+	batch, captions, err := ds.Sample(*split, *n, *size, *augment, *seed, func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) })
 	if err != nil {
 		return err
 	}
-	var batch *datasets.Batch
-	for b, err := range p.Batches() {
-		if err != nil {
-			return err
-		}
-		batch = b
-		break
+	pics, err := viz.Pictures(batch.Images, batch.N, batch.Height, batch.Width, batch.Channels, -1, 1)
+	if err != nil {
+		return err
 	}
-	captions := ds.Captions(*split, batch)
-	c := *cols
-	if c <= 0 {
-		for c = 1; c*c < batch.N; c++ {
-		}
-	}
-	per := batch.Height * batch.Width * batch.Channels
-	pics := make([]image.Image, batch.N)
-	for k := range batch.N {
-		if pics[k], err = viz.FromFloats(batch.Images[k*per:(k+1)*per], batch.Height, batch.Width, batch.Channels,
-			-1, 1); err != nil {
-			return err
-		}
-		// Captions are cut to the picture's width (basicfont draws 7 pixels a character).
+	for k := range captions { // Cut to the picture's width (basicfont draws 7 pixels a character).
 		if maxChars := max(1, batch.Width/7); len(captions[k]) > maxChars {
 			captions[k] = captions[k][:max(1, maxChars-1)] + "~"
 		}
+	}
+	c := *cols
+	if c <= 0 {
+		c = int(math.Ceil(math.Sqrt(float64(batch.N))))
 	}
 	grid := viz.Grid(pics, captions, c, 1)
 	if err := files.WriteAtomic(*out, func(w io.Writer) error { return png.Encode(w, grid) }); err != nil {

@@ -121,8 +121,8 @@ func TestDataErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{nil, 2, "want a sub-command"},
-		{[]string{"frob"}, 2, "unknown sub-command"},
+		{nil, 2, "wants a subcommand"},
+		{[]string{"frob"}, 2, "unknown data subcommand"},
 		{[]string{"show"}, 2, "missing one data set NAME"},
 		{[]string{"show", "a", "b"}, 2, "want one data set NAME"},
 		{[]string{"show", "nope"}, 2, "unknown data set"},

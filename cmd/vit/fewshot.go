@@ -26,7 +26,7 @@ func init() {
 
 func runFewShot(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("fewshot", "-dir RUNDIR -data NAME [-shots 1,5,10,25]", stderr)
-	df := addDataFlags(fs, datasets.SplitTest)
+	df := addDataFlags(fs, training.Data{}, 128)
 	dir := fs.String("dir", "", "run folder of a vitnb training")
 	shotsFlag := fs.String("shots", "1,5,10,25", "comma-separated numbers of examples per class")
 	l2 := fs.Float64("l2", training.FewShotL2, "ridge penalty (big_vision's 2^10)")
@@ -73,7 +73,7 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 
 func runProbe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("probe", "-dir RUNDIR -data NAME [-pool 0] [-epochs 30]", stderr)
-	df := addDataFlags(fs, datasets.SplitTest)
+	df := addDataFlags(fs, training.Data{}, 128)
 	dir := fs.String("dir", "", "run folder of a vitnb training")
 	pool := fs.Int("pool", 0, "training examples to fit on (drawn with seed 0; 0: all)")
 	epochs := fs.Int("epochs", 30, "epochs of SGD for each fit")
@@ -131,19 +131,9 @@ func frozenRepresentations(dir string, df *dataFlags, pool int, stderr io.Writer
 	if fr.c, err = classifier.Open(b, dir); err != nil {
 		return nil, err
 	}
-	trainData, err := fr.c.Split(ds, datasets.SplitTrain, 0, pool, 0)
-	if err != nil {
+	if fr.train, err = fr.c.Features(ds, datasets.SplitTrain, 0, pool); err != nil {
 		return nil, err
 	}
-	testData, err := fr.c.Split(ds, df.d.EvalSplit, 0, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	if fr.train, err = fr.c.Representations(trainData); err != nil {
-		return nil, err
-	}
-	if fr.test, err = fr.c.Representations(testData); err != nil {
-		return nil, err
-	}
-	return fr, nil
+	fr.test, err = fr.c.Features(ds, df.d.EvalSplit, 0, 0)
+	return fr, err
 }

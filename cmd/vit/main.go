@@ -88,6 +88,37 @@ func printHelp(w io.Writer) {
 	}
 }
 
+// subcommand is one verb of a command that has several (vit data get, vit weights list, vit notebook run).
+type subcommand struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) error
+}
+
+// runSubcommands runs the subcommand that args[0] names; with none, or -h, it lists them (none is a usage error).
+func runSubcommands(command string, subs []subcommand, args []string, stdout, stderr io.Writer) error {
+	var names []string
+	for _, s := range subs {
+		names = append(names, s.name)
+	}
+	want := strings.Join(names, ", ")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(stderr, "Usage: vit %s SUBCOMMAND [flags] [args]   (vit %s SUBCOMMAND -h for its flags)\n\nSubcommands:\n", command, command)
+		for _, s := range subs {
+			fmt.Fprintf(stderr, "  %-8s %s\n", s.name, s.summary)
+		}
+		if len(args) == 0 {
+			return usageErrorf("%s wants a subcommand: %s", command, want)
+		}
+		return flag.ErrHelp
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.run(args[1:], stdout, stderr)
+		}
+	}
+	return usageErrorf("unknown %s subcommand %q: want %s", command, args[0], want)
+}
+
 // newFlagSet returns a flag set for a subcommand that reports errors instead of exiting, and prints its usage
 // (with the given argument synopsis) to stderr.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {

@@ -164,6 +164,27 @@ func (m *modelFlags) weightsOnly() error {
 	return nil
 }
 
+// flagValue returns the value args give to the flag name of fs ("" if none), before parsing: for flags whose value
+// sets the defaults of others (-recipe).
+func flagValue(fs *flag.FlagSet, args []string, name string) string {
+	args = interleave(fs, args)
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		n, v, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && n == name {
+			if hasValue {
+				return v
+			}
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+		}
+	}
+	return ""
+}
+
 // interleave reorders args so that flags may follow positional arguments ("vit params B/16 -classes 10"): it
 // returns the flags first, then the positional arguments. A lone "--" ends the flags.
 func interleave(fs *flag.FlagSet, args []string) []string {

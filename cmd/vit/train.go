@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -38,19 +37,25 @@ type dataFlags struct {
 	batch int
 }
 
-func addDataFlags(fs *flag.FlagSet, defaultSplit string) *dataFlags {
+func addDataFlags(fs *flag.FlagSet, def training.Data, batch int) *dataFlags {
 	f := &dataFlags{}
 	d := &f.d
-	fs.StringVar(&d.Dataset, "data", "fashion-mnist", "data set: "+strings.Join(datasets.Names(), ", ")+", folder:PATH")
+	if def.Dataset == "" {
+		def.Dataset = "fashion-mnist"
+	}
+	if def.EvalSplit == "" {
+		def.EvalSplit = datasets.SplitTest
+	}
+	fs.StringVar(&d.Dataset, "data", def.Dataset, "data set: "+strings.Join(datasets.Names(), ", ")+", folder:PATH")
 	fs.StringVar(&d.CacheDir, "data-dir", "", "data cache folder (default "+datasets.DefaultDir()+")")
-	fs.StringVar(&d.EvalSplit, "split", defaultSplit, "split to evaluate on: test, validation (held out from train), val")
-	fs.IntVar(&f.batch, "batch", 128, "batch size")
+	fs.StringVar(&d.EvalSplit, "split", def.EvalSplit, "split to evaluate on: test, validation (held out from train), val")
+	fs.IntVar(&f.batch, "batch", batch, "batch size")
 	fs.IntVar(&d.Workers, "workers", 0, "decoding workers (0: one per core)")
-	fs.IntVar(&d.TrainImages, "max-train", 0, "use only this many training examples, drawn at random with -seed (0: all)")
-	fs.BoolVar(&d.Augment, "augment", false, "inception-style random crop and horizontal flip for training (the paper's, for 224 px data)")
-	fs.Float64Var(&d.CropAreaMin, "crop-min", 0, "smallest random crop area with -augment (default 0.05 as the paper's code)")
-	fs.IntVar(&d.PadCrop, "pad-crop", 0, "shift training images by up to N pixels, black border (torchvision RandomCrop(padding=N): 4 for CIFAR, 2 for 28 px)")
-	fs.BoolVar(&d.Flip, "flip", false, "mirror half of the training images (for clothes and natural images, not digits)")
+	fs.IntVar(&d.TrainImages, "max-train", def.TrainImages, "use only this many training examples, drawn at random with -seed (0: all)")
+	fs.BoolVar(&d.Augment, "augment", def.Augment, "inception-style random crop and horizontal flip for training (the paper's, for 224 px data)")
+	fs.Float64Var(&d.CropAreaMin, "crop-min", def.CropAreaMin, "smallest random crop area with -augment (default 0.05 as the paper's code)")
+	fs.IntVar(&d.PadCrop, "pad-crop", def.PadCrop, "shift training images by up to N pixels, black border (torchvision RandomCrop(padding=N): 4 for CIFAR, 2 for 28 px)")
+	fs.BoolVar(&d.Flip, "flip", def.Flip, "mirror half of the training images (for clothes and natural images, not digits)")
 	return f
 }
 
@@ -67,33 +72,44 @@ func (f *dataFlags) load() (*datasets.Dataset, error) {
 
 func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(mode, "[flags]", stderr)
-	mf := addModelFlags(fs, true)
-	df := addDataFlags(fs, datasets.SplitTest)
 	// Defaults: training.DefaultPretraining (the paper's pretraining scaled to small CPU runs) and the paper's
-	// fine-tuning (Appendix B.1.1: SGD 0.9, cosine, clip 1, no decay).
-	job := training.Job{Command: mode, Optimizer: training.DefaultPretraining()}
+	// fine-tuning (Appendix B.1.1: SGD 0.9, cosine, clip 1, no decay), or the values of the recipe -recipe names,
+	// which the flags given then override.
+	job := training.Job{Command: mode, Optimizer: training.DefaultPretraining(), BatchSize: 128, Seed: 1}
 	if mode == "finetune" {
 		job.Optimizer = training.PaperFineTuning(2000, 50)
 	}
-	o := &job.Optimizer
 	recipe := fs.String("recipe", "", "start from a named recipe (flags given override it): "+recipeNames())
+	if name := flagValue(fs, args, "recipe"); name != "" {
+		r, err := training.LookupRecipe(name)
+		if err != nil {
+			return usageErrorf("-recipe: %v", err)
+		}
+		if r.Job.Command != mode {
+			return usageErrorf("-recipe %s is a %s recipe, not for %s", name, r.Job.Command, mode)
+		}
+		job = r.Job
+	}
+	mf := addModelFlags(fs, true)
+	df := addDataFlags(fs, job.Data, job.BatchSize)
+	o := &job.Optimizer
 	fs.StringVar(&o.Kind, "optimizer", o.Kind, "adamw or sgd (momentum 0.9)")
 	fs.StringVar(&o.Decay, "decay", o.Decay, "learning-rate decay after warm-up: cosine, linear or none")
 	fs.IntVar(&o.TotalSteps, "steps", o.TotalSteps, "training steps")
 	fs.IntVar(&o.WarmupSteps, "warmup", o.WarmupSteps, "linear warm-up steps (at most a fifth of -steps when not given)")
-	fs.IntVar(&job.Accumulate, "accumulate", 1, "sum the gradients of N batches per step (a step sees N x -batch images)")
+	fs.IntVar(&job.Accumulate, "accumulate", max(job.Accumulate, 1), "sum the gradients of N batches per step (a step sees N x -batch images)")
 	fs.Float64Var(&o.LearningRate, "lr", o.LearningRate, "peak learning rate")
 	fs.Float64Var(&o.WeightDecay, "wd", o.WeightDecay, "decoupled weight decay (adamw only)")
-	fs.BoolVar(&o.DecayAll, "wd-all", false, "decay every variable, as the paper's code (default spares biases, norms, cls and position embeddings, as timm)")
+	fs.BoolVar(&o.DecayAll, "wd-all", o.DecayAll, "decay every variable, as the paper's code (default spares biases, norms, cls and position embeddings, as timm)")
 	fs.Float64Var(&o.ClipNorm, "clip", o.ClipNorm, "clip gradients to this global norm (0: off; the paper uses 1)")
-	fs.Float64Var(&job.LabelSmoothing, "label-smoothing", 0, "label smoothing of the cross-entropy")
-	fs.Int64Var(&job.Seed, "seed", 1, "seed of the initialisation, data order and augmentation")
+	fs.Float64Var(&job.LabelSmoothing, "label-smoothing", job.LabelSmoothing, "label smoothing of the cross-entropy")
+	fs.Int64Var(&job.Seed, "seed", job.Seed, "seed of the initialisation, data order and augmentation")
 	fs.StringVar(&job.Dir, "dir", "", "run folder for checkpoints, metrics.jsonl and results.json (default runs/PRESET-DATA)")
 	fs.IntVar(&job.CheckpointEvery, "checkpoint-every", 500, "save a checkpoint every N steps (and at the end)")
 	fs.IntVar(&job.Keep, "keep", 3, "checkpoints to keep")
 	resume := fs.Bool("resume", false, "continue the run in -dir from its last checkpoint (the settings must be the run's)")
-	override := fs.String("override", "", "with -resume: settings that may differ from the run's, comma-separated: flag names ("+
-		strings.Join(overridable(), ", ")+") or paths of run.json")
+	override := fs.String("override", "", "with -resume: settings that may differ from the run's, comma-separated: "+
+		strings.Join(training.SettingNames(), ", ")+", or paths of run.json")
 	progress := fs.Bool("progress", true, "draw a progress bar")
 	fs.IntVar(&job.Devices, "devices", 1, "train data-parallel on N devices of an XLA backend: each -batch is split N ways, gradients averaged by XLA (xla:cpu shows 4 CPU devices)")
 	if mode == "finetune" {
@@ -108,11 +124,6 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if *recipe != "" {
-		if err := applyRecipe(&job, df, *recipe, given); err != nil {
-			return err
-		}
-	}
 	job.BatchSize, job.Data = df.batch, df.d
 	if mode == "finetune" && (job.From == "") == (job.Weights == "") {
 		return usageErrorf("give one of -from RUNDIR (a vitnb run) or -weights FILE (a pretrained checkpoint): the model to fine-tune")
@@ -149,7 +160,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 		if job.Model, err = mf.configOn(base); err != nil {
 			return err
 		}
-	case job.Model.Width != 0 && !mf.presetGiven(): // the recipe's model, with the flags given applied
+	case *recipe != "" && job.Model.Width != 0 && !mf.presetGiven(): // the recipe's model, with the flags given applied
 		if job.Model, err = mf.configOn(job.Model); err != nil {
 			return err
 		}
@@ -173,7 +184,8 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := classifier.TrainOptions{Resume: *resume, Output: stdout, BackendName: name, Overrides: overrides(*override)}
+	opts := classifier.TrainOptions{Resume: *resume, Output: stdout, BackendName: name,
+		Overrides: training.SettingPaths(strings.Split(*override, ","))}
 	if *progress {
 		opts.Progress = training.TerminalProgress(stdout)
 	}
@@ -184,75 +196,6 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	c.Metrics().WriteTable(stdout, c.Run.Results.Data+"/"+c.Run.Results.EvalSplit, c.ClassName)
 	fmt.Fprintf(stdout, "results written to %s\n", filepath.Join(job.Dir, training.ResultsFile))
 	return nil
-}
-
-// applyRecipe starts the job from a named recipe: its values replace the defaults of the flags not given.
-func applyRecipe(job *training.Job, df *dataFlags, name string, given map[string]bool) error {
-	r, err := training.LookupRecipe(name)
-	if err != nil {
-		return usageErrorf("-recipe: %v", err)
-	}
-	if r.Job.Command != job.Command {
-		return usageErrorf("-recipe %s is a %s recipe, not for %s", name, r.Job.Command, job.Command)
-	}
-	rj, o := r.Job, &job.Optimizer
-	set := func(flag string, apply func()) {
-		if !given[flag] {
-			apply()
-		}
-	}
-	set("optimizer", func() { o.Kind = rj.Optimizer.Kind })
-	set("decay", func() { o.Decay = rj.Optimizer.Decay })
-	set("steps", func() { o.TotalSteps = rj.Optimizer.TotalSteps })
-	set("warmup", func() { o.WarmupSteps = rj.Optimizer.WarmupSteps })
-	set("lr", func() { o.LearningRate = rj.Optimizer.LearningRate })
-	set("wd", func() { o.WeightDecay = rj.Optimizer.WeightDecay })
-	set("wd-all", func() { o.DecayAll = rj.Optimizer.DecayAll })
-	set("clip", func() { o.ClipNorm = rj.Optimizer.ClipNorm })
-	set("batch", func() { df.batch = rj.BatchSize })
-	set("seed", func() { job.Seed = rj.Seed })
-	set("pad-crop", func() { df.d.PadCrop = rj.Data.PadCrop })
-	set("flip", func() { df.d.Flip = rj.Data.Flip })
-	set("augment", func() { df.d.Augment = rj.Data.Augment })
-	if rj.Data.Dataset != "" {
-		set("data", func() { df.d.Dataset = rj.Data.Dataset })
-	}
-	if rj.Model.Width != 0 {
-		job.Model = rj.Model
-	}
-	return nil
-}
-
-// overrideFlags maps the flags whose change a resumed run may accept (-override) to their path in run.json.
-var overrideFlags = map[string]string{
-	"steps": "optimizer.TotalSteps", "lr": "optimizer.LearningRate", "warmup": "optimizer.WarmupSteps",
-	"wd": "optimizer.WeightDecay", "decay": "optimizer.Decay", "clip": "optimizer.ClipNorm", "batch": "batch_size",
-	"seed": "seed", "data": "data.dataset", "max-train": "data.train_images", "label-smoothing": "label_smoothing",
-	"augment": "data.augment", "pad-crop": "data.pad_crop", "flip": "data.flip", "devices": "devices",
-}
-
-func overridable() []string {
-	var names []string
-	for n := range overrideFlags {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// overrides turns -override's list into paths of run.json.
-func overrides(list string) []string {
-	var out []string
-	for _, o := range strings.Split(list, ",") {
-		if o = strings.TrimSpace(strings.TrimPrefix(o, "-")); o == "" {
-			continue
-		}
-		if p, ok := overrideFlags[o]; ok {
-			o = p
-		}
-		out = append(out, o)
-	}
-	return out
 }
 
 func recipeNames() string {
@@ -276,7 +219,7 @@ func newBackend(stderr io.Writer) (compute.Backend, string, error) {
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", "-dir RUNDIR [-data NAME] [-split test]", stderr)
-	df := addDataFlags(fs, datasets.SplitTest)
+	df := addDataFlags(fs, training.Data{}, 128)
 	dir := fs.String("dir", "", "run folder of a vitnb training (its config.json and last checkpoint)")
 	resultsPath := fs.String("results", "", "results file (default DIR/results-eval-DATA-SPLIT.json; read by the notebooks' benchmark table)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {

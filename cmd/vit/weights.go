@@ -21,35 +21,13 @@ func init() {
 	}
 }
 
-const weightsSynopsis = `SUBCOMMAND [flags] [args]
-
-Subcommands:
-  list               known checkpoints (Google .npz, Hugging Face, timm) with their URLs and cache state
-  get NAME           download a known checkpoint into the cache (resumes, checks size, checksum and format)
-  get hf:ORG/NAME    a Hugging Face Hub model, from or into the Hub's own cache (~/.cache/huggingface/hub)
-  info FILE          format, inferred architecture, preprocessing of a weights file (.npz or .safetensors)
-  convert FILE -o OUT.safetensors
-                     load any format and save it in timm's naming, for PyTorch`
-
 func runWeights(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-		fmt.Fprintf(stderr, "Usage: vit weights %s\n", weightsSynopsis)
-		if len(args) == 0 {
-			return usageErrorf("a subcommand is required: list, get, info or convert")
-		}
-		return nil
-	}
-	switch args[0] {
-	case "list":
-		return weightsList(args[1:], stdout, stderr)
-	case "get":
-		return weightsGet(args[1:], stdout, stderr)
-	case "info":
-		return weightsInfo(args[1:], stdout, stderr)
-	case "convert":
-		return weightsConvert(args[1:], stdout, stderr)
-	}
-	return usageErrorf("unknown subcommand %q: want list, get, info or convert", args[0])
+	return runSubcommands("weights", []subcommand{
+		{"list", "known checkpoints (Google .npz, Hugging Face, timm) with their URLs and cache state", weightsList},
+		{"get", "NAME or hf:ORG/NAME: download a checkpoint into the cache (the Hub's own for hf:), resumed and verified", weightsGet},
+		{"info", "FILE: format, inferred architecture, preprocessing of a weights file (.npz or .safetensors)", weightsInfo},
+		{"convert", "FILE -o OUT.safetensors: load any format and save it in timm's naming, for PyTorch", weightsConvert},
+	}, args, stdout, stderr)
 }
 
 func weightsList(args []string, stdout, stderr io.Writer) error {

@@ -82,6 +82,16 @@ func (c *Classifier) Representations(data train.Dataset) (*training.Features, er
 	return f, nil
 }
 
+// Features computes the frozen representations of the first n images of a split of ds (0: all); for "train",
+// of pool images drawn with seed 0 first (Split).
+func (c *Classifier) Features(ds *datasets.Dataset, split string, n, pool int) (*training.Features, error) {
+	data, err := c.Split(ds, split, n, pool, 0)
+	if err != nil {
+		return nil, err
+	}
+	return c.Representations(data)
+}
+
 // FewShot is the paper's few-shot linear evaluation (training.FewShot) of the classifier's frozen
 // representations: trainData gives the examples the shots are drawn from, testData the accuracy; classes is the
 // number of classes of the data (not of the head).

@@ -217,3 +217,38 @@ func LookupRecipe(name string) (Recipe, error) {
 	}
 	return r, nil
 }
+
+// settingPaths maps the short names of a job's settings (the command line's flag names) to their paths in run.json,
+// for TrainOptions.Overrides and training.Config.Overrides.
+var settingPaths = map[string]string{
+	"steps": "optimizer.TotalSteps", "lr": "optimizer.LearningRate", "warmup": "optimizer.WarmupSteps",
+	"wd": "optimizer.WeightDecay", "decay": "optimizer.Decay", "clip": "optimizer.ClipNorm", "batch": "batch_size",
+	"seed": "seed", "data": "data.dataset", "max-train": "data.train_images", "label-smoothing": "label_smoothing",
+	"augment": "data.augment", "pad-crop": "data.pad_crop", "flip": "data.flip", "devices": "devices",
+}
+
+// SettingNames lists the short names SettingPaths knows, sorted.
+func SettingNames() []string {
+	var names []string
+	for n := range settingPaths {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// SettingPaths turns names of settings ("steps", "lr", ...: SettingNames) into their paths in run.json; other
+// names are kept as they are (paths already), blanks dropped.
+func SettingPaths(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if n = strings.TrimSpace(strings.TrimLeft(n, "-")); n == "" {
+			continue
+		}
+		if p, ok := settingPaths[n]; ok {
+			n = p
+		}
+		out = append(out, n)
+	}
+	return out
+}

@@ -1,4 +1,4 @@
-"""Executes one Jupyter notebook with nbclient for `vit notebook run` (cmd/vit/notebook.go).
+"""Executes one Jupyter notebook with nbclient for `vit notebook run` (vitnb/notebook/run.go).
 
 Usage: python notebookrun.py IN.ipynb OUT.ipynb TIMEOUT_SECONDS STAMP_JSON
 

@@ -1,0 +1,270 @@
+// Package notebook installs and runs the vitnb notebooks: the GoNB kernel and its tools (Setup), JupyterLab
+// (Lab), headless runs through nbclient (Run) and the checks of a notebook's outputs (CheckOutputs,
+// CheckStored). The command `vit notebook` is a thin shell over it.
+package notebook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Pinned versions of what Setup installs. GoNB must match the gonbui that go.mod requires.
+const (
+	GoNBModule       = "github.com/janpfeifer/gonb"
+	GoNBVersion      = "v0.11.5"
+	GoimportsModule  = "golang.org/x/tools/cmd/goimports"
+	GoimportsVersion = "v0.34.0" // the golang.org/x/tools that GoNB v0.11.5 requires
+)
+
+// JupyterPackages are the PyPI packages that execute notebooks headlessly.
+var JupyterPackages = []string{"nbclient==0.11.0", "nbformat==5.11.1", "jupyter_client==8.10.0", "jupyter_core==5.9.1"}
+
+// LabPackages are the PyPI packages that Setup adds with Lab: JupyterLab, pinned: the browser test relies on its CSS
+// selectors (DESIGN.md section 9, checked on 4.6).
+var LabPackages = []string{"jupyterlab==4.6.6"}
+
+// KernelEnv is the environment every GoNB cell's `go build` needs (see the Makefile): Go 1.27 for GoMLX v0.28,
+// the SIMD kernels of the pure-Go backend, and -mod=mod because `go mod tidy` fails offline.
+var KernelEnv = [][2]string{{"GOTOOLCHAIN", "go1.27.4"}, {"GOEXPERIMENT", "simd"}, {"GOFLAGS", "-mod=mod"}}
+
+// DefaultHome is where Setup installs its tools: $VITNB_NOTEBOOK_HOME, else ~/.cache/vitnb/notebook.
+func DefaultHome() string {
+	if d := os.Getenv("VITNB_NOTEBOOK_HOME"); d != "" {
+		return d
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	return filepath.Join(cache, "vitnb", "notebook")
+}
+
+// ToolEnv returns the environment for GoNB and its cells: the current one with KernelEnv's variables (unless
+// already set) and home/bin first in PATH, then extra ("NAME=value").
+func ToolEnv(home string, extra ...string) []string {
+	env := os.Environ()
+	for _, kv := range KernelEnv {
+		if os.Getenv(kv[0]) == "" {
+			env = append(env, kv[0]+"="+kv[1])
+		}
+	}
+	env = append(env, "PATH="+filepath.Join(home, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return append(env, extra...)
+}
+
+// step runs one external command, its output going to w.
+func step(ctx context.Context, w io.Writer, dir string, env []string, name string, args ...string) error {
+	fmt.Fprintf(w, "$ %s %s\n", name, strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, w, w
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// SetupOptions says what Setup installs and where.
+type SetupOptions struct {
+	// Home is the folder for the tools (DefaultHome when empty).
+	Home string
+	// Python creates the virtual environment ("python3" when empty).
+	Python string
+	// Lab also installs JupyterLab (LabPackages) into the virtual environment.
+	Lab bool
+	// Force reinstalls even when the stamp says everything is in place.
+	Force bool
+	// Log receives the commands run and their output (io.Discard when nil).
+	Log io.Writer
+}
+
+// Installed is what Setup put in place.
+type Installed struct {
+	Home       string // the tools' folder
+	Python     string // the virtual environment's python, with nbclient
+	Jupyter    string // its jupyter command (JupyterLab with Lab)
+	GoNB       string // the gonb binary
+	KernelSpec string // the gonb kernel spec (kernel.json)
+	// Skipped is true when everything was already in place (the stamp matched) and nothing ran.
+	Skipped bool
+}
+
+// setupStamp is written to Home/setup.json when Setup succeeds; a later Setup with the same versions skips
+// every step while the files it names are still there, so that `make lab` starts in seconds the second time.
+type setupStamp struct {
+	GoNB, Goimports string
+	Jupyter         []string
+	Lab             []string `json:",omitempty"`
+	KernelSpec      string
+}
+
+func (o SetupOptions) stamp(spec string) setupStamp {
+	s := setupStamp{GoNB: GoNBVersion, Goimports: GoimportsVersion, Jupyter: JupyterPackages, KernelSpec: spec}
+	if o.Lab {
+		s.Lab = LabPackages
+	}
+	return s
+}
+
+// upToDate says whether the stamp in home matches want and the installed files are there.
+func upToDate(home string, want setupStamp, in *Installed) bool {
+	data, err := os.ReadFile(filepath.Join(home, "setup.json"))
+	if err != nil {
+		return false
+	}
+	var got setupStamp
+	if json.Unmarshal(data, &got) != nil {
+		return false
+	}
+	if want.Lab == nil {
+		got.Lab = nil // JupyterLab installed before is no reason to install again without it
+	}
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(want)
+	if string(a) != string(b) {
+		return false
+	}
+	files := []string{in.Python, in.Jupyter, in.GoNB, in.KernelSpec, filepath.Join(home, "bin", "goimports")}
+	if want.Lab != nil {
+		files = append(files, filepath.Join(filepath.Dir(in.Jupyter), "jupyter-lab"))
+	}
+	for _, p := range files {
+		if _, err := os.Stat(p); err != nil {
+			return false
+		}
+	}
+	// The kernel spec must still carry the Go environment (another `gonb --install` rewrites it).
+	spec, err := os.ReadFile(in.KernelSpec)
+	return err == nil && strings.Contains(string(spec), filepath.Join(home, "bin"))
+}
+
+// Setup installs GoNB (pinned) and goimports into Home/bin, a Python virtual environment with nbclient (and
+// JupyterLab with Lab) into Home/venv, and the gonb kernel spec with the Go environment its cells need. When a
+// previous Setup with the same versions left everything in place, it does nothing and says so (Skipped).
+func Setup(ctx context.Context, o SetupOptions) (*Installed, error) {
+	if o.Home == "" {
+		o.Home = DefaultHome()
+	}
+	if o.Python == "" {
+		o.Python = "python3"
+	}
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
+	h, err := filepath.Abs(o.Home)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := KernelSpecPath()
+	if err != nil {
+		return nil, err
+	}
+	venv := filepath.Join(h, "venv")
+	in := &Installed{Home: h, Python: filepath.Join(venv, "bin", "python"), Jupyter: filepath.Join(venv, "bin", "jupyter"),
+		GoNB: filepath.Join(h, "bin", "gonb"), KernelSpec: spec}
+	want := o.stamp(spec)
+	if !o.Force && upToDate(h, want, in) {
+		in.Skipped = true
+		return in, nil
+	}
+	if err := os.MkdirAll(filepath.Join(h, "gonbtool"), 0o755); err != nil {
+		return nil, fmt.Errorf("notebook setup: %w", err)
+	}
+	env := ToolEnv(h)
+
+	// 1. Python virtual environment with nbclient (and JupyterLab with Lab).
+	if _, err := os.Stat(in.Python); err != nil {
+		if err := step(ctx, log, h, env, o.Python, "-m", "venv", venv); err != nil {
+			return nil, fmt.Errorf("%w\n(on Debian or Ubuntu: apt-get install python3-venv)", err)
+		}
+	}
+	pkgs := append([]string{"-m", "pip", "install", "-q", "--disable-pip-version-check"}, JupyterPackages...)
+	if o.Lab {
+		pkgs = append(pkgs, LabPackages...)
+	}
+	if err := step(ctx, log, h, env, in.Python, pkgs...); err != nil {
+		return nil, err
+	}
+
+	// 2. GoNB and goimports, from a tool module (`go install gonb@version` fails: the proxy refuses its version
+	// list, DESIGN.md section 1).
+	tool := filepath.Join(h, "gonbtool")
+	if _, err := os.Stat(filepath.Join(tool, "go.mod")); err != nil {
+		if err := os.WriteFile(filepath.Join(tool, "go.mod"), []byte("module local/gonbtool\n\ngo 1.27\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("notebook setup: %w", err)
+		}
+	}
+	if err := step(ctx, log, tool, env, "go", "get", "-tool", GoNBModule+"@"+GoNBVersion,
+		GoimportsModule+"@"+GoimportsVersion); err != nil {
+		return nil, err
+	}
+	if err := step(ctx, log, tool, append(env, "GOBIN="+filepath.Join(h, "bin")), "go", "install", "tool"); err != nil {
+		return nil, err
+	}
+
+	// 3. The kernel spec, with the Go environment that every cell's build needs.
+	if err := step(ctx, log, h, env, in.GoNB, "--install", "--raw_error", "--force_deps"); err != nil {
+		return nil, err
+	}
+	if err := PatchKernelSpec(spec, h); err != nil {
+		return nil, err
+	}
+	data, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(h, "setup.json"), append(data, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("notebook setup: %w", err)
+	}
+	return in, nil
+}
+
+// KernelSpecPath is where `gonb --install` writes kernel.json (GoNB's internal/kernel/install.go).
+func KernelSpecPath() (string, error) {
+	data := os.Getenv("JUPYTER_DATA_DIR")
+	if data == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		data = filepath.Join(home, ".local", "share", "jupyter")
+	}
+	return filepath.Join(data, "kernels", "gonb", "kernel.json"), nil
+}
+
+// PatchKernelSpec adds KernelEnv and home/bin (goimports) to the environment of the gonb kernel spec at path:
+// GoNB runs `go build` for every cell, and Jupyter starts the kernel with its own environment.
+func PatchKernelSpec(path, home string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var spec map[string]any
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if spec == nil {
+		return fmt.Errorf("%s: %w", path, errors.New("not a kernel spec (null)"))
+	}
+	env, _ := spec["env"].(map[string]any)
+	if env == nil {
+		env = map[string]any{}
+	}
+	for _, kv := range KernelEnv {
+		env[kv[0]] = kv[1]
+	}
+	env["PATH"] = filepath.Join(home, "bin") + string(os.PathListSeparator) + "${PATH}" // jupyter_client substitutes ${PATH}
+	spec["env"] = env
+	out, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(out, '\n'), 0o644)
+}
