@@ -64,7 +64,7 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 	ip := fs.String("ip", "127.0.0.1", "address to listen on (0.0.0.0: every interface)")
 	port := fs.Int("port", 8888, "port to listen on")
 	token := fs.String("token", "", "the server's token (default $JUPYTER_TOKEN, else a random one)")
-	budget := fs.String("budget", "", "set $VITNB_BUDGET (quick or full) for the notebooks' kernels")
+	budget := fs.String("budget", "", "set $VITNB_BUDGET (quick, default or full) for the notebooks' kernels")
 	quiet := fs.Bool("quiet", false, "do not show JupyterLab's log")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
@@ -115,17 +115,17 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 
 func notebookRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notebook run", "[flags] FILES.ipynb", stderr)
-	budget := fs.String("budget", "quick", "quick (a few minutes each on 2 cores, as CI) or full; sets $VITNB_BUDGET")
+	budget := fs.String("budget", "quick", "quick (a few minutes each on 2 cores, as CI), default (at most about 10 minutes each, what the repository stores) or full; sets $VITNB_BUDGET")
 	outDir := fs.String("o", "", "folder for the executed copies (default: a new temporary folder)")
 	write := fs.Bool("write", false, "write each notebook that runs clean back in place, outputs and stamp included (what the repository stores)")
-	timeout := fs.Duration("timeout", 0, "limit per notebook (and per cell); 0 means 15m with -budget quick, 60m with full")
+	timeout := fs.Duration("timeout", 0, "limit per notebook (and per cell); 0 means 15m with -budget quick, 30m with default, 60m with full")
 	home := fs.String("home", notebook.DefaultHome(), "folder of `vit notebook setup` (also $VITNB_NOTEBOOK_HOME)")
 	python := fs.String("python", "", "Python with nbclient (default: the setup's virtual environment)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
 	if !slices.Contains(notebook.Budgets, *budget) {
-		return usageErrorf("-budget must be quick or full, got %q", *budget)
+		return usageErrorf("-budget must be one of %s, got %q", strings.Join(notebook.Budgets, ", "), *budget)
 	}
 	if fs.NArg() == 0 {
 		return usageErrorf("notebook run needs notebook files")

@@ -27,6 +27,10 @@ func TestNotebookCommandLine(t *testing.T) {
 	if code, _, _ := runVit(t, "notebook", "run", "-budget", "medium", "x.ipynb"); code != 2 {
 		t.Fatalf("bad budget: exit %d, want 2", code)
 	}
+	// The default budget is accepted: the usage error is the missing notebook, not the budget.
+	if code, _, errOut := runVit(t, "notebook", "run", "-budget", "default"); code != 2 || !strings.Contains(errOut, "needs notebook files") {
+		t.Fatalf("-budget default without notebooks: exit %d, %q", code, errOut)
+	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bad.ipynb")
 	if err := os.WriteFile(path, []byte(failingNotebook), 0o644); err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/janpfeifer/gonb/gonbui"
@@ -24,19 +25,26 @@ const BudgetEnv = "VITNB_BUDGET"
 const (
 	// Quick runs a notebook on a 2-core CPU in a few minutes; CI uses it.
 	Quick = "quick"
+	// Default runs each notebook in at most about 10 minutes on 2 idle cores (the notebooks after the second
+	// reuse the model it trained); the stored outputs are its.
+	Default = "default"
 	// Full trains longer and looks at more images.
 	Full = "full"
 )
 
+// Budgets are the budget names, from the cheapest.
+var Budgets = []string{Quick, Default, Full}
+
 // Budget returns the notebook's budget: $VITNB_BUDGET when set, else def. It panics on a value other than
-// Quick or Full, so that a typo does not silently run the wrong setting.
+// Quick, Default or Full, so that a typo does not silently run the wrong setting.
 func Budget(def string) string {
 	b := def
 	if env := strings.TrimSpace(os.Getenv(BudgetEnv)); env != "" {
 		b = env
 	}
-	if b != Quick && b != Full {
-		panic(fmt.Sprintf("nb: budget must be %q or %q, got %q (from $%s or the notebook)", Quick, Full, b, BudgetEnv))
+	if !slices.Contains(Budgets, b) {
+		panic(fmt.Sprintf("nb: budget must be %q, %q or %q, got %q (from $%s or the notebook)", Quick, Default, Full,
+			b, BudgetEnv))
 	}
 	return b
 }

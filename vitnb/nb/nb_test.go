@@ -23,6 +23,10 @@ func TestBudget(t *testing.T) {
 	if got := Budget(Full); got != Quick {
 		t.Fatalf("$%s=quick: Budget = %q", BudgetEnv, got)
 	}
+	t.Setenv(BudgetEnv, Default)
+	if got := Budget(Full); got != Default {
+		t.Fatalf("$%s=default: Budget = %q", BudgetEnv, got)
+	}
 	t.Setenv(BudgetEnv, "fast")
 	defer func() {
 		if recover() == nil {

@@ -72,13 +72,17 @@ type TrainSpec struct {
 }
 
 // FashionMNIST returns the notebooks' model: micro28 (patch 4, 49 patches + class token, width 64, 4 blocks of
-// 4 heads) trained on Fashion-MNIST: 500 steps of 64 images (about 90 s on 2 cores) with the Quick budget, 2000
-// steps of 128 (about 10 minutes) with Full.
+// 4 heads) trained on Fashion-MNIST: 500 steps of 64 images (32,000 images) with the Quick budget, 1200 steps of
+// 128 (153,600 images, 2.6 epochs) with Default, 6000 steps of 128 (13 epochs) with Full. What each costs is in
+// notebooks/README.md.
 func FashionMNIST(budget string) TrainSpec {
 	s := TrainSpec{Dataset: "fashion-mnist", Preset: "micro28", BatchSize: 64, LearningRate: 2e-3, WarmupSteps: 50,
 		WeightDecay: 0.05, Steps: 500, EvalImages: 2000, Seed: 1}
-	if budget == Full {
-		s.BatchSize, s.Steps, s.WarmupSteps, s.EvalImages = 128, 2000, 100, 0
+	switch budget {
+	case Default:
+		s.BatchSize, s.Steps, s.WarmupSteps, s.EvalImages = 128, 1200, 100, 0
+	case Full:
+		s.BatchSize, s.Steps, s.WarmupSteps, s.EvalImages = 128, 6000, 200, 0
 	}
 	return s
 }

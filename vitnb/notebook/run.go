@@ -16,13 +16,17 @@ import (
 //go:embed notebookrun.py
 var runnerScript string
 
-// Budgets are the values of $VITNB_BUDGET the notebooks know: quick (a few minutes each on 2 cores, as CI) and
-// full.
-var Budgets = []string{"quick", "full"}
+// Budgets are the values of $VITNB_BUDGET the notebooks know (package nb's): quick (a few minutes each on 2 cores,
+// as CI), default (at most about 10 minutes each, what the repository stores) and full.
+var Budgets = []string{"quick", "default", "full"}
 
-// DefaultTimeout is the limit per notebook (and per cell) of a budget: 15 minutes for quick, 60 for full.
+// DefaultTimeout is the limit per notebook (and per cell) of a budget: 15 minutes for quick, 30 for default, 60
+// for full.
 func DefaultTimeout(budget string) time.Duration {
-	if budget == "full" {
+	switch budget {
+	case "default":
+		return 30 * time.Minute
+	case "full":
 		return 60 * time.Minute
 	}
 	return 15 * time.Minute

@@ -102,6 +102,29 @@ func (p Plot) Image() (*image.RGBA, error) {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	Fill(img, img.Bounds(), White)
 	left, right, top, bottom := 64, w-16, 44, h-44
+	ylabel := p.YLabel
+	if p.LogY {
+		ylabel += " (log)"
+	}
+	// Legend: right-aligned rows in the top margin, wrapped so that none runs into the y axis' label; each row
+	// after the first moves the plot down.
+	var legend [][]int // rows of series indices
+	rowW, avail := 0, right-(4+TextWidth(ylabel)+12)
+	for si, s := range p.Series {
+		if s.Name == "" {
+			continue
+		}
+		ew := TextWidth(s.Name) + 16 + 12 // swatch, name, gap
+		if len(legend) == 0 || (rowW+ew > avail && rowW > 0) {
+			legend, rowW = append(legend, nil), 0
+		}
+		legend[len(legend)-1] = append(legend[len(legend)-1], si)
+		rowW += ew
+	}
+	const legendRow = FontHeight + 4
+	if len(legend) > 1 {
+		top += (len(legend) - 1) * legendRow
+	}
 	px := func(x float64) int { return left + int(math.Round((x-xmin)/(xmax-xmin)*float64(right-left))) }
 	py := func(y float64) int { return bottom - int(math.Round((y-ymin)/(ymax-ymin)*float64(bottom-top))) }
 
@@ -139,10 +162,6 @@ func (p Plot) Image() (*image.RGBA, error) {
 		xlabel += " (log)"
 	}
 	Label(img, (left+right-TextWidth(xlabel))/2, h-FontHeight-4, xlabel, Black)
-	ylabel := p.YLabel
-	if p.LogY {
-		ylabel += " (log)"
-	}
 	Label(img, 4, 24, ylabel, Grey)
 
 	for si, s := range p.Series {
@@ -167,18 +186,16 @@ func (p Plot) Image() (*image.RGBA, error) {
 			x0, y0, prevOK = x1, y1, true
 		}
 	}
-	// Legend: one row in the top margin, right-aligned.
-	lx := right
-	for si := len(p.Series) - 1; si >= 0; si-- {
-		s := p.Series[si]
-		if s.Name == "" {
-			continue
+	for r, row := range legend {
+		lx, ly := right, 24+r*legendRow
+		for i := len(row) - 1; i >= 0; i-- {
+			si := row[i]
+			name := p.Series[si].Name
+			lx -= TextWidth(name) + 16
+			Fill(img, image.Rect(lx, ly+5, lx+12, ly+8), Palette[si%len(Palette)])
+			Label(img, lx+16, ly, name, Black)
+			lx -= 12
 		}
-		lx -= TextWidth(s.Name) + 16
-		c := Palette[si%len(Palette)]
-		Fill(img, image.Rect(lx, 24+5, lx+12, 24+8), c)
-		Label(img, lx+16, 24, s.Name, Black)
-		lx -= 12
 	}
 	return img, nil
 }

@@ -183,3 +183,60 @@ func TestPlotAndHTML(t *testing.T) {
 		t.Fatalf("confusion: %s", c)
 	}
 }
+
+func TestColorBarAndMarkCell(t *testing.T) {
+	bar := ColorBar(0, 0.5, 100)
+	if bar.Bounds().Dy() < 100 || bar.Bounds().Dx() < 20 {
+		t.Fatalf("colour bar is %v", bar.Bounds())
+	}
+	// The top of the bar is the brightest colour, the bottom the darkest.
+	top, bottom := bar.RGBAAt(2, FontHeight/2), bar.RGBAAt(2, FontHeight/2+99)
+	if top != Viridis(1) || bottom != Viridis(0) {
+		t.Fatalf("bar top %v bottom %v, want %v and %v", top, bottom, Viridis(1), Viridis(0))
+	}
+	img, err := HeatMap(make([]float64, 49), 7, 7, 8, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	MarkCell(img, 3, 2, 7, 7, Red)
+	// The frame of cell (3, 2) covers pixels 16..23 x 24..31; its centre and the other cells are untouched.
+	if img.RGBAAt(16, 24) != Red || img.RGBAAt(23, 31) != Red {
+		t.Fatal("frame corners not drawn")
+	}
+	if img.RGBAAt(20, 28) == Red || img.RGBAAt(15, 24) == Red || img.RGBAAt(24, 31) == Red {
+		t.Fatal("frame drawn outside the cell's border")
+	}
+}
+
+// TestPlotLegendWraps: a legend wider than the plot wraps into rows, each entry's swatch drawn inside the picture
+// and clear of the y axis' label.
+func TestPlotLegendWraps(t *testing.T) {
+	var series []Series
+	for i := range 4 {
+		series = append(series, Series{Name: strings.Repeat("x", 14) + string(rune('a'+i)), X: []float64{0, 1}, Y: []float64{0, 1}})
+	}
+	img, err := Plot{Title: "t", YLabel: "a long label of the y axis", Series: series, Width: 400, Height: 300}.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each swatch is a 12x3 bar of its series' colour; count the rows holding one.
+	rows := map[int]bool{}
+	for si := range series {
+		c := Palette[si%len(Palette)]
+		found := false
+		for y := 0; y < 100 && !found; y++ {
+			for x := TextWidth("a long label of the y axis") + 8; x+12 <= 400; x++ {
+				if img.RGBAAt(x, y) == c && img.RGBAAt(x+11, y) == c && img.RGBAAt(x, y+2) == c {
+					rows[y], found = true, true
+					break
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("series %d: no legend swatch clear of the y label", si)
+		}
+	}
+	if len(rows) < 2 {
+		t.Fatalf("legend swatches on %d row(s), want it wrapped", len(rows))
+	}
+}
