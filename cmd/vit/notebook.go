@@ -35,11 +35,8 @@ func notebookSetup(args []string, stdout, stderr io.Writer) error {
 	python := fs.String("python", "python3", "Python 3 that creates the virtual environment")
 	lab := fs.Bool("lab", false, "also install JupyterLab into the virtual environment, to browse the notebooks")
 	force := fs.Bool("force", false, "install again even when the last setup left everything in place")
-	if err := parseFlags(fs, args); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("notebook setup takes no arguments, got %q", fs.Args())
 	}
 	in, err := notebook.Setup(context.Background(), notebook.SetupOptions{Home: *home, Python: *python, Lab: *lab,
 		Force: *force, Log: stdout})
