@@ -142,7 +142,7 @@ func BenchmarkAttentionBHSDGradientsDecomposed(b *testing.B) {
 	benchAttention(b, trainBatch, attention.LayoutBHSD, false, true)
 }
 
-// Inference shapes of tiny32 at batch 256 (the batch of the PyTorch comparison, README "Backends and speed"):
+// Inference shapes of tiny32 at batch 256 (the batch of the PyTorch comparison, docs/RESULTS.md, "Backends and speed"):
 // the pieces of one encoder block, to set beside PyTorch's (`compare_torch.py --blocks`).
 const inferBatch, inferTokens, inferWidth, inferMLP, inferHeads, inferHeadDim = 256, 65, 192, 768, 3, 64
 

@@ -31,11 +31,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the timed steps to this file")
 	fs.IntVar(&o.Matmul, "matmul", 0, "also measure an N x N float32 matrix product on the backend, the practical ceiling (e.g. 1024)")
 	fs.IntVar(&o.Devices, "devices", 1, "train data-parallel on N devices of an XLA backend (-mode train; each batch split N ways)")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected arguments %q", fs.Args())
 	}
 	if o.Mode != "train" && o.Mode != "infer" {
 		return usageErrorf("-mode must be train or infer, got %q", o.Mode)

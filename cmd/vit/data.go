@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"image/png"
 	"io"
@@ -33,37 +32,10 @@ func runData(args []string, stdout, stderr io.Writer) error {
 	}, args, stdout, stderr)
 }
 
-// parseDataArgs parses flags that may come before or after the positional arguments (vit data get NAME -dir D) and
-// returns the positional arguments, checking there are want of them.
-func parseDataArgs(fs *flag.FlagSet, args []string, want int, what string) ([]string, error) {
-	verb := strings.TrimPrefix(fs.Name(), "vit data ")
-	var positional []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(positional) != want {
-		if want == 0 {
-			return nil, usageErrorf("%s takes no arguments, got %q", verb, positional)
-		}
-		if len(positional) == 0 {
-			return nil, usageErrorf("%s: missing %s", verb, what)
-		}
-		return nil, usageErrorf("%s: want %s, got %q", verb, what, positional)
-	}
-	return positional, nil
-}
-
 func runDataList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("data list", "[-dir D]", stderr)
 	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")
-	if _, err := parseDataArgs(fs, args, 0, ""); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
@@ -84,7 +56,7 @@ func runDataList(args []string, stdout, stderr io.Writer) error {
 func runDataGet(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("data get", "NAME [-dir D]", stderr)
 	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")
-	pos, err := parseDataArgs(fs, args, 1, "one data set NAME")
+	pos, err := parseArgs(fs, args, 1, "one data set NAME")
 	if err != nil {
 		return err
 	}
@@ -109,7 +81,7 @@ func runDataShow(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("data show", "NAME [-dir D] [-holdout F]", stderr)
 	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")
 	holdout := fs.Float64("holdout", 0, "fraction of train held out as validation (0: the paper's; negative: none)")
-	pos, err := parseDataArgs(fs, args, 1, "one data set NAME")
+	pos, err := parseArgs(fs, args, 1, "one data set NAME")
 	if err != nil {
 		return err
 	}
@@ -140,7 +112,7 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 	cols := fs.Int("cols", 0, "columns of the grid (default about sqrt(n))")
 	augment := fs.Bool("augment", false, "show training augmentation (random crop and flip)")
 	seed := fs.Uint64("seed", 1, "random seed for the choice of pictures and augmentation")
-	pos, err := parseDataArgs(fs, args, 1, "one data set NAME")
+	pos, err := parseArgs(fs, args, 1, "one data set NAME")
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,8 @@ func init() {
 
 func runInfo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("info", "", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("info takes no arguments, got %q", fs.Args())
 	}
 	b, choice, err := backend.New()
 	if err != nil {

@@ -131,6 +131,25 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseArgs parses args with fs, flags before or after the positional arguments (vit data get NAME -dir D), and
+// returns the positional arguments after checking there are want of them (what names them in messages; want < 0
+// takes any number).
+func parseArgs(fs *flag.FlagSet, args []string, want int, what string) ([]string, error) {
+	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+		return nil, err
+	}
+	pos, name := fs.Args(), strings.TrimPrefix(fs.Name(), "vit ")
+	switch {
+	case want < 0 || len(pos) == want:
+		return pos, nil
+	case want == 0:
+		return nil, usageErrorf("%s takes no arguments, got %q", name, pos)
+	case len(pos) == 0:
+		return nil, usageErrorf("%s: missing %s", name, what)
+	}
+	return nil, usageErrorf("%s: want %s, got %q", name, what, pos)
+}
+
 // parseFlags parses args with fs; errors other than -h become usage errors.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {

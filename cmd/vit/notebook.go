@@ -35,11 +35,8 @@ func notebookSetup(args []string, stdout, stderr io.Writer) error {
 	python := fs.String("python", "python3", "Python 3 that creates the virtual environment")
 	lab := fs.Bool("lab", false, "also install JupyterLab into the virtual environment, to browse the notebooks")
 	force := fs.Bool("force", false, "install again even when the last setup left everything in place")
-	if err := parseFlags(fs, args); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("notebook setup takes no arguments, got %q", fs.Args())
 	}
 	in, err := notebook.Setup(context.Background(), notebook.SetupOptions{Home: *home, Python: *python, Lab: *lab,
 		Force: *force, Log: stdout})
@@ -92,25 +89,8 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	lab, err := notebook.StartLab(ctx, notebook.LabOptions{Home: *home, Dir: dir, IP: *ip, Port: *port, Token: *token,
-		Env: env, Log: log})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "JupyterLab on %s: %s\n", dir, lab.URL)
-	fmt.Fprintln(stdout, "(Ctrl-C stops it and its kernels)")
-	done := make(chan error, 1)
-	go func() { done <- lab.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("JupyterLab ended: %w", err)
-		}
-		return nil
-	case <-ctx.Done():
-		fmt.Fprintln(stdout, "stopping JupyterLab")
-		return lab.Stop()
-	}
+	return notebook.Serve(ctx, notebook.LabOptions{Home: *home, Dir: dir, IP: *ip, Port: *port, Token: *token,
+		Env: env, Log: log}, stdout)
 }
 
 func notebookRun(args []string, stdout, stderr io.Writer) error {
@@ -141,28 +121,7 @@ func notebookRun(args []string, stdout, stderr io.Writer) error {
 	}
 	opts := notebook.RunOptions{OutDir: *outDir, Python: *python, Home: *home, Budget: *budget, Timeout: *timeout,
 		Write: *write, Log: stderr}
-	failed := 0
-	for _, path := range fs.Args() {
-		res, err := notebook.Run(context.Background(), path, opts)
-		switch {
-		case err != nil:
-			failed++
-			fmt.Fprintf(stdout, "FAIL %s: %v\n", path, err)
-		case len(res.Problems) > 0:
-			failed++
-			fmt.Fprintf(stdout, "FAIL %s (%.0fs):\n", path, res.Seconds)
-			for _, p := range res.Problems {
-				fmt.Fprintf(stdout, "  %s\n", p)
-			}
-		default:
-			fmt.Fprintf(stdout, "ok   %s (%.0fs, budget %s)\n", path, res.Seconds, *budget)
-		}
-	}
-	fmt.Fprintf(stdout, "executed copies in %s\n", *outDir)
-	if failed > 0 {
-		return fmt.Errorf("%d of %d notebooks failed", failed, fs.NArg())
-	}
-	return nil
+	return notebook.RunAll(context.Background(), fs.Args(), opts, stdout)
 }
 
 func notebookCheck(args []string, stdout, stderr io.Writer) error {
@@ -173,26 +132,5 @@ func notebookCheck(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return usageErrorf("notebook check needs notebook files")
 	}
-	failed := 0
-	for _, path := range fs.Args() {
-		nb, err := notebook.Read(path)
-		if err != nil {
-			failed++
-			fmt.Fprintf(stdout, "FAIL %s: %v\n", path, err)
-			continue
-		}
-		if problems := notebook.CheckStored(nb); len(problems) > 0 {
-			failed++
-			fmt.Fprintf(stdout, "FAIL %s:\n", path)
-			for _, p := range problems {
-				fmt.Fprintf(stdout, "  %s\n", p)
-			}
-			continue
-		}
-		fmt.Fprintf(stdout, "ok   %s (outputs of budget %s, %.0fs)\n", path, nb.Metadata.Vitnb.Budget, nb.Metadata.Vitnb.Seconds)
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d notebooks failed the check", failed, fs.NArg())
-	}
-	return nil
+	return notebook.CheckAll(fs.Args(), stdout)
 }

@@ -16,13 +16,11 @@ func init() {
 func runParams(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("params", "[model flags] PRESET", stderr)
 	mf := addModelFlags(fs, false)
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	pos, err := parseArgs(fs, args, 1, "one preset name (e.g. B/16)")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageErrorf("params takes one preset name (e.g. B/16), got %d arguments", fs.NArg())
-	}
-	mf.preset = fs.Arg(0)
+	mf.preset = pos[0]
 	cfg, err := mf.config()
 	if err != nil {
 		return err

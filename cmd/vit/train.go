@@ -116,11 +116,8 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&job.From, "from", "", "run folder of a vitnb pretraining to start from (its last checkpoint)")
 		fs.StringVar(&job.Weights, "weights", "", "pretrained weights to start from: Google .npz, Hugging Face or timm safetensors, a catalog name or hf:ORG/NAME")
 	}
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected arguments %q", fs.Args())
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })

@@ -34,11 +34,8 @@ func weightsList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("weights list", "[-json] [-cache DIR]", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	cache := fs.String("cache", files.WeightsDir(), "cache folder (default $VITNB_WEIGHTS_DIR or ~/.cache/vitnb/weights)")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected arguments %q", fs.Args())
 	}
 	list := weights.CatalogIn(*cache)
 	if *asJSON {
@@ -63,13 +60,11 @@ func weightsGet(args []string, stdout, stderr io.Writer) error {
 	mirror := fs.String("mirror", "", "replace https://storage.googleapis.com and https://huggingface.co by this URL prefix")
 	offline := fs.Bool("offline", false, "use only what the caches hold (hf: names also honour HF_HUB_OFFLINE)")
 	quiet := fs.Bool("q", false, "no progress bar")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	pos, err := parseArgs(fs, args, 1, "one checkpoint name (see vit weights list), or hf:ORG/NAME")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageErrorf("one checkpoint name is required (see vit weights list), or hf:ORG/NAME")
-	}
-	name := fs.Arg(0)
+	name := pos[0]
 	if !strings.HasPrefix(name, "hf:") {
 		if _, err := weights.Lookup(name); err != nil {
 			return usageErrorf("%v; or hf:ORG/NAME for a Hugging Face Hub model", err)
@@ -100,13 +95,11 @@ func weightsInfo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("weights info", "[-heads N] [-preset P] FILE", stderr)
 	heads := fs.Int("heads", 0, "attention heads, for timm files that do not say it")
 	preset := fs.String("preset", "", "check the file against this preset's architecture")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	pos, err := parseArgs(fs, args, 1, "one weights file")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageErrorf("one weights file is required")
-	}
-	store, info, err := weights.Load(fs.Arg(0), weights.Options{Heads: *heads, Preset: *preset})
+	store, info, err := weights.Load(pos[0], weights.Options{Heads: *heads, Preset: *preset})
 	if err != nil {
 		return err
 	}
@@ -121,13 +114,14 @@ func weightsConvert(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "output file (timm naming, safetensors)")
 	configPath := fs.String("config", "", "also write a timm hub config.json here (architecture, model_args, preprocessing); "+
 		"as config.json beside the output, vit and timm read it back")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	pos, err := parseArgs(fs, args, 1, "one weights file")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || *out == "" {
-		return usageErrorf("one weights file and -o OUT.safetensors are required")
+	if *out == "" {
+		return usageErrorf("-o OUT.safetensors is required")
 	}
-	store, info, err := weights.Load(fs.Arg(0), weights.Options{Heads: *heads})
+	store, info, err := weights.Load(pos[0], weights.Options{Heads: *heads})
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,10 @@ import (
 // pages (2 MiB) for the memory it manages (glibc 2.35 and later; older ones ignore tunables they don't know).
 //
 // Why: XLA's CPU runtime allocates its buffers with malloc and gives them back after every execution. With 4 KiB
-// pages, each training step of micro28 page-faults about 20,000 times as it touches the fresh memory again:
-// 2.4 million faults in 10 s and 27% of the CPU time in the kernel (perf, README "Backends and speed"). With huge
-// pages it is 0.1 million, and on 2 cores XLA CPU trains 1.3x and infers 1.2x faster. The pure-Go backend does
-// not allocate through malloc and runs the same either way.
+// pages, each training step page-faults on the fresh memory it touches again, and the kernel takes a large share of
+// the CPU time; with huge pages the faults nearly vanish and XLA CPU trains and infers faster (measured in
+// docs/RESULTS.md, "Backends and speed"). The pure-Go backend does not allocate through malloc and runs the same
+// either way.
 //
 // glibc reads GLIBC_TUNABLES only when a process starts: `vit` restarts itself with it (same process ID, see
 // WithMallocTunables); notebooks get it from the environment of the Jupyter server (docker/Dockerfile sets it).
