@@ -107,6 +107,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&job.Dir, "dir", "", "run folder for checkpoints, metrics.jsonl and results.json (default runs/PRESET-DATA)")
 	fs.IntVar(&job.CheckpointEvery, "checkpoint-every", 500, "save a checkpoint every N steps (and at the end)")
 	fs.IntVar(&job.Keep, "keep", 3, "checkpoints to keep")
+	fs.IntVar(&job.EvalEvery, "eval-every", job.EvalEvery, "evaluate on the validation split every N steps (metrics.jsonl: the validation curve)")
 	resume := fs.Bool("resume", false, "continue the run in -dir from its last checkpoint (the settings must be the run's)")
 	override := fs.String("override", "", "with -resume: settings that may differ from the run's, comma-separated: "+
 		strings.Join(training.SettingNames(), ", ")+", or paths of run.json")

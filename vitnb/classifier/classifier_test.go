@@ -234,3 +234,26 @@ func TestPredictNaN(t *testing.T) {
 		t.Fatalf("NaN weights: %v", err)
 	}
 }
+
+// A job with EvalEvery leaves a validation curve in the run: on the evaluation split here, the folder data set
+// having no validation split, which the run says.
+func TestTrainEvalEvery(t *testing.T) {
+	b := newBackend(t)
+	data := datasetstest.WriteFolder(t, 8, true)
+	job := tinyJob(data, filepath.Join(t.TempDir(), "run"), 30)
+	job.EvalEvery = 10
+	out := &strings.Builder{}
+	c, err := Train(b, job, TrainOptions{Output: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	for _, r := range c.Run.Curve {
+		if r.Eval != nil {
+			steps = append(steps, r.Eval.Examples*1000+r.Step)
+		}
+	}
+	if fmt.Sprint(steps) != "[16010 16020 16030]" || !strings.Contains(out.String(), "no validation split") {
+		t.Fatalf("evaluations (examples*1000+step) %v\n%s", steps, out)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
@@ -111,7 +112,13 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 		return nil, err
 	}
 
-	rcfg := training.Config{Model: cfg, Optimizer: job.Optimizer, BatchSize: job.BatchSize, Accumulate: job.Accumulate,
+	var valData train.Dataset
+	if job.EvalEvery > 0 {
+		if valData, err = validationData(c, ds, evalData, out); err != nil {
+			return nil, err
+		}
+	}
+	rcfg := training.Config{EvalEvery: job.EvalEvery, EvalData: valData, Model: cfg, Optimizer: job.Optimizer, BatchSize: job.BatchSize, Accumulate: job.Accumulate,
 		LabelSmoothing: job.LabelSmoothing, Seed: job.Seed, Dir: job.Dir, CheckpointEvery: job.CheckpointEvery,
 		Keep: job.Keep, LogEvery: job.LogEvery, Resume: opts.Resume, OnProgress: opts.Progress, Output: out,
 		Init: init, Devices: job.Devices, Settings: settings(job), Overrides: opts.Overrides}
@@ -209,4 +216,14 @@ func startingPoint(b compute.Backend, job training.Job, ds *datasets.Dataset, no
 	c.Preprocessing = src.Preprocessing
 	c.Preprocessing.ImageSize = cfg.ImageSize
 	return c, training.InitFromStore(src.Store, cfg, src.Source, notes), nil
+}
+
+// validationData is what a job evaluates during training: the data set's validation split (held out from the
+// training split), or the evaluation split when it has none, said on out.
+func validationData(c *Classifier, ds *datasets.Dataset, evalData train.Dataset, out io.Writer) (train.Dataset, error) {
+	if src, err := ds.Split(datasets.SplitValidation); err == nil && src.Len() > 0 {
+		return c.Split(ds, datasets.SplitValidation, 0, 0, 0)
+	}
+	fmt.Fprintf(out, "%s has no validation split (its holdout is 0): evaluating on %s during training\n", ds.Name, evalData.Name())
+	return evalData, nil
 }

@@ -41,6 +41,9 @@ type Job struct {
 	Devices int `json:"devices,omitempty"`
 	// Dir is the run folder: checkpoints, metrics.jsonl, config.json, job.json and results.json.
 	Dir string `json:"dir"`
+	// EvalEvery evaluates the model every this many steps during training on the validation split (held out from
+	// the training split; the evaluation split when there is none) and logs it in metrics.jsonl. 0: only at the end.
+	EvalEvery int `json:"eval_every,omitempty"`
 	// CheckpointEvery, Keep and LogEvery: see Config (0: their defaults).
 	CheckpointEvery int `json:"checkpoint_every,omitempty"`
 	Keep            int `json:"keep,omitempty"`
@@ -131,6 +134,8 @@ func (j Job) Validate() error {
 		return fmt.Errorf("-checkpoint-every must not be negative, got %d", j.CheckpointEvery)
 	case j.Keep < 0:
 		return fmt.Errorf("-keep must not be negative, got %d", j.Keep)
+	case j.EvalEvery < 0:
+		return fmt.Errorf("-eval-every must not be negative, got %d", j.EvalEvery)
 	case j.LogEvery < 0:
 		return fmt.Errorf("log interval must not be negative, got %d", j.LogEvery)
 	case j.ImageSize < 0:

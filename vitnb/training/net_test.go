@@ -38,3 +38,31 @@ func TestTrainNet(t *testing.T) {
 		t.Fatalf("resuming a CNN run as a ViT: %v", err)
 	}
 }
+
+// EvalEvery logs the metrics on EvalData during training: records every 20 steps carry an evaluation of the
+// weights at that step (the first below the last), read back by ReadCurve.
+func TestEvalEvery(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := runFor(t, dir, 60, false, &stripes{seed: 1, batch: 16}, func(c *Config) {
+		c.EvalEvery, c.EvalData, c.LogEvery = 20, &stripes{seed: 99, batch: 50, batches: 2}, 25
+	}); err != nil {
+		t.Fatal(err)
+	}
+	curve, err := ReadCurve(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evals []StepRecord
+	for _, r := range curve {
+		if r.Eval != nil {
+			evals = append(evals, r)
+		}
+	}
+	if len(evals) != 3 || evals[0].Step != 20 || evals[2].Step != 60 || evals[2].Eval.Examples != 100 {
+		t.Fatalf("evaluations in the curve: %+v", evals)
+	}
+	if evals[2].Eval.Top1 < 0.95 || evals[0].Eval.Loss <= evals[2].Eval.Loss {
+		t.Errorf("validation: step 20 loss %.4f top-1 %.3f, step 60 loss %.4f top-1 %.3f", evals[0].Eval.Loss,
+			evals[0].Eval.Top1, evals[2].Eval.Loss, evals[2].Eval.Top1)
+	}
+}

@@ -68,6 +68,10 @@ type Config struct {
 	LogEvery int
 	// Progress draws a progress bar on Output (TerminalProgress) when OnProgress is not set.
 	Progress bool
+	// EvalEvery, with EvalData, evaluates the model on EvalData every this many steps and at the end, and logs the
+	// metrics in metrics.jsonl (StepRecord.Eval): the validation curve. 0: never.
+	EvalEvery int
+	EvalData  train.Dataset
 	// OnProgress, if set, is called after every optimizer step (progress.go): the terminal bar and the
 	// notebooks' HTML bar are two such callbacks.
 	OnProgress func(Progress)
@@ -300,9 +304,19 @@ func (r *Run) Train(data train.Dataset) error {
 			onProgress(Progress{Step: step, Total: total, StartStep: done, Elapsed: time.Since(start), Loss: loss,
 				Accuracy: ScalarValue(metrics[2]), ImagesPerStep: r.Config.BatchSize * k})
 		}
-		if r.metrics != nil && (step%r.Config.LogEvery == 0 || step == total) {
+		evalDue := r.Config.EvalEvery > 0 && r.Config.EvalData != nil && (step%r.Config.EvalEvery == 0 || step == total)
+		if r.metrics != nil && (step%r.Config.LogEvery == 0 || step == total || evalDue) {
 			rec := StepRecord{Step: step, Time: time.Now(), Loss: loss, Accuracy: ScalarValue(metrics[2]),
 				LearningRate: r.Config.Optimizer.LearningRateAt(step)}
+			if evalDue {
+				// A new executable each time: inference graphs may hold the weights they were compiled with as
+				// constants (GoMLX's Go backend), and these change between evaluations.
+				m, err := EvaluateNet(r.Backend, r.Store, r.Config.Net, r.Config.EvalData)
+				if err != nil {
+					return fmt.Errorf("evaluating at step %d: %w", step, err)
+				}
+				rec.Eval = m
+			}
 			if !last.IsZero() {
 				rec.ImagesPerSec = float64(r.Config.LogEvery*r.Config.BatchSize*k) / time.Since(last).Seconds()
 			}
