@@ -2,6 +2,7 @@ package nb
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -198,5 +199,34 @@ func TestProgressLine(t *testing.T) {
 	want := "training x · loss 0.500 · train accuracy 25.0% (moving averages) · 128 img/s · 10s, about 35s left"
 	if got != want {
 		t.Fatalf("progress line\n got %q\nwant %q", got, want)
+	}
+}
+
+// A spec with Holdout and EvalEvery trains with a validation split and leaves its curve in Trained.Curve; other
+// specs keep their folders' names.
+func TestValidationCurve(t *testing.T) {
+	t.Setenv("VITNB_RUNS", t.TempDir())
+	spec := FashionMNIST(Quick)
+	plain := spec.Dir()
+	spec.Steps, spec.WarmupSteps, spec.BatchSize, spec.EvalImages = 6, 2, 16, 50
+	spec.Holdout, spec.EvalEvery = 0.01, 3
+	if !strings.Contains(spec.Dir(), "-h0.01-ee3") || strings.Contains(plain, "-ee") {
+		t.Fatalf("folders %s and %s", spec.Dir(), plain)
+	}
+	tr, err := TrainOrLoad(Backend(), spec)
+	if errors.Is(err, datasets.ErrNotFound) {
+		t.Skipf("Fashion-MNIST is not installed: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evals []int
+	for _, r := range tr.Curve {
+		if r.Eval != nil {
+			evals = append(evals, r.Step, r.Eval.Examples)
+		}
+	}
+	if fmt.Sprint(evals) != "[3 600 6 600]" || tr.Results.TrainExamples != 59400 {
+		t.Fatalf("validation evaluations (step, examples) %v, %d training images", evals, tr.Results.TrainExamples)
 	}
 }

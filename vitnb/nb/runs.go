@@ -67,6 +67,11 @@ type TrainSpec struct {
 	// decay, clipping at global norm 1, cosine decay) with a new zero-initialised head. The architecture is
 	// FineTuneFrom's: Preset, PatchSize and Depth are not read.
 	FineTuneFrom *TrainSpec
+	// Holdout, when above 0, holds that fraction of the training split out as a validation split, and
+	// EvalEvery evaluates the model on it every that many steps during training (training.Job.EvalEvery): the
+	// validation curve, in Trained.Curve's records (StepRecord.Eval).
+	Holdout   float64
+	EvalEvery int
 	// Fresh trains again even if the run folder holds a finished run (the folder is emptied first).
 	Fresh bool
 }
@@ -118,10 +123,14 @@ func (s TrainSpec) Dir() string {
 }
 
 func (s TrainSpec) imagesTag() string {
+	tag := ""
 	if s.TrainImages > 0 {
-		return fmt.Sprintf("-n%d", s.TrainImages)
+		tag += fmt.Sprintf("-n%d", s.TrainImages)
 	}
-	return ""
+	if s.Holdout > 0 || s.EvalEvery > 0 {
+		tag += fmt.Sprintf("-h%g-ee%d", s.Holdout, s.EvalEvery)
+	}
+	return tag
 }
 
 // Job is the training job of the spec (training.Job), run in its folder Dir(). Fine-tuning takes the
@@ -135,6 +144,10 @@ func (s TrainSpec) Job() (training.Job, error) {
 	}
 	o := &job.Optimizer
 	o.LearningRate, o.WarmupSteps, o.TotalSteps, o.WeightDecay = s.LearningRate, s.WarmupSteps, s.Steps, s.WeightDecay
+	if s.Holdout > 0 {
+		job.Data.Holdout = s.Holdout
+	}
+	job.EvalEvery = s.EvalEvery
 	if s.FineTuneFrom != nil {
 		if s.WeightDecay != 0 {
 			return job, fmt.Errorf("fine-tuning %s: weight decay must be 0 (the paper fine-tunes with SGD without it), got %g",
