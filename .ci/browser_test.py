@@ -268,6 +268,9 @@ def main():
         opts.add_argument(a)
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=opts)
+    # Reading a long notebook's cells can take longer than selenium's 30 s on a loaded 2-core machine (seen once,
+    # on notebook 4 while another notebook ran beside it).
+    driver.set_script_timeout(180)
     failed = 0
     trainings = 0
     try:
