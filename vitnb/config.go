@@ -40,6 +40,9 @@ const (
 	GELUTanh GELU = "tanh"
 )
 
+// MaxDepth bounds Config.Depth (Validate): 20 times the deepest published ViT (48 blocks).
+const MaxDepth = 1000
+
 // Config describes one Vision Transformer. The zero value is not valid: start from a preset (Preset) or fill
 // every size field, then call Validate.
 type Config struct {
@@ -154,6 +157,11 @@ func (c Config) Validate() error {
 		if p.value <= 0 {
 			return fmt.Errorf("vit config %q: %s must be positive, got %d", c.Name, p.name, p.value)
 		}
+	}
+	// Everything that loops over the blocks (variable names, parameter tables, the graph) is linear in the depth:
+	// bound it far above the deepest published ViTs (48 blocks, ViT-G/14 and ViT-22B) before any of it runs.
+	if c.Depth > MaxDepth {
+		return fmt.Errorf("vit config %q: depth %d is more than %d blocks", c.Name, c.Depth, MaxDepth)
 	}
 	if c.ImageSize%c.PatchSize != 0 {
 		return fmt.Errorf("vit config %q: image size %d is not divisible by the patch size %d",

@@ -85,6 +85,9 @@ func runDataShow(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if !(*holdout < 1) { // NaN too
+		return usageErrorf("-holdout must be below 1 (a fraction; negative for none), got %g", *holdout)
+	}
 	// Files that are not the published ones are shown (and counted as warnings), not refused.
 	ds, err := loadForCommand(pos[0], datasets.Options{Dir: *dir, Holdout: *holdout, KeepMismatched: true})
 	if err != nil {

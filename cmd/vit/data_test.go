@@ -127,6 +127,8 @@ func TestDataErrors(t *testing.T) {
 		{[]string{"show", "a", "b"}, 2, "want one data set NAME"},
 		{[]string{"show", "nope"}, 2, "unknown data set"},
 		{[]string{"list", "extra"}, 2, "takes no arguments"},
+		{[]string{"show", "mnist", "-holdout", "1.5"}, 2, "-holdout must be below 1"},
+		{[]string{"show", "mnist", "-holdout", "NaN"}, 2, "-holdout must be below 1"},
 		{[]string{"get", "folder:/x"}, 2, "nothing to download"},
 		{[]string{"sample", "mnist", "-n", "0"}, 2, "-n must be"},
 		{[]string{"sample", "mnist", "-bogus"}, 2, "flag provided but not defined"},

@@ -59,6 +59,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"predict", "-preset", "micro32"}, "-image FILE is required"},
 		{[]string{"predict", "-image", "x.png", "-dtype", "int8"}, "-dtype"},
 		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"params", "micro28", "-depth", "2000000000"}, "more than 1000 blocks"}, // refused before looping
+		{[]string{"pretrain", "-override", "lr"}, "needs -resume"},
 	} {
 		code, _, errOut := runVit(t, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) {

@@ -132,6 +132,9 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if job.Devices < 1 || job.BatchSize%job.Devices != 0 {
 		return usageErrorf("-devices %d: want a positive number of devices that divides -batch %d", job.Devices, job.BatchSize)
 	}
+	if *override != "" && !*resume {
+		return usageErrorf("-override names the changes a resumed run may make: it needs -resume")
+	}
 	if *resume && job.Dir == "" {
 		return usageErrorf("-resume needs -dir, the run folder to continue")
 	}

@@ -288,4 +288,13 @@ func TestResumeOverride(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "resuming from step 12") || readResults(t, dir).Steps != 20 {
 		t.Fatalf("resume with -override steps: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// The run is finished: -resume with another setting is refused too, and more steps train on.
+	if code, _, errOut := runVit(t, append(tinyTrainArgs(data, dir, 20), "-resume", "-lr", "0.5")...); code == 0 ||
+		!strings.Contains(errOut, "LearningRate was 0.003, now 0.5") {
+		t.Fatalf("resume of a finished run with -lr 0.5: exit %d, %q", code, errOut)
+	}
+	if code, out, errOut := runVit(t, append(tinyTrainArgs(data, dir, 24), "-resume", "-override", "steps")...); code != 0 ||
+		!strings.Contains(out, "trains on from step 20 to 24") || readResults(t, dir).Steps != 24 {
+		t.Fatalf("resume of a finished run with -steps 24: exit %d\n%s\n%s", code, out, errOut)
+	}
 }

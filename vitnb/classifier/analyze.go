@@ -48,6 +48,9 @@ func (c *Classifier) Split(ds *datasets.Dataset, split string, n, subset int, se
 // Evaluate runs the model over data (inference mode): loss, top-1 and top-5 accuracy, per-class accuracy and
 // confusion matrix.
 func (c *Classifier) Evaluate(data train.Dataset) (*training.Metrics, error) {
+	if err := c.Config.CheckMemoryOn(c.Backend, EvalBatch, false); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.eval == nil {

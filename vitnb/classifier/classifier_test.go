@@ -233,6 +233,17 @@ func TestPredictNaN(t *testing.T) {
 	if _, err := c.Predict(input, 1, 2); err == nil || !strings.Contains(err.Error(), "non-finite") {
 		t.Fatalf("NaN weights: %v", err)
 	}
+	ds, err := datasets.Load("folder:"+datasetstest.WriteFolder(t, 2, true), datasets.Options{Holdout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := c.Split(ds, datasets.SplitTest, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Evaluate(test); err == nil || !strings.Contains(err.Error(), "non-finite") {
+		t.Fatalf("evaluating NaN weights: %v", err)
+	}
 }
 
 // A job with EvalEvery leaves a validation curve in the run: on the evaluation split here, the folder data set

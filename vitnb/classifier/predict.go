@@ -40,6 +40,11 @@ func (c *Classifier) Logits(images *tensors.Tensor) (*tensors.Tensor, error) {
 	if c.Config.NumClasses <= 0 {
 		return nil, fmt.Errorf("%s has no classification head", c.Config.Name)
 	}
+	if dims := images.Shape().Dimensions; len(dims) > 0 {
+		if err := c.Config.CheckMemoryOn(c.Backend, dims[0], false); err != nil {
+			return nil, err
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out *tensors.Tensor

@@ -67,14 +67,28 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 	}
 	resultsPath := filepath.Join(job.Dir, training.ResultsFile)
 	if _, err := os.Stat(resultsPath); err == nil && opts.Resume {
+		// A finished run is opened, not trained again, if it is the same job (run.json; the overrides name the
+		// changes that are meant); asked for more steps, it trains on from its last checkpoint.
+		accepted, err := training.CheckDescription(job.Dir, training.Config{Optimizer: job.Optimizer,
+			BatchSize: job.BatchSize, Accumulate: job.Accumulate, LabelSmoothing: job.LabelSmoothing, Seed: job.Seed,
+			Settings: settings(job), Overrides: opts.Overrides})
+		if err != nil {
+			return nil, err
+		}
 		c, err := Open(b, job.Dir)
 		if err != nil {
 			return nil, err
 		}
-		m := c.Metrics()
-		fmt.Fprintf(out, "loaded the finished run %s: %s, %d steps on %s, %s accuracy %.2f%% on %d images\n", job.Dir,
-			c.Config.Name, c.Run.Results.Steps, c.Run.Results.Data, c.Run.Results.EvalSplit, 100*m.Top1, m.Examples)
-		return c, nil
+		if job.Optimizer.TotalSteps <= c.Run.Results.Steps {
+			m := c.Metrics()
+			fmt.Fprintf(out, "loaded the finished run %s: %s, %d steps on %s, %s accuracy %.2f%% on %d images\n", job.Dir,
+				c.Config.Name, c.Run.Results.Steps, c.Run.Results.Data, c.Run.Results.EvalSplit, 100*m.Top1, m.Examples)
+			return c, nil
+		}
+		for _, line := range accepted {
+			fmt.Fprintln(out, line)
+		}
+		fmt.Fprintf(out, "the finished run %s trains on from step %d to %d\n", job.Dir, c.Run.Results.Steps, job.Optimizer.TotalSteps)
 	}
 
 	d := job.Data

@@ -50,6 +50,15 @@ func writeDescription(dir string, d Description) error {
 	return WriteJSONAtomic(filepath.Join(dir, RunFile), d)
 }
 
+// CheckDescription compares the run.json of the run folder dir with cfg's description (Config.Description), as a
+// resumed run does, without opening the run: the changed fields that overrides cover, a line each, or an error
+// naming every other change. A folder without run.json gives no lines.
+func CheckDescription(dir string, cfg Config) (accepted []string, err error) {
+	cfg.Optimizer = cfg.Optimizer.WithDefaults()
+	cfg.Accumulate = max(cfg.Accumulate, 1)
+	return checkDescription(dir, cfg.Description(), cfg.Overrides)
+}
+
 // checkDescription compares the description stored in dir with d. Each changed field that overrides covers gives
 // a line for the output ("overriding settings.lr: 0.001 -> 0.002"); any other is an error naming every such field
 // with its stored and new values. An override that names no field is an error too.

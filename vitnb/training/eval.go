@@ -3,6 +3,7 @@ package training
 import (
 	"fmt"
 	"io"
+	"math"
 	"text/tabwriter"
 
 	"github.com/gomlx/compute"
@@ -93,6 +94,11 @@ func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, 
 				return nil, fmt.Errorf("label %d out of range for a %d-class head", label, classes)
 			}
 			row := logits[i*classes : (i+1)*classes]
+			for _, l := range row {
+				if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+					return nil, fmt.Errorf("example %d: the model gave a non-finite logit (%g): its weights hold NaN or infinite values", m.Examples+i, l)
+				}
+			}
 			rank := rankOf(row, int(label))
 			if rank < 5 {
 				top5++
