@@ -173,6 +173,9 @@ func Open(b compute.Backend, dir string) (*Classifier, error) {
 			return nil, err
 		}
 	}
+	if c.Run.Job != nil && c.Run.Results != nil {
+		c.Run.Job.From = c.Run.Results.From // run.json leaves folders out (settings)
+	}
 	if c.Classes == nil && c.Run.Results != nil {
 		// Runs older than model.json: the class names of the data set they were trained on.
 		if ds, err := datasets.Load(c.Run.Results.Data, datasets.Options{Holdout: -1}); err == nil && len(ds.Classes) == cfg.NumClasses {

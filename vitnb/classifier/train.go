@@ -38,9 +38,10 @@ type TrainOptions struct {
 }
 
 // settings is the part of a job that run.json records and a resumed run must share: all of it but where the files
-// live and how many workers decode them.
+// live (the run folder, the one it fine-tunes, the data cache: folders may move, as the notebooks' runs do when
+// $VITNB_RUNS changes) and how many workers decode them.
 func settings(job training.Job) training.Job {
-	job.Dir, job.Data.CacheDir, job.Data.Workers = "", "", 0
+	job.Dir, job.From, job.Data.CacheDir, job.Data.Workers = "", "", "", 0
 	job.CheckpointEvery, job.Keep, job.LogEvery = 0, 0, 0
 	return job
 }

@@ -191,6 +191,15 @@ func TestFineTune(t *testing.T) {
 	if err != nil || again.TrainSeconds != 0 || again.Results.From != pre.Dir() {
 		t.Fatalf("loading the fine-tuning again: %v", err)
 	}
+	// The runs moved elsewhere (another $VITNB_RUNS, as the browser test does) still load without training.
+	moved := t.TempDir()
+	if err := os.CopyFS(moved, os.DirFS(RunsDir())); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VITNB_RUNS", moved)
+	if again, err := TrainOrLoad(b, ft); err != nil || again.TrainSeconds != 0 {
+		t.Fatalf("loading the moved fine-tuning: %v", err)
+	}
 }
 
 func TestProgressLine(t *testing.T) {
