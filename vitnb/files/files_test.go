@@ -297,3 +297,29 @@ func TestWriteJSON(t *testing.T) {
 		t.Errorf("unencodable value: %v", err)
 	}
 }
+
+// A cached file that grew after it was verified is refused, even when its format check still passes.
+func TestCheckCachedGrown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.bin")
+	if err := os.WriteFile(path, []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeStamp(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	f := RemoteFile{Name: "w.bin", Check: func(string) error { return nil }}
+	if err := CheckCached(path, f); err != nil {
+		t.Fatalf("the verified file: %v", err)
+	}
+	fh, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.Write([]byte("appended")); err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	if err := CheckCached(path, f); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "when it was downloaded") {
+		t.Fatalf("a grown file: %v", err)
+	}
+}

@@ -83,6 +83,14 @@ func CheckCached(path string, f RemoteFile) error {
 	if stampValid(path, st, f) {
 		return nil
 	}
+	// A file whose size changed since it was downloaded and verified is not that file any more, whatever its format
+	// says (bytes appended to a zip still read as a zip).
+	if data, err := os.ReadFile(path + stampSuffix); err == nil {
+		var s stamp
+		if json.Unmarshal(data, &s) == nil && s.Size != st.Size() {
+			return fmt.Errorf("%s: %d bytes, but %d when it was downloaded and verified: %w", path, st.Size(), s.Size, ErrMismatch)
+		}
+	}
 	if f.Check != nil {
 		if err := f.Check(path); err != nil {
 			return fmt.Errorf("%s: %w: %w", path, ErrMismatch, err)
