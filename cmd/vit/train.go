@@ -123,9 +123,6 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	job.BatchSize, job.Data = df.batch, df.d
-	if mode == "finetune" && (job.From == "") == (job.Weights == "") {
-		return usageErrorf("give one of -from RUNDIR (a vitnb run) or -weights FILE (a pretrained checkpoint): the model to fine-tune")
-	}
 	if job.Accumulate < 1 {
 		return usageErrorf("-accumulate must be at least 1, got %d", job.Accumulate)
 	}

@@ -98,36 +98,23 @@ func (d Data) Augmentation() string {
 // Validate checks every field of the job that can be checked without reading files, and names the first that is
 // wrong. The command line reports these errors as usage errors.
 func (j Job) Validate() error {
-	o := j.Optimizer
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	d := j.Data
 	switch {
 	case j.Command != "pretrain" && j.Command != "finetune":
 		return fmt.Errorf("job: command must be pretrain or finetune, got %q", j.Command)
 	case j.Command == "finetune" && (j.From == "") == (j.Weights == ""):
-		return fmt.Errorf("fine-tuning needs one model to start from: a vitnb run (-from) or pretrained weights (-weights)")
+		return fmt.Errorf("give one of -from RUNDIR (a vitnb run) or -weights FILE (a pretrained checkpoint): the model to fine-tune")
 	case j.Command == "pretrain" && (j.From != "" || j.Weights != ""):
 		return fmt.Errorf("pretraining starts from scratch: -from and -weights are for finetune")
 	case d.Dataset == "":
 		return fmt.Errorf("job: no data set")
-	case o.TotalSteps <= 0:
-		return fmt.Errorf("-steps must be positive, got %d", o.TotalSteps)
 	case j.BatchSize <= 0:
 		return fmt.Errorf("-batch must be positive, got %d", j.BatchSize)
 	case j.Accumulate < 0:
 		return fmt.Errorf("-accumulate must be at least 1, got %d", j.Accumulate)
 	case j.Devices < 0 || (j.Devices > 1 && j.BatchSize%j.Devices != 0):
 		return fmt.Errorf("-devices %d: want a positive number of devices that divides -batch %d", j.Devices, j.BatchSize)
-	case !finite(o.LearningRate) || o.LearningRate <= 0:
-		return fmt.Errorf("-lr must be a positive number, got %g", o.LearningRate)
-	case !finite(o.WeightDecay) || o.WeightDecay < 0:
-		return fmt.Errorf("-wd must be a number >= 0, got %g", o.WeightDecay)
-	case o.Kind == "sgd" && o.WeightDecay > 0:
-		return fmt.Errorf("-wd %g with -optimizer sgd: weight decay is for adamw (the paper fine-tunes with SGD without it)", o.WeightDecay)
-	case !finite(o.ClipNorm) || o.ClipNorm < 0:
-		return fmt.Errorf("-clip must be a number >= 0, got %g", o.ClipNorm)
-	case o.WarmupSteps < 0:
-		return fmt.Errorf("-warmup must not be negative, got %d", o.WarmupSteps)
 	case !finite(j.LabelSmoothing) || j.LabelSmoothing < 0 || j.LabelSmoothing >= 1:
 		return fmt.Errorf("-label-smoothing must be in [0, 1), got %g", j.LabelSmoothing)
 	case j.CheckpointEvery < 0:
@@ -153,7 +140,7 @@ func (j Job) Validate() error {
 	case d.Workers < 0:
 		return fmt.Errorf("-workers must not be negative, got %d", d.Workers)
 	}
-	return o.WithDefaults().Validate()
+	return j.Optimizer.WithDefaults().Validate() // steps, learning rate, warm-up, weight decay, clipping
 }
 
 // Recipe is a named, sourced starting point for a Job: the command line's -recipe flag and the notebooks start

@@ -79,14 +79,14 @@ func (c OptimizerConfig) Validate() error {
 		return fmt.Errorf("optimizer must be adamw or sgd, got %q", c.Kind)
 	case c.Decay != "cosine" && c.Decay != "linear" && c.Decay != "none":
 		return fmt.Errorf("learning-rate decay must be cosine, linear or none, got %q", c.Decay)
-	case c.LearningRate <= 0 || math.IsNaN(c.LearningRate):
-		return fmt.Errorf("learning rate must be positive, got %g", c.LearningRate)
+	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
+		return fmt.Errorf("learning rate must be a positive number, got %g", c.LearningRate)
 	case c.TotalSteps <= 0:
 		return fmt.Errorf("the number of steps must be positive, got %d", c.TotalSteps)
 	case c.WarmupSteps < 0 || c.WarmupSteps >= c.TotalSteps:
 		return fmt.Errorf("warm-up steps (%d) must be in [0, steps=%d)", c.WarmupSteps, c.TotalSteps)
-	case c.WeightDecay < 0 || c.ClipNorm < 0:
-		return fmt.Errorf("weight decay (%g) and clip norm (%g) must not be negative", c.WeightDecay, c.ClipNorm)
+	case !(c.WeightDecay >= 0) || !(c.ClipNorm >= 0) || math.IsInf(c.WeightDecay+c.ClipNorm, 0):
+		return fmt.Errorf("weight decay (%g) and clip norm (%g) must be numbers >= 0", c.WeightDecay, c.ClipNorm)
 	case c.Kind == "sgd" && c.WeightDecay > 0:
 		return fmt.Errorf("weight decay is for adamw; the paper fine-tunes with SGD without weight decay")
 	}
