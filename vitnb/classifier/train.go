@@ -37,6 +37,15 @@ type TrainOptions struct {
 	Overrides []string
 }
 
+// runConfig is the training configuration of a job run with opts, but for what the data and the starting point
+// decide (Model, Init, EvalData) and Output: what NewRun runs and what a finished run is compared with.
+func runConfig(job training.Job, opts TrainOptions) training.Config {
+	return training.Config{Optimizer: job.Optimizer, BatchSize: job.BatchSize, Accumulate: job.Accumulate,
+		LabelSmoothing: job.LabelSmoothing, Seed: job.Seed, Dir: job.Dir, CheckpointEvery: job.CheckpointEvery,
+		Keep: job.Keep, LogEvery: job.LogEvery, EvalEvery: job.EvalEvery, Resume: opts.Resume,
+		OnProgress: opts.Progress, Devices: job.Devices, Settings: settings(job), Overrides: opts.Overrides}
+}
+
 // settings is the part of a job that run.json records and a resumed run must share: all of it but where the files
 // live (the run folder, the one it fine-tunes, the data cache: folders may move, as the notebooks' runs do when
 // $VITNB_RUNS changes) and how many workers decode them.
@@ -70,26 +79,28 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 	if _, err := os.Stat(resultsPath); err == nil && opts.Resume {
 		// A finished run is opened, not trained again, if it is the same job (run.json; the overrides name the
 		// changes that are meant); asked for more steps, it trains on from its last checkpoint.
-		accepted, err := training.CheckDescription(job.Dir, training.Config{Optimizer: job.Optimizer,
-			BatchSize: job.BatchSize, Accumulate: job.Accumulate, LabelSmoothing: job.LabelSmoothing, Seed: job.Seed,
-			Settings: settings(job), Overrides: opts.Overrides})
+		accepted, err := training.CheckDescription(job.Dir, runConfig(job, opts))
 		if err != nil {
 			return nil, err
 		}
-		c, err := Open(b, job.Dir)
+		res, err := training.ReadResults(resultsPath)
 		if err != nil {
 			return nil, err
 		}
-		if job.Optimizer.TotalSteps <= c.Run.Results.Steps {
+		if job.Optimizer.TotalSteps <= res.Steps {
+			c, err := Open(b, job.Dir)
+			if err != nil {
+				return nil, err
+			}
 			m := c.Metrics()
 			fmt.Fprintf(out, "loaded the finished run %s: %s, %d steps on %s, %s accuracy %.2f%% on %d images\n", job.Dir,
-				c.Config.Name, c.Run.Results.Steps, c.Run.Results.Data, c.Run.Results.EvalSplit, 100*m.Top1, m.Examples)
+				c.Config.Name, res.Steps, res.Data, res.EvalSplit, 100*m.Top1, m.Examples)
 			return c, nil
 		}
 		for _, line := range accepted {
 			fmt.Fprintln(out, line)
 		}
-		fmt.Fprintf(out, "the finished run %s trains on from step %d to %d\n", job.Dir, c.Run.Results.Steps, job.Optimizer.TotalSteps)
+		fmt.Fprintf(out, "the finished run %s trains on from step %d to %d\n", job.Dir, res.Steps, job.Optimizer.TotalSteps)
 	}
 
 	d := job.Data
@@ -133,10 +144,8 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 			return nil, err
 		}
 	}
-	rcfg := training.Config{EvalEvery: job.EvalEvery, EvalData: valData, Model: cfg, Optimizer: job.Optimizer, BatchSize: job.BatchSize, Accumulate: job.Accumulate,
-		LabelSmoothing: job.LabelSmoothing, Seed: job.Seed, Dir: job.Dir, CheckpointEvery: job.CheckpointEvery,
-		Keep: job.Keep, LogEvery: job.LogEvery, Resume: opts.Resume, OnProgress: opts.Progress, Output: out,
-		Init: init, Devices: job.Devices, Settings: settings(job), Overrides: opts.Overrides}
+	rcfg := runConfig(job, opts)
+	rcfg.Model, rcfg.Init, rcfg.EvalData, rcfg.Output = cfg, init, valData, out
 	run, err := training.NewRun(b, rcfg)
 	if err != nil {
 		return nil, err
