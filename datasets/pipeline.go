@@ -159,14 +159,13 @@ func NewPipeline(src Source, cfg Config) (*Pipeline, error) {
 	if p.c == 0 {
 		p.c = 3
 	}
-	if cfg.Mean != nil || cfg.Std != nil || cfg.Resize != ResizeBilinear {
-		pre := Preprocessing{ImageSize: max(p.h, 1), Mean: cfg.Mean, Std: cfg.Std, Resize: cfg.Resize}
-		if cfg.Mean == nil && cfg.Std == nil {
-			pre.Mean, pre.Std = ReferencePreprocessing(1, p.c).Mean, ReferencePreprocessing(1, p.c).Std
-		}
-		if err := pre.Check(p.c); err != nil {
-			return nil, fmt.Errorf("pipeline %s: %w", cfg.Name, err)
-		}
+	mean, std := cfg.Mean, cfg.Std
+	if mean == nil && std == nil {
+		ref := ReferencePreprocessing(0, p.c)
+		mean, std = ref.Mean, ref.Std
+	}
+	if err := checkNormalization(mean, std, cfg.Resize, p.c); err != nil {
+		return nil, fmt.Errorf("pipeline %s: %w", cfg.Name, err)
 	}
 	p.norm = newNormalizer(cfg.Mean, cfg.Std, cfg.Resize)
 	return p, nil

@@ -47,19 +47,28 @@ func (p Preprocessing) Check(channels int) error {
 	if p.ImageSize <= 0 {
 		return fmt.Errorf("preprocessing: image size must be positive, got %d", p.ImageSize)
 	}
-	if len(p.Mean) != channels || len(p.Std) != channels {
-		return fmt.Errorf("preprocessing: want a mean and a std per channel (%d), got %d and %d", channels, len(p.Mean), len(p.Std))
-	}
-	for c := range p.Std {
-		if !(p.Std[c] > 0) || math.IsInf(float64(p.Std[c]), 0) || math.IsNaN(float64(p.Mean[c])) || math.IsInf(float64(p.Mean[c]), 0) {
-			return fmt.Errorf("preprocessing: channel %d has mean %g and std %g: want finite values, std > 0", c, p.Mean[c], p.Std[c])
-		}
-	}
-	if p.Resize != ResizeBilinear && p.Resize != ResizeBicubic {
-		return fmt.Errorf("preprocessing: resize filter %q: want %s or %s", p.Resize, ResizeBilinear, ResizeBicubic)
+	if err := checkNormalization(p.Mean, p.Std, p.Resize, channels); err != nil {
+		return err
 	}
 	if p.CropPct < 0 || p.CropPct > 1 {
 		return fmt.Errorf("preprocessing: crop fraction must be in [0, 1], got %g", p.CropPct)
+	}
+	return nil
+}
+
+// checkNormalization checks a mean and a std per channel (finite, std > 0) and the resize filter: what
+// Preprocessing.Check and NewPipeline share.
+func checkNormalization(mean, std []float32, resize string, channels int) error {
+	if len(mean) != channels || len(std) != channels {
+		return fmt.Errorf("preprocessing: want a mean and a std per channel (%d), got %d and %d", channels, len(mean), len(std))
+	}
+	for c := range std {
+		if !(std[c] > 0) || math.IsInf(float64(std[c]), 0) || math.IsNaN(float64(mean[c])) || math.IsInf(float64(mean[c]), 0) {
+			return fmt.Errorf("preprocessing: channel %d has mean %g and std %g: want finite values, std > 0", c, mean[c], std[c])
+		}
+	}
+	if resize != ResizeBilinear && resize != ResizeBicubic {
+		return fmt.Errorf("preprocessing: resize filter %q: want %s or %s", resize, ResizeBilinear, ResizeBicubic)
 	}
 	return nil
 }

@@ -20,11 +20,7 @@ type Preprocessing = datasets.Preprocessing
 // preprocessingFor returns the pipeline of a checkpoint: mean = std = 0.5 (Google's and Hugging Face's ViTs,
 // and timm's augreg ones) unless the sidecar files say otherwise.
 func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) Preprocessing {
-	p := Preprocessing{ImageSize: cfg.ImageSize, Resize: "bilinear"}
-	for range cfg.Channels {
-		p.Mean = append(p.Mean, 0.5)
-		p.Std = append(p.Std, 0.5)
-	}
+	p := datasets.ReferencePreprocessing(cfg.ImageSize, cfg.Channels)
 	set := func(mean, std []float64) {
 		if len(mean) == cfg.Channels && len(std) == cfg.Channels {
 			for i := range mean {
@@ -33,7 +29,7 @@ func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) Preprocessing {
 		}
 	}
 	if f == FormatTimm {
-		p.Resize = "bicubic"
+		p.Resize = datasets.ResizeBicubic
 	}
 	if sc == nil {
 		return p
