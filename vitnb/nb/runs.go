@@ -375,8 +375,8 @@ func Samples(dataset, split string, n int) ([]image.Image, []string, error) {
 	return imgs, names, nil
 }
 
-// TestBatch returns the first n test images of a registered data set as model input (values in [-1, 1], NHWC,
-// flattened) with their labels.
+// TestBatch returns the first n test images of a registered data set as model input at their own size (the
+// reference preprocessing: (x-127.5)/127.5, NHWC, flattened) with their labels.
 func TestBatch(dataset string, n int) ([]float32, []int32, error) {
 	ds, err := datasets.Load(dataset, datasets.Options{Holdout: -1})
 	if err != nil {
@@ -393,9 +393,11 @@ func TestBatch(dataset string, n int) ([]float32, []int32, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, v := range p.Pix {
-			pix = append(pix, float32(v)/127.5-1)
+		x, err := datasets.ReferencePreprocessing(p.Height, p.Channels).InputPixels(p, p.Channels)
+		if err != nil {
+			return nil, nil, err
 		}
+		pix = append(pix, x...)
 		labels = append(labels, src.Label(i))
 	}
 	return pix, labels, nil
