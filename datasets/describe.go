@@ -101,3 +101,21 @@ func (ds *Dataset) Sample(split string, n, size int, augment bool, seed uint64, 
 	}
 	return nil, nil, fmt.Errorf("%s/%s has no images", ds.Name, split)
 }
+
+// WriteList writes a table of the registered data sets: name, validation hold-out, where their files are (an offline
+// copy, the cache folder cacheDir, "" for DefaultDir, or not here) and description; then the folder forms.
+func WriteList(w io.Writer, cacheDir string) error {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tHOLDOUT\tFILES\tDESCRIPTION")
+	for _, name := range Names() {
+		info := registry[name]
+		where := "not here (vit data get " + name + ")"
+		if _, origin, err := info.Locate(cacheDir); err == nil {
+			where = origin
+		}
+		fmt.Fprintf(tw, "%s\t%g%%\t%s\t%s\n", name, 100*info.Holdout, where, info.Title)
+	}
+	fmt.Fprintln(tw, "folder:PATH\t-\t-\tImageNet-style folder: PATH/CLASS/*.jpg, or PATH/{train,val,test}/CLASS/*.jpg")
+	fmt.Fprintln(tw, "images:PATH\t-\t-\tany folder of your own images, unlabelled")
+	return tw.Flush()
+}

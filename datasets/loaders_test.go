@@ -263,3 +263,17 @@ func TestYCbCrToRGB(t *testing.T) {
 		}
 	}
 }
+
+// WriteList names every registered data set, says where its files are (here: nowhere, the cache folder is empty)
+// and lists the folder forms.
+func TestWriteList(t *testing.T) {
+	var b strings.Builder
+	if err := WriteList(&b, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range append(Names(), "not here (vit data get cifar10)", "folder:PATH", "images:PATH") {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the list misses %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -2,15 +2,10 @@ package main
 
 import (
 	"fmt"
-	"image"
-	"image/png"
 	"io"
-	"slices"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb/classifier"
-	"github.com/vitnb/vitnb/vitnb/explain"
-	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
@@ -42,58 +37,14 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := c.Config
-	pipe, err := c.Split(ds, datasets.SplitTest, *n, 0, 0)
+	pic, shown, correct, err := c.AttentionPicture(ds, datasets.SplitTest, *n, *scale)
 	if err != nil {
 		return err
 	}
-	var batch *datasets.Batch
-	for b, err := range pipe.Batches() {
-		if err != nil {
-			return err
-		}
-		batch = b
-		break
-	}
-	e, err := c.Explainer()
-	if err != nil {
+	if err := viz.SavePNG(*out, pic); err != nil {
 		return err
-	}
-	ex, err := e.Explain(batch.Images, batch.N, nil)
-	if err != nil {
-		return err
-	}
-	logits := ex.Logits
-	// Each image beside the image seen through its attention rollout (class token row, the paper's Fig. 6),
-	// labelled "true / predicted".
-	var pics []image.Image
-	var labels []string
-	per := cfg.ImageSize * cfg.ImageSize * cfg.Channels
-	for i := range batch.N {
-		x := slices.Clone(batch.Images[i*per : (i+1)*per])
-		c.Preprocessing.Denormalize(x)
-		img, err := viz.FromFloats(x, cfg.ImageSize, cfg.ImageSize, cfg.Channels, 0, 255)
-		if err != nil {
-			return err
-		}
-		masked, err := viz.Mask(img, ex.Maps[explain.MethodRollout][i], cfg.GridSize(), cfg.GridSize())
-		if err != nil {
-			return err
-		}
-		pics = append(pics, viz.HStack(1, img, masked))
-		labels = append(labels, c.ClassName(int(batch.Labels[i]))+" / "+c.ClassName(ex.Classes[i]))
-	}
-	grid := viz.Grid(pics, labels, 4, *scale)
-	if err := files.WriteAtomic(*out, func(w io.Writer) error { return png.Encode(w, grid) }); err != nil {
-		return err
-	}
-	correct := 0
-	for i := range batch.N {
-		if training.Predicted(logits[i]) == int(batch.Labels[i]) {
-			correct++
-		}
 	}
 	fmt.Fprintf(stdout, "%s: attention rollout of %d %s test images (%d classified right) written to %s\n",
-		cfg.Name, batch.N, ds.Name, correct, *out)
+		c.Config.Name, shown, ds.Name, correct, *out)
 	return nil
 }

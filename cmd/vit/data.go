@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"image/png"
 	"io"
-	"math"
 	"os"
 	"os/signal"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb/files"
@@ -38,19 +35,7 @@ func runDataList(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tHOLDOUT\tFILES\tDESCRIPTION")
-	for _, name := range datasets.Names() {
-		info, _ := datasets.Lookup(name)
-		where := "not here (vit data get " + name + ")"
-		if _, origin, err := info.Locate(*dir); err == nil {
-			where = origin
-		}
-		fmt.Fprintf(tw, "%s\t%g%%\t%s\t%s\n", name, 100*info.Holdout, where, info.Title)
-	}
-	fmt.Fprintln(tw, "folder:PATH\t-\t-\tImageNet-style folder: PATH/CLASS/*.jpg, or PATH/{train,val,test}/CLASS/*.jpg")
-	fmt.Fprintln(tw, "images:PATH\t-\t-\tany folder of your own images, unlabelled")
-	return tw.Flush()
+	return datasets.WriteList(stdout, *dir)
 }
 
 func runDataGet(args []string, stdout, stderr io.Writer) error {
@@ -143,17 +128,7 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for k := range captions { // Cut to the picture's width (basicfont draws 7 pixels a character).
-		if maxChars := max(1, batch.Width/7); len(captions[k]) > maxChars {
-			captions[k] = captions[k][:max(1, maxChars-1)] + "~"
-		}
-	}
-	c := *cols
-	if c <= 0 {
-		c = int(math.Ceil(math.Sqrt(float64(batch.N))))
-	}
-	grid := viz.Grid(pics, captions, c, 1)
-	if err := files.WriteAtomic(*out, func(w io.Writer) error { return png.Encode(w, grid) }); err != nil {
+	if err := viz.SavePNG(*out, viz.ContactSheet(pics, captions, *cols)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d pictures from %s/%s\n", *out, batch.N, ds.Name, *split)

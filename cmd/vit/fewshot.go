@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -47,27 +45,18 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 	if !(*l2 > 0) || *seeds <= 0 || *seeds > 1000 {
 		return usageErrorf("-l2 must be positive and -seeds in [1, 1000]")
 	}
-	fr, err := frozenRepresentations(*dir, df, *pool, stderr)
+	c, ds, err := openFrozen(*dir, df, *pool, stderr)
 	if err != nil {
 		return err
 	}
-	acc, err := training.FewShot(fr.train, fr.test, len(fr.ds.Classes), shots, *l2, *seeds)
+	res, err := c.FewShot(ds, df.d.EvalSplit, *pool, shots, *l2, *seeds)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		out := map[string]float64{}
-		for k, v := range acc {
-			out[strconv.Itoa(k)] = v
-		}
-		return json.NewEncoder(stdout).Encode(map[string]any{"data": fr.ds.Name, "split": df.d.EvalSplit,
-			"accuracy_by_shots": out, "l2": *l2, "seeds": *seeds, "pool": len(fr.train.Labels)})
+		return json.NewEncoder(stdout).Encode(res)
 	}
-	sort.Ints(shots)
-	for _, k := range shots {
-		fmt.Fprintf(stdout, "%s %d-shot linear: %.2f%% (%s/%s, %d test images, mean of %d draws)\n", fr.c.Config.Name, k,
-			100*acc[k], fr.ds.Name, df.d.EvalSplit, len(fr.test.Labels), *seeds)
-	}
+	res.WriteText(stdout)
 	return nil
 }
 
@@ -85,55 +74,38 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	if *epochs <= 0 || *epochs > 100000 || !(*lr > 0) || *lr > 1e6 {
 		return usageErrorf("-epochs must be in [1, 100000] and -lr a positive number")
 	}
-	fr, err := frozenRepresentations(*dir, df, *pool, stderr)
+	c, ds, err := openFrozen(*dir, df, *pool, stderr)
 	if err != nil {
 		return err
 	}
-	res, err := training.LinearProbe(fr.train, fr.test, len(fr.ds.Classes), training.ProbeConfig{Epochs: *epochs, LearningRate: *lr})
+	res, err := c.Probe(ds, df.d.EvalSplit, *pool, training.ProbeConfig{Epochs: *epochs, LearningRate: *lr})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"data": fr.ds.Name, "split": df.d.EvalSplit,
-			"train_examples": len(fr.train.Labels), "probe": res})
+		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "%s linear probe: %.2f%% on %s/%s (%d test images); fit on %d training images, %.2f%% on them; weight decay %g chosen on a 10%% hold-out\n",
-		fr.c.Config.Name, 100*res.Accuracy, fr.ds.Name, df.d.EvalSplit, len(fr.test.Labels), len(fr.train.Labels), 100*res.TrainAccuracy, res.WeightDecay)
+	res.WriteText(stdout)
 	return nil
 }
 
-// frozen holds the representations of a trained model for a training pool and the evaluation split: the input
-// of the few-shot evaluation and the linear probe.
-type frozen struct {
-	c           *classifier.Classifier
-	ds          *datasets.Dataset
-	train, test *training.Features
-}
-
-// frozenRepresentations computes the representations of pool training examples (drawn with seed 0; 0: all) and of
-// the evaluation split of df, with the newest checkpoint of the run in dir. The data set need not be the model's.
-func frozenRepresentations(dir string, df *dataFlags, pool int, stderr io.Writer) (*frozen, error) {
+// openFrozen checks the flags of fewshot and probe and opens the run in dir and the data set of df, which need not
+// be the model's.
+func openFrozen(dir string, df *dataFlags, pool int, stderr io.Writer) (*classifier.Classifier, *datasets.Dataset, error) {
 	if dir == "" {
-		return nil, usageErrorf("-dir RUNDIR is required")
+		return nil, nil, usageErrorf("-dir RUNDIR is required")
 	}
 	if pool < 0 {
-		return nil, usageErrorf("-pool must not be negative, got %d", pool)
+		return nil, nil, usageErrorf("-pool must not be negative, got %d", pool)
 	}
 	ds, err := df.load()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b, _, err := newBackend(stderr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	fr := &frozen{ds: ds}
-	if fr.c, err = classifier.Open(b, dir); err != nil {
-		return nil, err
-	}
-	if fr.train, err = fr.c.Features(ds, datasets.SplitTrain, 0, pool); err != nil {
-		return nil, err
-	}
-	fr.test, err = fr.c.Features(ds, df.d.EvalSplit, 0, 0)
-	return fr, err
+	c, err := classifier.Open(b, dir)
+	return c, ds, err
 }

@@ -69,8 +69,8 @@ func (f fieldValue) String() string {
 func (f fieldValue) Set(s string) error {
 	switch f.v.Interface().(type) {
 	case dtypes.DType:
-		dt, ok := dtypeNames[strings.ToLower(s)]
-		if !ok {
+		dt := dtypes.MapOfNames[strings.ToLower(s)] // float32, f32, bfloat16, bf16, float16, f16 among others
+		if dt != dtypes.Float32 && dt != dtypes.BFloat16 && dt != dtypes.Float16 {
 			return fmt.Errorf("want float32, bfloat16 or float16")
 		}
 		f.v.Set(reflect.ValueOf(dt))
@@ -93,13 +93,6 @@ func (f fieldValue) Set(s string) error {
 		f.v.SetString(s)
 	}
 	return nil
-}
-
-// dtypeNames are the spellings -dtype accepts.
-var dtypeNames = map[string]dtypes.DType{
-	"float32": dtypes.Float32, "f32": dtypes.Float32,
-	"bfloat16": dtypes.BFloat16, "bf16": dtypes.BFloat16,
-	"float16": dtypes.Float16, "f16": dtypes.Float16,
 }
 
 // config returns the preset with the flags given on the command line applied, validated.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/gomlx/compute"
 
@@ -230,23 +229,15 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	data, err := c.Split(ds, df.d.EvalSplit, 0, 0, 0)
+	res, err := c.EvaluateSplit(ds, df.d.EvalSplit, name)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	m, err := c.Evaluate(data)
-	if err != nil {
-		return err
-	}
-	m.WriteTable(stdout, ds.Name+"/"+df.d.EvalSplit, c.ClassName)
+	res.Metrics.WriteTable(stdout, ds.Name+"/"+df.d.EvalSplit, c.ClassName)
 	if *resultsPath == "" {
-		n := strings.NewReplacer("/", "_", ":", "_").Replace(ds.Name)
-		*resultsPath = filepath.Join(*dir, fmt.Sprintf("results-eval-%s-%s.json", n, df.d.EvalSplit))
+		*resultsPath = training.EvalResultsFile(*dir, ds.Name, df.d.EvalSplit)
 	}
-	res := training.Results{Command: "eval", Model: c.Config, Data: ds.Name, EvalSplit: df.d.EvalSplit, Backend: name,
-		Devices: 1, WallSeconds: time.Since(start).Seconds(), Metrics: m, From: *dir, Finished: time.Now()}
-	if err := training.WriteResults(*resultsPath, &res); err != nil {
+	if err := training.WriteResults(*resultsPath, res); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "results written to %s\n", *resultsPath)

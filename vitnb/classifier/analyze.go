@@ -95,37 +95,6 @@ func (c *Classifier) Features(ds *datasets.Dataset, split string, n, pool int) (
 	return c.Representations(data)
 }
 
-// FewShot is the paper's few-shot linear evaluation (training.FewShot) of the classifier's frozen
-// representations: trainData gives the examples the shots are drawn from, testData the accuracy; classes is the
-// number of classes of the data (not of the head).
-func (c *Classifier) FewShot(trainData, testData train.Dataset, classes int, shots []int, seeds int) (map[int]float64, error) {
-	tr, te, err := c.features(trainData, testData)
-	if err != nil {
-		return nil, err
-	}
-	return training.FewShot(tr, te, classes, shots, training.FewShotL2, seeds)
-}
-
-// Probe trains a linear classifier on the frozen representations of trainData and measures it on testData
-// (training.LinearProbe).
-func (c *Classifier) Probe(trainData, testData train.Dataset, classes int, cfg training.ProbeConfig) (*training.ProbeResult, error) {
-	tr, te, err := c.features(trainData, testData)
-	if err != nil {
-		return nil, err
-	}
-	return training.LinearProbe(tr, te, classes, cfg)
-}
-
-func (c *Classifier) features(trainData, testData train.Dataset) (tr, te *training.Features, err error) {
-	if tr, err = c.Representations(trainData); err != nil {
-		return nil, nil, err
-	}
-	if te, err = c.Representations(testData); err != nil {
-		return nil, nil, err
-	}
-	return tr, te, nil
-}
-
 // Inspect runs the model on n images of model input (flattened NHWC) and returns its logits [image][class] and
 // the attention weights of every block [image][block], each [heads, tokens, tokens] row-major.
 func (c *Classifier) Inspect(input []float32, n int) (logits [][]float32, attention [][][]float32, err error) {

@@ -181,6 +181,37 @@ func TestTrainOpenPredict(t *testing.T) {
 	if err != nil || len(f.Labels) != 10 || f.Dim != 16 {
 		t.Fatalf("representations: %v", err)
 	}
+	// The analyses the commands print: evaluation results, few-shot, linear probe, attention picture.
+	res, err := opened.EvaluateSplit(ds, datasets.SplitTest, "")
+	if err != nil || res.Command != "eval" || res.From != dir || res.Metrics.Examples != 48 || res.Metrics.Top1 != c.Metrics().Top1 ||
+		res.Backend != b.Name() {
+		t.Fatalf("EvaluateSplit: %+v, %v", res, err)
+	}
+	fs, err := opened.FewShot(ds, datasets.SplitTest, 30, []int{1, 5}, training.FewShotL2, 2)
+	if err != nil || fs.Pool != 30 || fs.TestImages != 48 || fs.Accuracy[5] < 0.8 || len(fs.Accuracy) != 2 {
+		t.Fatalf("FewShot: %+v, %v", fs, err)
+	}
+	text := &strings.Builder{}
+	fs.WriteText(text)
+	if lines := strings.Split(strings.TrimSpace(text.String()), "\n"); len(lines) != 2 || !strings.Contains(lines[0], "1-shot") {
+		t.Errorf("few-shot text:\n%s", text)
+	}
+	pr, err := opened.Probe(ds, datasets.SplitTest, 0, training.ProbeConfig{Epochs: 10, LearningRate: 0.1})
+	if err != nil || pr.TrainExamples != 48 || pr.TestImages != 48 || pr.Probe.Accuracy < 0.8 {
+		t.Fatalf("Probe: %+v, %v", pr, err)
+	}
+	if _, err := opened.Probe(ds, datasets.SplitTest, -1, training.ProbeConfig{}); err == nil {
+		t.Errorf("a negative pool was accepted")
+	}
+	pic, shown, correct, err := opened.AttentionPicture(ds, datasets.SplitTest, 6, 2)
+	// Four pairs a row: each pair is the 8-pixel image and its masked copy, 1 pixel apart, zoomed twice.
+	if err != nil || shown != 6 || correct < 4 || pic.Bounds().Dx() < 4*2*17 || pic.Bounds().Dy() < 2*2*8 {
+		t.Fatalf("AttentionPicture: %v, %d shown, %d right, %v", err, shown, correct, pic.Bounds())
+	}
+	if _, _, _, err := opened.AttentionPicture(ds, datasets.SplitTest, 0, 2); err == nil {
+		t.Errorf("an attention picture of 0 images was drawn")
+	}
+
 	if _, err := Train(b, tinyJob(data, dir, 60), TrainOptions{Output: &strings.Builder{}}); err == nil ||
 		!strings.Contains(err.Error(), "resume") {
 		t.Fatalf("training again into a used folder without Resume: %v", err)

@@ -81,6 +81,13 @@ func ReadResults(path string) (*Results, error) {
 	return r, nil
 }
 
+// EvalResultsFile is where `vit eval` writes the results of evaluating the run in dir on a split of a data set:
+// DIR/results-eval-DATA-SPLIT.json (FindResults reads it: the notebooks' benchmark table).
+func EvalResultsFile(dir, data, split string) string {
+	n := strings.NewReplacer("/", "_", ":", "_").Replace(data)
+	return filepath.Join(dir, fmt.Sprintf("results-eval-%s-%s.json", n, split))
+}
+
 // IsResultsFile reports whether a file name is one that FindResults reads: results.json, or results-*.json
 // (what `vit eval -results` and `vit pretrain -results` name by default or by choice).
 func IsResultsFile(name string) bool {

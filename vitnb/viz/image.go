@@ -7,7 +7,10 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"io"
 	"math"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -36,6 +39,11 @@ func EncodePNG(img image.Image) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// SavePNG writes img as a PNG file at path, through a temporary file renamed into place.
+func SavePNG(path string, img image.Image) error {
+	return files.WriteAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // FromFloats converts one image of h*w*c values in HWC order (c is 1 or 3) to RGBA, mapping lo to black and
@@ -133,6 +141,24 @@ func Grid(images []image.Image, labels []string, cols, scale int) *image.RGBA {
 		}
 	}
 	return out
+}
+
+// ContactSheet lays pictures out in a grid of cols columns (0: about the square root of their number) with each
+// caption under its picture, cut to the picture's width.
+func ContactSheet(pics []image.Image, captions []string, cols int) *image.RGBA {
+	cut := make([]string, len(captions))
+	for k, c := range captions {
+		cut[k] = c
+		if k < len(pics) {
+			if maxChars := max(1, pics[k].Bounds().Dx()/7); len(c) > maxChars { // basicfont: 7 pixels a character
+				cut[k] = c[:max(1, maxChars-1)] + "~"
+			}
+		}
+	}
+	if cols <= 0 {
+		cols = int(math.Ceil(math.Sqrt(float64(len(pics)))))
+	}
+	return Grid(pics, cut, cols, 1)
 }
 
 // PatchGrid returns img enlarged by scale with the borders of its patch x patch patches drawn in colour c

@@ -3,7 +3,10 @@ package viz
 import (
 	"image"
 	"image/color"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -238,5 +241,32 @@ func TestPlotLegendWraps(t *testing.T) {
 	}
 	if len(rows) < 2 {
 		t.Fatalf("legend swatches on %d row(s), want it wrapped", len(rows))
+	}
+}
+
+// ContactSheet cuts captions to their picture's width and picks about sqrt(n) columns; SavePNG writes a PNG that
+// reads back with the same size.
+func TestContactSheet(t *testing.T) {
+	var pics []image.Image
+	for range 5 {
+		pics = append(pics, image.NewRGBA(image.Rect(0, 0, 28, 28)))
+	}
+	sheet := ContactSheet(pics, []string{"ankle boot and more", "bag"}, 0)
+	// 3 columns (ceil(sqrt(5))) of 28-pixel cells: a caption cut to 4 characters (28/7) fits in 28 pixels.
+	if w := sheet.Bounds().Dx(); w != 4+3*(28+4) {
+		t.Errorf("sheet width %d, want 3 columns of 28 pixels", w)
+	}
+	path := filepath.Join(t.TempDir(), "sheet.png")
+	if err := SavePNG(path, sheet); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil || cfg.Width != sheet.Bounds().Dx() || cfg.Height != sheet.Bounds().Dy() {
+		t.Errorf("saved PNG: %v %+v", err, cfg)
 	}
 }

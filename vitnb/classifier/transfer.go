@@ -1,0 +1,126 @@
+package classifier
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/vitnb/vitnb/datasets"
+	"github.com/vitnb/vitnb/vitnb/training"
+)
+
+// FewShotResult is a few-shot linear evaluation of a classifier's frozen representations (`vit fewshot -json`
+// prints it).
+type FewShotResult struct {
+	// Accuracy is the top-1 accuracy by number of examples per class, the mean over Seeds draws.
+	Accuracy map[int]float64 `json:"accuracy_by_shots"`
+	// Data and Split name the data set and the split measured on.
+	Data string `json:"data"`
+	// L2 is the ridge penalty.
+	L2 float64 `json:"l2"`
+	// Pool is the number of training examples the shots were drawn from.
+	Pool  int    `json:"pool"`
+	Seeds int    `json:"seeds"`
+	Split string `json:"split"`
+	// Model names the model; TestImages counts the images of Split.
+	Model      string `json:"-"`
+	TestImages int    `json:"-"`
+}
+
+// WriteText writes one line per number of shots.
+func (r *FewShotResult) WriteText(w io.Writer) {
+	shots := make([]int, 0, len(r.Accuracy))
+	for k := range r.Accuracy {
+		shots = append(shots, k)
+	}
+	sort.Ints(shots)
+	for _, k := range shots {
+		fmt.Fprintf(w, "%s %d-shot linear: %.2f%% (%s/%s, %d test images, mean of %d draws)\n", r.Model, k,
+			100*r.Accuracy[k], r.Data, r.Split, r.TestImages, r.Seeds)
+	}
+}
+
+// FewShot is the paper's few-shot linear evaluation (training.FewShot) of the classifier's frozen representations:
+// the shots are drawn from pool training images of ds (drawn with seed 0; 0: all), the accuracy is measured on
+// its split evalSplit. The data set need not be the one the model was trained on; l2 is the ridge penalty
+// (training.FewShotL2 as the paper's code) and seeds the number of draws averaged.
+func (c *Classifier) FewShot(ds *datasets.Dataset, evalSplit string, pool int, shots []int, l2 float64, seeds int) (*FewShotResult, error) {
+	tr, te, err := c.frozen(ds, evalSplit, pool)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := training.FewShot(tr, te, len(ds.Classes), shots, l2, seeds)
+	if err != nil {
+		return nil, err
+	}
+	return &FewShotResult{Accuracy: acc, Data: ds.Name, L2: l2, Pool: len(tr.Labels), Seeds: seeds, Split: evalSplit,
+		Model: c.Config.Name, TestImages: len(te.Labels)}, nil
+}
+
+// ProbeResult is a linear probe of a classifier's frozen representations (`vit probe -json` prints it).
+type ProbeResult struct {
+	Data  string                `json:"data"`
+	Probe *training.ProbeResult `json:"probe"`
+	Split string                `json:"split"`
+	// TrainExamples is the number of training examples the probe was fit on.
+	TrainExamples int    `json:"train_examples"`
+	Model         string `json:"-"`
+	TestImages    int    `json:"-"`
+}
+
+// WriteText writes the probe's result in one line.
+func (r *ProbeResult) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "%s linear probe: %.2f%% on %s/%s (%d test images); fit on %d training images, %.2f%% on them; "+
+		"weight decay %g chosen on a 10%% hold-out\n", r.Model, 100*r.Probe.Accuracy, r.Data, r.Split, r.TestImages,
+		r.TrainExamples, 100*r.Probe.TrainAccuracy, r.Probe.WeightDecay)
+}
+
+// Probe fits a linear classifier (training.LinearProbe) on the frozen representations of pool training images of
+// ds (drawn with seed 0; 0: all) and measures it on its split evalSplit.
+func (c *Classifier) Probe(ds *datasets.Dataset, evalSplit string, pool int, cfg training.ProbeConfig) (*ProbeResult, error) {
+	tr, te, err := c.frozen(ds, evalSplit, pool)
+	if err != nil {
+		return nil, err
+	}
+	res, err := training.LinearProbe(tr, te, len(ds.Classes), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &ProbeResult{Data: ds.Name, Probe: res, Split: evalSplit, TrainExamples: len(tr.Labels), Model: c.Config.Name,
+		TestImages: len(te.Labels)}, nil
+}
+
+// frozen computes the representations of pool training images of ds (drawn with seed 0; 0: all) and of its split
+// evalSplit.
+func (c *Classifier) frozen(ds *datasets.Dataset, evalSplit string, pool int) (tr, te *training.Features, err error) {
+	if pool < 0 {
+		return nil, nil, fmt.Errorf("the pool of training examples must not be negative, got %d", pool)
+	}
+	if tr, err = c.Features(ds, datasets.SplitTrain, 0, pool); err != nil {
+		return nil, nil, err
+	}
+	if te, err = c.Features(ds, evalSplit, 0, 0); err != nil {
+		return nil, nil, err
+	}
+	return tr, te, nil
+}
+
+// EvaluateSplit evaluates the classifier on a split of ds and returns the results of that evaluation (Command
+// "eval"; From is the run folder, or the weights, the model came from), as `vit eval` writes them (training.EvalResultsFile).
+func (c *Classifier) EvaluateSplit(ds *datasets.Dataset, split, backendName string) (*training.Results, error) {
+	data, err := c.Split(ds, split, 0, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	m, err := c.Evaluate(data)
+	if err != nil {
+		return nil, err
+	}
+	if backendName == "" {
+		backendName = c.Backend.Name()
+	}
+	return &training.Results{Command: "eval", Model: c.Config, Data: ds.Name, EvalSplit: split, Backend: backendName,
+		Devices: 1, WallSeconds: time.Since(start).Seconds(), Metrics: m, From: c.Source, Finished: time.Now()}, nil
+}
