@@ -45,7 +45,7 @@ func (c *Classifier) AttentionPicture(ds *datasets.Dataset, split string, n, sca
 	cfg := c.Config
 	var pics []image.Image
 	var labels []string
-	per := cfg.ImageSize*cfg.ImageSize*cfg.Channels
+	per := cfg.ImageSize * cfg.ImageSize * cfg.Channels
 	for i := range batch.N {
 		x := slices.Clone(batch.Images[i*per : (i+1)*per])
 		c.Preprocessing.Denormalize(x)
