@@ -21,17 +21,14 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("attention", "-dir RUNDIR [-data NAME] [-n 8] -o attention.png", stderr)
 	dir := fs.String("dir", "", "run folder of a vitnb training")
 	data := fs.String("data", "fashion-mnist", "data set whose test images to show")
-	n := fs.Int("n", 8, "number of images")
-	scale := fs.Int("scale", 4, "pixel zoom of the picture")
+	n := intFlag(fs, "n", 8, 1, classifier.EvalBatch, "number of images")
+	scale := intFlag(fs, "scale", 4, 1, 64, "pixel zoom of the picture")
 	out := fs.String("o", "attention.png", "PNG file to write")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return usageErrorf("-dir RUNDIR is required")
-	}
-	if *n <= 0 || *n > classifier.EvalBatch || *scale <= 0 || *scale > 64 {
-		return usageErrorf("-n must be in [1, %d] and -scale in [1, 64]", classifier.EvalBatch)
 	}
 	c, ds, _, err := openForData(*dir, &dataFlags{d: training.Data{Dataset: *data, Holdout: -1}, batch: *n}, stderr)
 	if err != nil {

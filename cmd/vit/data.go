@@ -93,22 +93,16 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("data sample", "NAME [-n 16] [-o grid.png] [-split train] [-size 96] [-augment] [-seed 1]",
 		stderr)
 	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")
-	n := fs.Int("n", 16, "number of pictures")
+	n := intFlag(fs, "n", 16, 1, 1024, "number of pictures")
 	out := fs.String("o", "grid.png", "PNG file to write")
 	split := fs.String("split", "", "split to sample from (default train, or all for images:PATH)")
-	size := fs.Int("size", 96, "picture size in pixels")
-	cols := fs.Int("cols", 0, "columns of the grid (default about sqrt(n))")
+	size := intFlag(fs, "size", 96, 8, 1024, "picture size in pixels")
+	cols := intFlag(fs, "cols", 0, 0, 1024, "columns of the grid (default about sqrt(n))")
 	augment := fs.Bool("augment", false, "show training augmentation (random crop and flip)")
 	seed := fs.Uint64("seed", 1, "random seed for the choice of pictures and augmentation")
 	pos, err := parseArgs(fs, args, 1, "one data set NAME")
 	if err != nil {
 		return err
-	}
-	if *n <= 0 || *n > 1024 {
-		return usageErrorf("-n must be in 1..1024, got %d", *n)
-	}
-	if *size < 8 || *size > 1024 {
-		return usageErrorf("-size must be in 8..1024, got %d", *size)
 	}
 	if *out == "" {
 		return usageErrorf("-o must name a PNG file")

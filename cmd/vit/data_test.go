@@ -130,7 +130,7 @@ func TestDataErrors(t *testing.T) {
 		{[]string{"show", "mnist", "-holdout", "1.5"}, 2, "-holdout must be below 1"},
 		{[]string{"show", "mnist", "-holdout", "NaN"}, 2, "-holdout must be below 1"},
 		{[]string{"get", "folder:/x"}, 2, "nothing to download"},
-		{[]string{"sample", "mnist", "-n", "0"}, 2, "-n must be"},
+		{[]string{"sample", "mnist", "-n", "0"}, 2, `invalid value "0" for flag -n: want a whole number in 1..1024`},
 		{[]string{"sample", "mnist", "-bogus"}, 2, "flag provided but not defined"},
 		{[]string{"show", "cifar10", "-dir", dir}, 1, "vit data get cifar10"},
 		{[]string{"show", "folder:" + filepath.Join(dir, "missing")}, 1, "no such file"},

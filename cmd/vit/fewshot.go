@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -28,8 +29,8 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", "", "run folder of a vitnb training")
 	shotsFlag := fs.String("shots", "1,5,10,25", "comma-separated numbers of examples per class")
 	l2 := fs.Float64("l2", training.FewShotL2, "ridge penalty (big_vision's 2^10)")
-	seeds := fs.Int("seeds", 3, "draws of the training examples to average over")
-	pool := fs.Int("pool", 5000, "training examples whose representations are computed (drawn with seed 0; 0: all)")
+	seeds := intFlag(fs, "seeds", 3, 1, 1000, "draws of the training examples to average over")
+	pool := intFlag(fs, "pool", 5000, 0, math.MaxInt, "training examples whose representations are computed (drawn with seed 0; 0: all)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
@@ -42,10 +43,10 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 		}
 		shots = append(shots, k)
 	}
-	if !(*l2 > 0) || *seeds <= 0 || *seeds > 1000 {
-		return usageErrorf("-l2 must be positive and -seeds in [1, 1000]")
+	if !(*l2 > 0) || math.IsInf(*l2, 0) {
+		return usageErrorf("-l2 must be a positive number, got %g", *l2)
 	}
-	c, ds, err := openFrozen(*dir, df, *pool, stderr)
+	c, ds, err := openFrozen(*dir, df, stderr)
 	if err != nil {
 		return err
 	}
@@ -64,17 +65,17 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("probe", "-dir RUNDIR -data NAME [-pool 0] [-epochs 30]", stderr)
 	df := addDataFlags(fs, training.Data{}, 128)
 	dir := fs.String("dir", "", "run folder of a vitnb training")
-	pool := fs.Int("pool", 0, "training examples to fit on (drawn with seed 0; 0: all)")
-	epochs := fs.Int("epochs", 30, "epochs of SGD for each fit")
+	pool := intFlag(fs, "pool", 0, 0, math.MaxInt, "training examples to fit on (drawn with seed 0; 0: all)")
+	epochs := intFlag(fs, "epochs", 30, 1, 100000, "epochs of SGD for each fit")
 	lr := fs.Float64("lr", 0.1, "peak learning rate (cosine schedule, momentum 0.9)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
-	if *epochs <= 0 || *epochs > 100000 || !(*lr > 0) || *lr > 1e6 {
-		return usageErrorf("-epochs must be in [1, 100000] and -lr a positive number")
+	if !(*lr > 0) || *lr > 1e6 {
+		return usageErrorf("-lr must be a positive number up to 1e6, got %g", *lr)
 	}
-	c, ds, err := openFrozen(*dir, df, *pool, stderr)
+	c, ds, err := openFrozen(*dir, df, stderr)
 	if err != nil {
 		return err
 	}
@@ -89,14 +90,10 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// openFrozen checks the flags of fewshot and probe and opens the run in dir and the data set of df, which need not
-// be the model's.
-func openFrozen(dir string, df *dataFlags, pool int, stderr io.Writer) (*classifier.Classifier, *datasets.Dataset, error) {
+// openFrozen opens the run in dir and the data set of df, which need not be the model's.
+func openFrozen(dir string, df *dataFlags, stderr io.Writer) (*classifier.Classifier, *datasets.Dataset, error) {
 	if dir == "" {
 		return nil, nil, usageErrorf("-dir RUNDIR is required")
-	}
-	if pool < 0 {
-		return nil, nil, usageErrorf("-pool must not be negative, got %d", pool)
 	}
 	ds, err := df.load()
 	if err != nil {

@@ -13,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vitnb/vitnb/vitnb/backend"
@@ -129,6 +131,42 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// intIn is an int flag whose value must lie in [lo, hi]: parsing refuses any other, a usage error.
+type intIn struct {
+	p      *int
+	lo, hi int
+}
+
+// intVar defines on fs an int flag stored in p (whose value is the default) that takes values in [lo, hi].
+func intVar(fs *flag.FlagSet, p *int, name string, lo, hi int, usage string) {
+	fs.Var(intIn{p, lo, hi}, name, usage)
+}
+
+// intFlag defines on fs an int flag with a default value that takes values in [lo, hi].
+func intFlag(fs *flag.FlagSet, name string, value, lo, hi int, usage string) *int {
+	intVar(fs, &value, name, lo, hi, usage)
+	return &value
+}
+
+func (v intIn) String() string {
+	if v.p == nil { // the zero value, for flag.PrintDefaults
+		return "0"
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v intIn) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	switch {
+	case err == nil && n >= v.lo && n <= v.hi:
+		*v.p = n
+		return nil
+	case v.hi == math.MaxInt:
+		return fmt.Errorf("want a whole number >= %d", v.lo)
+	}
+	return fmt.Errorf("want a whole number in %d..%d", v.lo, v.hi)
 }
 
 // parseArgs parses args with fs, flags before or after the positional arguments (vit data get NAME -dir D), and

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 
@@ -48,24 +49,19 @@ func addDataFlags(fs *flag.FlagSet, def training.Data, batch int) *dataFlags {
 	fs.StringVar(&d.Dataset, "data", def.Dataset, "data set: "+strings.Join(datasets.Names(), ", ")+", folder:PATH")
 	fs.StringVar(&d.CacheDir, "data-dir", "", "data cache folder (default "+datasets.DefaultDir()+")")
 	fs.StringVar(&d.EvalSplit, "split", def.EvalSplit, "split to evaluate on: test, validation (held out from train), val")
-	fs.IntVar(&f.batch, "batch", batch, "batch size")
-	fs.IntVar(&d.Workers, "workers", 0, "decoding workers (0: one per core)")
-	fs.IntVar(&d.TrainImages, "max-train", def.TrainImages, "use only this many training examples, drawn at random with -seed (0: all)")
+	f.batch, d.TrainImages, d.PadCrop = batch, def.TrainImages, def.PadCrop
+	intVar(fs, &f.batch, "batch", 1, math.MaxInt, "batch size")
+	intVar(fs, &d.Workers, "workers", 0, 4096, "decoding workers (0: one per core)")
+	intVar(fs, &d.TrainImages, "max-train", 0, math.MaxInt, "use only this many training examples, drawn at random with -seed (0: all)")
 	fs.BoolVar(&d.Augment, "augment", def.Augment, "inception-style random crop and horizontal flip for training (the paper's, for 224 px data)")
 	fs.Float64Var(&d.CropAreaMin, "crop-min", def.CropAreaMin, "smallest random crop area with -augment (default 0.05 as the paper's code)")
-	fs.IntVar(&d.PadCrop, "pad-crop", def.PadCrop, "shift training images by up to N pixels, black border (torchvision RandomCrop(padding=N): 4 for CIFAR, 2 for 28 px)")
+	intVar(fs, &d.PadCrop, "pad-crop", 0, 1024, "shift training images by up to N pixels, black border (torchvision RandomCrop(padding=N): 4 for CIFAR, 2 for 28 px)")
 	fs.BoolVar(&d.Flip, "flip", def.Flip, "mirror half of the training images (for clothes and natural images, not digits)")
 	return f
 }
 
 // load checks the flags and loads the data set.
 func (f *dataFlags) load() (*datasets.Dataset, error) {
-	if f.batch <= 0 {
-		return nil, usageErrorf("-batch must be positive, got %d", f.batch)
-	}
-	if f.d.Workers < 0 {
-		return nil, usageErrorf("-workers must not be negative, got %d", f.d.Workers)
-	}
 	return datasets.Load(f.d.Dataset, datasets.Options{Dir: f.d.CacheDir, Holdout: f.d.Holdout})
 }
 
@@ -94,9 +90,10 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	o := &job.Optimizer
 	fs.StringVar(&o.Kind, "optimizer", o.Kind, "adamw or sgd (momentum 0.9)")
 	fs.StringVar(&o.Decay, "decay", o.Decay, "learning-rate decay after warm-up: cosine, linear or none")
-	fs.IntVar(&o.TotalSteps, "steps", o.TotalSteps, "training steps")
-	fs.IntVar(&o.WarmupSteps, "warmup", o.WarmupSteps, "linear warm-up steps (at most a fifth of -steps when not given)")
-	fs.IntVar(&job.Accumulate, "accumulate", max(job.Accumulate, 1), "sum the gradients of N batches per step (a step sees N x -batch images)")
+	intVar(fs, &o.TotalSteps, "steps", 1, math.MaxInt, "training steps")
+	intVar(fs, &o.WarmupSteps, "warmup", 0, math.MaxInt, "linear warm-up steps (at most a fifth of -steps when not given)")
+	job.Accumulate = max(job.Accumulate, 1)
+	intVar(fs, &job.Accumulate, "accumulate", 1, math.MaxInt, "sum the gradients of N batches per step (a step sees N x -batch images)")
 	fs.Float64Var(&o.LearningRate, "lr", o.LearningRate, "peak learning rate")
 	fs.Float64Var(&o.WeightDecay, "wd", o.WeightDecay, "decoupled weight decay (adamw only)")
 	fs.BoolVar(&o.DecayAll, "wd-all", o.DecayAll, "decay every variable, as the paper's code (default spares biases, norms, cls and position embeddings, as timm)")
@@ -104,14 +101,16 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&job.LabelSmoothing, "label-smoothing", job.LabelSmoothing, "label smoothing of the cross-entropy")
 	fs.Int64Var(&job.Seed, "seed", job.Seed, "seed of the initialisation, data order and augmentation")
 	fs.StringVar(&job.Dir, "dir", "", "run folder for checkpoints, metrics.jsonl and results.json (default runs/PRESET-DATA)")
-	fs.IntVar(&job.CheckpointEvery, "checkpoint-every", 500, "save a checkpoint every N steps (and at the end)")
-	fs.IntVar(&job.Keep, "keep", 3, "checkpoints to keep")
-	fs.IntVar(&job.EvalEvery, "eval-every", job.EvalEvery, "evaluate on the validation split every N steps (metrics.jsonl: the validation curve)")
+	job.CheckpointEvery, job.Keep = 500, 3
+	intVar(fs, &job.CheckpointEvery, "checkpoint-every", 0, math.MaxInt, "save a checkpoint every N steps (and at the end)")
+	intVar(fs, &job.Keep, "keep", 0, math.MaxInt, "checkpoints to keep")
+	intVar(fs, &job.EvalEvery, "eval-every", 0, math.MaxInt, "evaluate on the validation split every N steps (metrics.jsonl: the validation curve)")
 	resume := fs.Bool("resume", false, "continue the run in -dir from its last checkpoint (the settings must be the run's)")
 	override := fs.String("override", "", "with -resume: settings that may differ from the run's, comma-separated: "+
 		strings.Join(training.SettingNames(), ", ")+", or paths of run.json")
 	progress := fs.Bool("progress", true, "draw a progress bar")
-	fs.IntVar(&job.Devices, "devices", 1, "train data-parallel on N devices of an XLA backend: each -batch is split N ways, gradients averaged by XLA (xla:cpu shows 4 CPU devices)")
+	job.Devices = 1
+	intVar(fs, &job.Devices, "devices", 1, 4096, "train data-parallel on N devices of an XLA backend: each -batch is split N ways, gradients averaged by XLA (xla:cpu shows 4 CPU devices)")
 	if mode == "finetune" {
 		fs.StringVar(&job.From, "from", "", "run folder of a vitnb pretraining to start from (its last checkpoint)")
 		fs.StringVar(&job.Weights, "weights", "", "pretrained weights to start from: Google .npz, Hugging Face or timm safetensors, a catalog name or hf:ORG/NAME")
@@ -122,10 +121,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	job.BatchSize, job.Data = df.batch, df.d
-	if job.Accumulate < 1 {
-		return usageErrorf("-accumulate must be at least 1, got %d", job.Accumulate)
-	}
-	if job.Devices < 1 || job.BatchSize%job.Devices != 0 {
+	if job.BatchSize%job.Devices != 0 {
 		return usageErrorf("-devices %d: want a positive number of devices that divides -batch %d", job.Devices, job.BatchSize)
 	}
 	if *override != "" && !*resume {
@@ -181,7 +177,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := classifier.TrainOptions{Resume: *resume, Output: stdout, BackendName: name,
+	opts := classifier.TrainOptions{Resume: *resume, Output: stdout, BackendName: name, Data: ds,
 		Overrides: training.SettingPaths(strings.Split(*override, ","))}
 	if *progress {
 		opts.Progress = training.TerminalProgress(stdout)

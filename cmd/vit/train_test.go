@@ -184,9 +184,16 @@ func TestTrainBadInput(t *testing.T) {
 		{append(tinyTrainArgs(data, dir, 10), "-warmup", "10"), 2, "warm-up steps"},
 		{[]string{"finetune", "-data", "folder:" + data}, 2, "give one of -from RUNDIR"},
 		{[]string{"pretrain", "-data", "nosuchdata"}, 1, "unknown data set"},
-		{append(tinyTrainArgs(data, dir, 20), "-accumulate", "0"), 2, "-accumulate must be at least 1"},
-		{append(tinyTrainArgs(data, dir, 20), "-pad-crop", "-2"), 2, "pad-crop must not be negative"},
+		{append(tinyTrainArgs(data, dir, 20), "-accumulate", "0"), 2, `flag -accumulate: want a whole number >= 1`},
+		{append(tinyTrainArgs(data, dir, 20), "-pad-crop", "-2"), 2, `flag -pad-crop: want a whole number in 0..1024`},
 		{[]string{"eval", "-dir", filepath.Join(dir, "nothing")}, 1, "not a vitnb run folder"},
+		// Numbers out of range are refused when the flags are parsed.
+		{append(tinyTrainArgs(data, dir, 20), "-batch", "0"), 2, `invalid value "0" for flag -batch: want a whole number >= 1`},
+		{append(tinyTrainArgs(data, dir, 20), "-devices", "-1"), 2, "flag -devices: want a whole number in 1..4096"},
+		{append(tinyTrainArgs(data, dir, 20), "-keep", "-1"), 2, "flag -keep: want a whole number >= 0"},
+		{[]string{"attention", "-dir", dir, "-n", "1000"}, 2, "flag -n: want a whole number in 1..250"},
+		{[]string{"fewshot", "-dir", dir, "-seeds", "0"}, 2, "flag -seeds: want a whole number in 1..1000"},
+		{[]string{"probe", "-dir", dir, "-epochs", "x"}, 2, "flag -epochs: want a whole number in 1..100000"},
 	} {
 		code, _, errOut := runVit(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {

@@ -35,6 +35,9 @@ type TrainOptions struct {
 	// Overrides: paths in run.json such as "optimizer.TotalSteps" or "data.train_images"); any other change is
 	// refused.
 	Overrides []string
+	// Data is the job's data set when the caller has loaded it already (datasets.Load of job.Data's Dataset,
+	// CacheDir and Holdout), so that it is not read twice; nil loads it.
+	Data *datasets.Dataset
 }
 
 // runConfig is the training configuration of a job run with opts, but for what the data and the starting point
@@ -103,10 +106,12 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 		fmt.Fprintf(out, "the finished run %s trains on from step %d to %d\n", job.Dir, res.Steps, job.Optimizer.TotalSteps)
 	}
 
-	d := job.Data
-	ds, err := datasets.Load(d.Dataset, datasets.Options{Dir: d.CacheDir, Holdout: d.Holdout})
-	if err != nil {
-		return nil, err
+	d, ds := job.Data, opts.Data
+	if ds == nil {
+		var err error
+		if ds, err = datasets.Load(d.Dataset, datasets.Options{Dir: d.CacheDir, Holdout: d.Holdout}); err != nil {
+			return nil, err
+		}
 	}
 	c, init, err := startingPoint(b, job, ds, out)
 	if err != nil {
