@@ -157,6 +157,13 @@ func TestLoadChecksHandPlaced(t *testing.T) {
 		t.Errorf("warnings %q", ds.Warnings)
 	}
 
+	// With KeepMismatched, a wrong file that does not even read: the error is the mismatch, which says why.
+	writeFile(t, bad, []byte("not gzip"))
+	if _, err := Load(info.Name, Options{Dir: cache, KeepMismatched: true}); !errors.Is(err, files.ErrMismatch) ||
+		!strings.Contains(err.Error(), bad) {
+		t.Errorf("unreadable wrong file: %v", err)
+	}
+
 	s.write(t, dir, false)
 	if _, err := Load(info.Name, Options{Dir: cache}); err != nil {
 		t.Fatal(err)

@@ -143,6 +143,9 @@ func Load(name string, opts Options) (*Dataset, error) {
 			return nil, mismatches[0]
 		}
 		if ds, err = info.load(dir); err != nil {
+			if len(mismatches) > 0 { // KeepMismatched, but the file does not even read: the mismatch says why.
+				return nil, mismatches[0]
+			}
 			return nil, fmt.Errorf("%s: %w", info.Name, err)
 		}
 		ds.Name, ds.Dir = info.Name, dir
