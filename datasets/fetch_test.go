@@ -47,8 +47,8 @@ func TestFetch(t *testing.T) {
 	if err != nil || len(states) != 1 || !states[0].OK || states[0].State != "ok (md5)" {
 		t.Errorf("verify: %v %+v", err, states)
 	}
-	if err := info.checkCached(got); err != nil {
-		t.Errorf("cached check of a good file: %v", err)
+	if bad, err := info.check(got, false, false); err != nil || len(bad) != 0 {
+		t.Errorf("cached check of a good file: %v %v", err, bad)
 	}
 
 	// The cached file changes (same size, another content): the cheap check sees it; one line naming the file.
@@ -57,7 +57,11 @@ func TestFetch(t *testing.T) {
 	writeFile(t, path, bad)
 	future := time.Now().Add(time.Minute)
 	_ = os.Chtimes(path, future, future)
-	err = info.checkCached(got)
+	mism, err := info.check(got, false, false)
+	if err != nil || len(mism) != 1 {
+		t.Fatalf("changed file: %v %v", err, mism)
+	}
+	err = mism[0]
 	if !errors.Is(err, files.ErrMismatch) || !strings.Contains(err.Error(), path) ||
 		!strings.Contains(err.Error(), "vit data get tiny") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("changed file: %v", err)
@@ -183,6 +187,7 @@ func TestBombs(t *testing.T) {
 	archive := filepath.Join(dir, "cifar10", "cifar-10-binary.tar.gz")
 	_ = os.MkdirAll(filepath.Dir(archive), 0o755)
 	zerosGzip(t, archive, hdr.Bytes(), gib)
+	publishFixture(t, "cifar10", dir)
 	n = allocated(func() { _, err = Load("cifar10", Options{Dir: dir}) })
 	if err == nil || !strings.Contains(err.Error(), "data_batch_1.bin") || !strings.Contains(err.Error(),
 		fmt.Sprint(cifar10Batch)) {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 func TestParseIDX(t *testing.T) {
@@ -80,6 +82,7 @@ func TestIDXPairAndGzip(t *testing.T) {
 
 // TestRealMNIST reads the offline copies when they are installed (Debian dataset-fashion-mnist, the GoMNIST module).
 func TestRealMNIST(t *testing.T) {
+	t.Setenv(files.EnvCache, t.TempDir()) // Stamps of the offline copies.
 	for _, name := range []string{"fashion-mnist", "mnist"} {
 		t.Run(name, func(t *testing.T) {
 			info, _ := Lookup(name)
@@ -186,6 +189,7 @@ func TestLoadCIFAR(t *testing.T) {
 	withSmallCIFAR(t, 20, 50, 10)
 	dir := t.TempDir()
 	writeCIFAR10(t, dir, 20)
+	publishFixture(t, "cifar10", dir)
 	ds, err := Load("cifar10", Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -230,6 +234,7 @@ func TestLoadCIFAR(t *testing.T) {
 	// Archive without a split file.
 	writeFile(t, filepath.Join(dir, "x", "cifar10", "cifar-10-binary.tar.gz"),
 		tarGz(t, [][2]string{{"cifar-10-batches-bin/data_batch_1.bin", "x"}}))
+	publishFixture(t, "cifar10", filepath.Join(dir, "x"))
 	if _, err := Load("cifar10", Options{Dir: filepath.Join(dir, "x")}); err == nil ||
 		!strings.Contains(err.Error(), "missing split file cifar-10-batches-bin/data_batch_2.bin") {
 		t.Errorf("archive without files: %v", err)

@@ -71,8 +71,8 @@ type Options struct {
 	// Holdout is the fraction of the training split held out for validation: 0 means the paper's value (Info.Holdout),
 	// negative means none.
 	Holdout float64
-	// KeepMismatched loads files of the cache folder that are not the published ones (wrong size or checksum),
-	// listing each in Dataset.Warnings, instead of failing; for inspection (`vit data show`).
+	// KeepMismatched loads files that are not the published ones (wrong size or checksum, in the cache folder or
+	// an offline copy), listing each in Dataset.Warnings, instead of failing; for inspection (`vit data show`).
 	KeepMismatched bool
 }
 
@@ -110,7 +110,9 @@ var ErrNotFound = errors.New("data set files not found")
 
 // Load loads a data set by name: a registered one (Names), "folder:PATH" for an ImageNet-style folder (see
 // LoadFolder) or "images:PATH" for a folder of unlabelled images (see LoadImages). Registered data sets are read from
-// their offline copy if there is one, else from Options.Dir/NAME; nothing is downloaded (see Fetch). A validation
+// their offline copy if there is one, else from Options.Dir/NAME; nothing is downloaded (see Fetch). Their published
+// files are checked against their checksums (a file is hashed once, then rechecked by its size and modification
+// time): a file that is not the published one is refused, unless Options.KeepMismatched. A validation
 // split is carved from the training split as the paper does (Options.Holdout).
 func Load(name string, opts Options) (*Dataset, error) {
 	var (
@@ -132,22 +134,26 @@ func Load(name string, opts Options) (*Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		var mismatch error
-		if dir == info.CacheDir(opts.Dir) {
-			// Files of the cache folder are checked again (cheaply) each time they are read.
-			if mismatch = info.checkCached(dir); mismatch != nil && !opts.KeepMismatched {
-				return nil, mismatch
-			}
+		// The published files are checked each time they are read: hashed once, then by their stamp.
+		mismatches, err := info.check(dir, dir != info.CacheDir(opts.Dir), opts.KeepMismatched)
+		if err != nil {
+			return nil, err
+		}
+		if len(mismatches) > 0 && !opts.KeepMismatched {
+			return nil, mismatches[0]
 		}
 		if ds, err = info.load(dir); err != nil {
+			if len(mismatches) > 0 { // KeepMismatched, but the file does not even read: the mismatch says why.
+				return nil, mismatches[0]
+			}
 			return nil, fmt.Errorf("%s: %w", info.Name, err)
 		}
 		ds.Name, ds.Dir = info.Name, dir
 		if ds.Origin == "" {
 			ds.Origin = origin
 		}
-		if mismatch != nil {
-			ds.Warnings = append(ds.Warnings, mismatch.Error())
+		for _, m := range mismatches {
+			ds.Warnings = append(ds.Warnings, m.Error())
 		}
 	}
 	if err != nil {

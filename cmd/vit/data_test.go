@@ -103,6 +103,7 @@ func TestDataOfflineFashionMNIST(t *testing.T) {
 	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"); err != nil {
 		t.Skip("Debian package dataset-fashion-mnist not installed")
 	}
+	t.Setenv("VITNB_CACHE", t.TempDir()) // The copy's checksum stamps.
 	code, out, errOut := vitData(t, "get", "fashion-mnist", "-dir", t.TempDir())
 	if code != 0 || !strings.Contains(out, "offline copy") {
 		t.Fatalf("get: exit %d: %s %s", code, out, errOut)

@@ -112,7 +112,7 @@ func finish(part, dest, url string, sum *checksum) error {
 		return fmt.Errorf("downloading %s: %w", url, err)
 	}
 	syncDir(filepath.Dir(dest))
-	return writeStamp(dest, sum)
+	return writeStamp(dest, sum, false)
 }
 
 // errRestart says that the .part cannot be resumed and must be fetched from the start.

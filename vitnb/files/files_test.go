@@ -2,6 +2,7 @@ package files
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -85,11 +86,6 @@ func serve(t *testing.T, h http.Handler) string {
 func readOrEmpty(path string) []byte {
 	b, _ := os.ReadFile(path)
 	return b
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
 
 func TestDownload(t *testing.T) {
@@ -304,7 +300,7 @@ func TestCheckCachedGrown(t *testing.T) {
 	if err := os.WriteFile(path, []byte("weights"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeStamp(path, nil); err != nil {
+	if err := writeStamp(path, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	f := RemoteFile{Name: "w.bin", Check: func(string) error { return nil }}
@@ -321,5 +317,97 @@ func TestCheckCachedGrown(t *testing.T) {
 	fh.Close()
 	if err := CheckCached(path, f); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "when it was downloaded") {
 		t.Fatalf("a grown file: %v", err)
+	}
+}
+
+// countingCheck is a format check that counts its calls: CheckCached runs it only when it hashes the file.
+func countingCheck(n *int) func(string) error {
+	return func(string) error { *n++; return nil }
+}
+
+// A file in a read-only folder (the Go module cache) is stamped in StampDir; an offline copy's file always is.
+func TestStampAside(t *testing.T) {
+	t.Setenv(EnvCache, t.TempDir())
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.bin")
+	content := []byte("vitnb offline copy")
+	m := md5.Sum(content)
+	hashed := 0
+	f := RemoteFile{MD5: hex.EncodeToString(m[:]), Check: countingCheck(&hashed)}
+	if err := os.WriteFile(path, content, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+	if HasStamp(path) {
+		t.Fatal("stamped before any check")
+	}
+	if err := CheckCached(path, f); err != nil || hashed != 1 {
+		t.Fatalf("first check: %v, hashed %d times", err, hashed)
+	}
+	if exists(path+stampSuffix) || !exists(sideStamp(path)) || !HasStamp(path) {
+		t.Errorf("stamp beside %t, in %s %t", exists(path+stampSuffix), StampDir(), exists(sideStamp(path)))
+	}
+	if err := CheckCached(path, f); err != nil || hashed != 1 {
+		t.Errorf("second check: %v, hashed %d times", err, hashed)
+	}
+	// The side stamp records the size and time: another content is hashed again and refused.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("vitnb offline cop!"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour)
+	_ = os.Chtimes(path, future, future)
+	if err := CheckCached(path, f); !errors.Is(err, ErrMismatch) || hashed != 2 || !strings.Contains(err.Error(),
+		"want "+f.MD5) {
+		t.Errorf("changed file: %v, hashed %d times", err, hashed)
+	}
+
+	// An offline copy in a writable folder: stamped aside all the same.
+	other := filepath.Join(t.TempDir(), "g.bin")
+	if err := os.WriteFile(other, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckOffline(other, f); err != nil || exists(other+stampSuffix) || !exists(sideStamp(other)) {
+		t.Errorf("offline copy: %v, stamp beside %t", err, exists(other+stampSuffix))
+	}
+	if state, err := VerifyOffline(other, f); err != nil || state != "ok (md5)" || exists(other+stampSuffix) {
+		t.Errorf("verify offline: %q %v", state, err)
+	}
+}
+
+// A re-compressed .gz whose decompressed content matches RawMD5 is stamped, and then not decompressed again.
+func TestStampRawMD5(t *testing.T) {
+	t.Setenv(EnvCache, t.TempDir())
+	path := filepath.Join(t.TempDir(), "x.gz")
+	raw := bytes.Repeat([]byte("idx "), 1000)
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := md5.Sum(raw)
+	hashed := 0
+	f := RemoteFile{MD5: strings.Repeat("0", 32), RawMD5: hex.EncodeToString(m[:]), Check: countingCheck(&hashed)}
+	if state, err := Verify(path, f); err != nil || state != "ok (md5 of the decompressed content)" || !HasStamp(path) {
+		t.Fatalf("verify: %q %v, stamped %t", state, err, HasStamp(path))
+	}
+	hashed = 0
+	if err := CheckCached(path, f); err != nil || hashed != 0 {
+		t.Errorf("check of a stamped file: %v, hashed %d times", err, hashed)
+	}
+	// The stamp is for the RawMD5: a file that publishes another is checked again.
+	g := f
+	g.RawMD5 = strings.Repeat("1", 32)
+	if err := CheckCached(path, g); !errors.Is(err, ErrMismatch) || hashed != 1 ||
+		!strings.Contains(err.Error(), "md5 of the decompressed content "+f.RawMD5+", want "+g.RawMD5) ||
+		!strings.Contains(err.Error(), "want "+f.MD5) {
+		t.Errorf("another RawMD5: %v, hashed %d times", err, hashed)
 	}
 }

@@ -3,11 +3,14 @@ package files
 import (
 	"compress/gzip"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 // stampSuffix names the file beside a verified download that records what was verified, so that a later read
@@ -20,10 +23,30 @@ type stamp struct {
 	ModTime int64  `json:"mtime_ns"`
 	Algo    string `json:"algo,omitempty"`
 	Hex     string `json:"hex,omitempty"`
+	// Path is the verified file, in a stamp of the side folder (StampDir).
+	Path string `json:"path,omitempty"`
 }
 
-// writeStamp records that path was verified (with sum, nil when only its size and format were checked).
-func writeStamp(path string, sum *checksum) error {
+// algoRawMD5 is the Algo of a stamp for a file whose decompressed content matched RemoteFile.RawMD5.
+const algoRawMD5 = "md5 of the decompressed content"
+
+// StampDir is the side folder of stamps, for files whose folder vitnb cannot or must not write into (an offline
+// copy in the Go module cache or a system package's folder): CacheRoot()/verified.
+func StampDir() string { return filepath.Join(CacheRoot(), "verified") }
+
+// sideStamp is the stamp of path in StampDir: the hex sha256 of its absolute path, .json.
+func sideStamp(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	h := sha256.Sum256([]byte(path))
+	return filepath.Join(StampDir(), hex.EncodeToString(h[:])+".json")
+}
+
+// writeStamp records that path was verified (with sum, nil when only its size and format were checked): beside it
+// (PATH.verified) unless aside or its folder is read-only (no write permission bit) or refuses the write, else in
+// StampDir.
+func writeStamp(path string, sum *checksum, aside bool) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -32,47 +55,92 @@ func writeStamp(path string, sum *checksum) error {
 	if sum != nil {
 		s.Algo, s.Hex = sum.Algo, sum.Hex
 	}
-	data, err := json.Marshal(s)
-	if err != nil {
-		return err
+	write := func(dest string, s stamp) error {
+		data, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		return WriteAtomic(dest, func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		})
 	}
-	return WriteAtomic(path+stampSuffix, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+	// Root may write in a folder without write permission: the bits decide, so that read-only folders (the Go
+	// module cache) are left as they are.
+	if dir, err := os.Stat(filepath.Dir(path)); !aside && err == nil && dir.Mode().Perm()&0o222 != 0 {
+		if err := write(path+stampSuffix, s); err == nil {
+			return nil
+		}
+	}
+	s.Path, _ = filepath.Abs(path)
+	return write(sideStamp(path), s)
 }
 
-// HasStamp tells whether path was verified once (by Download or Verify): CheckCached then rechecks it cheaply.
+// readStamps returns the stamps of path: beside it, then in StampDir.
+func readStamps(path string) []stamp {
+	var out []stamp
+	for _, p := range []string{path + stampSuffix, sideStamp(path)} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var s stamp
+		if json.Unmarshal(data, &s) == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// HasStamp tells whether path was verified once (by Download or Verify), its stamp beside it or in StampDir:
+// CheckCached then rechecks it cheaply.
 func HasStamp(path string) bool {
-	_, err := os.Stat(path + stampSuffix)
+	return exists(path+stampSuffix) || exists(sideStamp(path))
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
 	return err == nil
 }
 
-// stampValid tells whether path carries a stamp that matches its size and modification time and, when f publishes
-// checksums, one of them.
+// stampValid tells whether path carries a stamp (beside it or in StampDir) that matches its size and modification
+// time and, when f publishes checksums, one of them (the sha256 when published, else the md5; or the md5 of the
+// decompressed content, RawMD5).
 func stampValid(path string, st os.FileInfo, f RemoteFile) bool {
-	data, err := os.ReadFile(path + stampSuffix)
-	if err != nil {
-		return false
+	for _, s := range readStamps(path) {
+		if s.Size != st.Size() || s.ModTime != st.ModTime().UnixNano() {
+			continue
+		}
+		switch {
+		case f.RawMD5 != "" && s.Algo == algoRawMD5 && s.Hex == f.RawMD5:
+			return true
+		case f.SHA256 != "":
+			if s.Algo == "sha256" && s.Hex == f.SHA256 {
+				return true
+			}
+		case f.MD5 != "":
+			if s.Algo == "md5" && s.Hex == f.MD5 {
+				return true
+			}
+		case f.RawMD5 == "":
+			return true
+		}
 	}
-	var s stamp
-	if json.Unmarshal(data, &s) != nil || s.Size != st.Size() || s.ModTime != st.ModTime().UnixNano() {
-		return false
-	}
-	switch {
-	case f.SHA256 != "":
-		return s.Algo == "sha256" && s.Hex == f.SHA256
-	case f.MD5 != "":
-		return s.Algo == "md5" && s.Hex == f.MD5
-	}
-	return true
+	return false
 }
 
 // CheckCached checks a file read from the cache, cheaply: its size against f.Size, then a valid stamp written when
 // it was verified (same size and modification time) is enough; without one, the format check (f.Check) runs and
-// the published checksums are computed once (the file is stamped when they match). The error wraps ErrMismatch
-// when the file is not the published one, and names the file.
-func CheckCached(path string, f RemoteFile) error {
+// the published checksums are computed once (the file is stamped when they match, see Verify). The error wraps
+// ErrMismatch when the file is not the published one, and names the file.
+func CheckCached(path string, f RemoteFile) error { return checkCached(path, f, false) }
+
+// CheckOffline is CheckCached for a file of an offline copy that vitnb must leave as installed (a system
+// package's folder, a module in the Go module cache, whose `go mod verify` would see an added file): its stamp is
+// kept in StampDir, never beside it.
+func CheckOffline(path string, f RemoteFile) error { return checkCached(path, f, true) }
+
+func checkCached(path string, f RemoteFile, aside bool) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -85,29 +153,36 @@ func CheckCached(path string, f RemoteFile) error {
 	}
 	// A file whose size changed since it was downloaded and verified is not that file any more, whatever its format
 	// says (bytes appended to a zip still read as a zip).
-	if data, err := os.ReadFile(path + stampSuffix); err == nil {
-		var s stamp
-		if json.Unmarshal(data, &s) == nil && s.Size != st.Size() {
-			return fmt.Errorf("%s: %d bytes, but %d when it was downloaded and verified: %w", path, st.Size(), s.Size, ErrMismatch)
-		}
+	if stamps := readStamps(path); len(stamps) > 0 && stamps[0].Size != st.Size() {
+		return fmt.Errorf("%s: %d bytes, but %d when it was downloaded and verified: %w", path, st.Size(),
+			stamps[0].Size, ErrMismatch)
+	}
+	if f.SHA256 != "" || f.MD5 != "" || f.RawMD5 != "" {
+		_, err = verifyFile(path, f, aside) // Also runs f.Check.
+		return err
 	}
 	if f.Check != nil {
 		if err := f.Check(path); err != nil {
 			return fmt.Errorf("%s: %w: %w", path, ErrMismatch, err)
 		}
 	}
-	if f.SHA256 == "" && f.MD5 == "" && f.RawMD5 == "" {
-		return nil
-	}
-	_, err = Verify(path, f)
-	return err
+	return nil
 }
 
 // Verify checks a file completely against what f publishes: size, md5 and sha256 (or the md5 of the decompressed
 // content of a .gz, RawMD5, which also identifies re-compressed copies) and format. It returns a state for
 // messages ("ok (md5)", "ok (sha256)", "ok (md5 of the decompressed content)", "no published checksum (md5 ...)")
-// and stamps the file when a checksum matched. A file that does not match gives an error wrapping ErrMismatch.
-func Verify(path string, f RemoteFile) (state string, err error) {
+// and stamps the file when a checksum matched (beside it, or in StampDir when its folder is read-only), so that
+// CheckCached does not hash it again. A file that does not match gives an error wrapping ErrMismatch, with the
+// checksums found and wanted.
+func Verify(path string, f RemoteFile) (state string, err error) { return verifyFile(path, f, false) }
+
+// VerifyOffline is Verify for a file of an offline copy: its stamp is kept in StampDir (see CheckOffline).
+func VerifyOffline(path string, f RemoteFile) (state string, err error) {
+	return verifyFile(path, f, true)
+}
+
+func verifyFile(path string, f RemoteFile, aside bool) (state string, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return "", err
@@ -132,27 +207,34 @@ func Verify(path string, f RemoteFile) (state string, err error) {
 		sum, state = &checksum{Algo: "md5", Hex: f.MD5}, "ok (md5)"
 	case f.MD5 == "" && f.SHA256 == "" && f.RawMD5 == "":
 		return "no published checksum (md5 " + got["md5"] + ")", nil
-	case f.RawMD5 != "" && rawMD5(path) == f.RawMD5:
-		return "ok (md5 of the decompressed content)", nil
-	default:
-		want, algo := f.MD5, "md5"
-		if want == "" && f.SHA256 != "" {
-			want, algo = f.SHA256, "sha256"
-		} else if want == "" {
-			want, algo = f.RawMD5, "md5 of the decompressed content"
+	}
+	if sum == nil {
+		var raw string
+		if f.RawMD5 != "" {
+			if raw = rawMD5(path); raw == f.RawMD5 {
+				sum, state = &checksum{Algo: algoRawMD5, Hex: f.RawMD5}, "ok ("+algoRawMD5+")"
+			}
 		}
-		return "", fmt.Errorf("%s: %w: %s %s, want %s", path, ErrMismatch, algo, got[algoKey(algo)], want)
+		if sum == nil {
+			var found []string
+			switch {
+			case f.MD5 != "":
+				found = append(found, fmt.Sprintf("md5 %s, want %s", got["md5"], f.MD5))
+			case f.SHA256 != "":
+				found = append(found, fmt.Sprintf("sha256 %s, want %s", got["sha256"], f.SHA256))
+			}
+			if f.RawMD5 != "" {
+				if raw == "" {
+					raw = "none (not a readable gzip file)"
+				}
+				found = append(found, fmt.Sprintf("%s %s, want %s", algoRawMD5, raw, f.RawMD5))
+			}
+			return "", fmt.Errorf("%s: %w: %s", path, ErrMismatch, strings.Join(found, "; "))
+		}
 	}
-	_ = writeStamp(path, sum) // Best effort: an offline copy in a read-only folder cannot hold one.
+	// Best effort: a file that cannot be stamped is hashed again next time.
+	_ = writeStamp(path, sum, aside)
 	return state, nil
-}
-
-// algoKey maps the name of a checksum in messages to its key in digests' result.
-func algoKey(algo string) string {
-	if algo == "sha256" {
-		return "sha256"
-	}
-	return "md5"
 }
 
 // rawMD5 is the md5 of the decompressed content of a gzip file, "" when it is not one or is corrupt.
