@@ -83,8 +83,8 @@ func runDataShow(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if mismatches > 0 {
-		return fmt.Errorf("%s: %d file(s) are not the published ones (MISMATCH above): delete them and run "+
-			"`vit data get %s`", ds.Name, mismatches, ds.Name)
+		return fmt.Errorf("%s: %d file(s) are not the published ones: MISMATCH above, and what to do in its warning",
+			ds.Name, mismatches)
 	}
 	return nil
 }
