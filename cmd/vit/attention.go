@@ -27,10 +27,7 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usageErrorf("-dir RUNDIR is required")
-	}
-	c, ds, _, err := openForData(*dir, &dataFlags{d: training.Data{Dataset: *data, Holdout: -1}, batch: *n}, stderr)
+	c, ds, _, err := openRun(*dir, &dataFlags{d: training.Data{Dataset: *data, Holdout: -1}, batch: *n}, true, stderr)
 	if err != nil {
 		return err
 	}

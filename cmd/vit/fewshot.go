@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vitnb/vitnb/datasets"
-	"github.com/vitnb/vitnb/vitnb/classifier"
 	"github.com/vitnb/vitnb/vitnb/training"
 )
 
@@ -46,7 +44,7 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 	if !(*l2 > 0) || math.IsInf(*l2, 0) {
 		return usageErrorf("-l2 must be a positive number, got %g", *l2)
 	}
-	c, ds, err := openFrozen(*dir, df, stderr)
+	c, ds, _, err := openRun(*dir, df, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -75,7 +73,7 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	if !(*lr > 0) || *lr > 1e6 {
 		return usageErrorf("-lr must be a positive number up to 1e6, got %g", *lr)
 	}
-	c, ds, err := openFrozen(*dir, df, stderr)
+	c, ds, _, err := openRun(*dir, df, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -88,21 +86,4 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	}
 	res.WriteText(stdout)
 	return nil
-}
-
-// openFrozen opens the run in dir and the data set of df, which need not be the model's.
-func openFrozen(dir string, df *dataFlags, stderr io.Writer) (*classifier.Classifier, *datasets.Dataset, error) {
-	if dir == "" {
-		return nil, nil, usageErrorf("-dir RUNDIR is required")
-	}
-	ds, err := df.load()
-	if err != nil {
-		return nil, nil, err
-	}
-	b, _, err := newBackend(stderr)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := classifier.Open(b, dir)
-	return c, ds, err
 }

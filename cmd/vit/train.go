@@ -74,7 +74,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if mode == "finetune" {
 		job.Optimizer = training.PaperFineTuning(2000, 50)
 	}
-	recipe := fs.String("recipe", "", "start from a named recipe (flags given override it): "+recipeNames())
+	recipe := fs.String("recipe", "", "start from a named recipe (flags given override it): "+strings.Join(training.RecipeNames(), ", "))
 	if name := flagValue(fs, args, "recipe"); name != "" {
 		r, err := training.LookupRecipe(name)
 		if err != nil {
@@ -191,14 +191,6 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func recipeNames() string {
-	var names []string
-	for _, r := range training.Recipes() {
-		names = append(names, r.Name)
-	}
-	return strings.Join(names, ", ")
-}
-
 // newBackend creates the backend vitnb chooses and says which and why on stderr; it returns the configuration
 // name results files record.
 func newBackend(stderr io.Writer) (compute.Backend, string, error) {
@@ -218,10 +210,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usageErrorf("-dir RUNDIR is required")
-	}
-	c, ds, name, err := openForData(*dir, df, stderr)
+	c, ds, name, err := openRun(*dir, df, true, stderr)
 	if err != nil {
 		return err
 	}
@@ -240,9 +229,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// openForData opens the run in dir and the data set of df, and checks that the model's head fits the data set.
-func openForData(dir string, df *dataFlags, stderr io.Writer) (*classifier.Classifier, *datasets.Dataset, string, error) {
-	if _, err := training.ReadModelConfig(dir); err != nil {
+// openRun opens the run in dir (-dir, required) and the data set of df; with sameClasses, it checks that the model's
+// head fits the data set (few-shot and probes take any data set). It returns the backend's name too.
+func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*classifier.Classifier, *datasets.Dataset, string, error) {
+	if dir == "" {
+		return nil, nil, "", usageErrorf("-dir RUNDIR is required")
+	}
+	if _, err := training.ReadModelConfig(dir); err != nil { // before loading a data set for nothing
 		return nil, nil, "", err
 	}
 	ds, err := df.load()
@@ -257,7 +250,7 @@ func openForData(dir string, df *dataFlags, stderr io.Writer) (*classifier.Class
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if len(ds.Classes) != c.Config.NumClasses {
+	if sameClasses && len(ds.Classes) != c.Config.NumClasses {
 		return nil, nil, "", fmt.Errorf("the model in %s has %d classes, %s has %d", dir, c.Config.NumClasses, ds.Name, len(ds.Classes))
 	}
 	return c, ds, name, nil

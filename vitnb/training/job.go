@@ -197,15 +197,20 @@ func Recipes() []Recipe {
 	return out
 }
 
+// RecipeNames returns the names of the recipes, sorted.
+func RecipeNames() []string {
+	var names []string
+	for _, r := range Recipes() {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
 // LookupRecipe returns the recipe of that name.
 func LookupRecipe(name string) (Recipe, error) {
 	r, ok := recipes[name]
 	if !ok {
-		var names []string
-		for _, r := range Recipes() {
-			names = append(names, r.Name)
-		}
-		return r, fmt.Errorf("unknown recipe %q: want one of %s", name, strings.Join(names, ", "))
+		return r, fmt.Errorf("unknown recipe %q: want one of %s", name, strings.Join(RecipeNames(), ", "))
 	}
 	return r, nil
 }
