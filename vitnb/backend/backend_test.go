@@ -106,3 +106,12 @@ func TestConstructorPanic(t *testing.T) {
 		t.Errorf("got %v, want the panic as an error naming the configuration", err)
 	}
 }
+
+// TestWarnSIMD: the warning is written exactly when the binary lacks the SIMD kernels, and says how to rebuild.
+func TestWarnSIMD(t *testing.T) {
+	var w strings.Builder
+	WarnSIMD(&w)
+	if SIMDBuild != (w.Len() == 0) || (!SIMDBuild && !strings.Contains(w.String(), "GOEXPERIMENT=simd go install")) {
+		t.Errorf("SIMDBuild %v, warning %q", SIMDBuild, w.String())
+	}
+}
