@@ -87,11 +87,10 @@ func weightsInfo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, info, err := weights.Load(pos[0], weights.Options{Heads: *heads, Preset: *preset})
+	info, err := weights.Inspect(pos[0], weights.Options{Heads: *heads, Preset: *preset})
 	if err != nil {
 		return err
 	}
-	defer store.Finalize()
 	info.Describe(stdout)
 	return nil
 }

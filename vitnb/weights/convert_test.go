@@ -69,3 +69,20 @@ func TestWriteCatalog(t *testing.T) {
 		t.Errorf("last line: %q", s[strings.LastIndex(strings.TrimSuffix(s, "\n"), "\n"):])
 	}
 }
+
+// TestInspect reads a file with every check of Load: what Describe prints, and the errors.
+func TestInspect(t *testing.T) {
+	info, err := Inspect("testdata/timm.safetensors", Options{Heads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w strings.Builder
+	info.Describe(&w)
+	if info.Format != FormatTimm || info.Config.Heads != 3 || !strings.Contains(w.String(), "file: testdata/timm.safetensors\nformat: timm\n") {
+		t.Errorf("%s %s:\n%s", info.Format, info.Config, w.String())
+	}
+	if _, err := Inspect("testdata/timm.safetensors", Options{Heads: 3, Preset: "B/16"}); err == nil ||
+		!strings.Contains(err.Error(), "mis-shaped") {
+		t.Errorf("checked against B/16: %v", err)
+	}
+}
