@@ -115,3 +115,20 @@ func TestWarnSIMD(t *testing.T) {
 		t.Errorf("SIMDBuild %v, warning %q", SIMDBuild, w.String())
 	}
 }
+
+// TestInfo writes the report of the backend New chose: its configuration, why, and the versions.
+func TestInfo(t *testing.T) {
+	_, c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w strings.Builder
+	if err := Info(&w); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"backend:   " + c.Config + "\n", "why:       " + c.Reason + "\n", "\ngomlx:     ", "\nvitnb:     "} {
+		if !strings.Contains(w.String(), want) {
+			t.Errorf("Info misses %q:\n%s", want, w.String())
+		}
+	}
+}

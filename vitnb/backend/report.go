@@ -10,6 +10,16 @@ import (
 	"github.com/gomlx/compute"
 )
 
+// Info chooses the backend as New does and writes its Report to w: what `vit info` prints.
+func Info(w io.Writer) error {
+	b, choice, err := New()
+	if err != nil {
+		return err
+	}
+	Report(w, b, choice)
+	return nil
+}
+
 // Report writes what `vit info` prints: the backend chosen and why, the fallbacks tried, its devices, the XLA
 // plugins found, the CPUs, the malloc setting, the build and the versions of Go, GoMLX, go-xla and vitnb.
 func Report(w io.Writer, b compute.Backend, choice Choice) {
