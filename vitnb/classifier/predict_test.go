@@ -11,6 +11,10 @@ import (
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
 
+// tinyConfig is a ViT small enough to build in milliseconds.
+var tinyConfig = vitnb.Config{Name: "tiny", ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2,
+	MLPDim: 32, NumClasses: 3}
+
 // TestFromOrigin: weights, a run folder or random weights, as the Origin says; not weights and a folder at once.
 func TestFromOrigin(t *testing.T) {
 	b := newBackend(t)
@@ -28,7 +32,7 @@ func TestFromOrigin(t *testing.T) {
 	if _, err := FromOrigin(b, Origin{Dir: t.TempDir()}); err == nil {
 		t.Error("an empty folder opened as a run")
 	}
-	cfg := vitnb.Config{Name: "tiny", ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 3}
+	cfg := tinyConfig
 	r1, err := FromOrigin(b, Origin{Config: cfg, Seed: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +64,7 @@ func TestFromOrigin(t *testing.T) {
 // line, with the model and backend).
 func TestWritePredictions(t *testing.T) {
 	b := newBackend(t)
-	cfg := vitnb.Config{Name: "tiny", ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 3}
+	cfg := tinyConfig
 	c, err := Random(b, cfg, 1)
 	if err != nil {
 		t.Fatal(err)
