@@ -2,7 +2,9 @@ package vitnb
 
 import (
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 )
 
 // Variable names, relative to the model's scope, exactly as the keys of Google's .npz checkpoints
@@ -128,6 +130,22 @@ func (c Config) ParamTable() []ParamGroup {
 		}
 	}
 	return table
+}
+
+// WriteParamTable writes what `vit params` prints: the configuration (String), a table of ParamTable with
+// right-aligned counts, and the total (NumParams) as "total N".
+func (c Config) WriteParamTable(w io.Writer) error {
+	fmt.Fprintln(w, c)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "part\tparameters\t")
+	for _, g := range c.ParamTable() {
+		fmt.Fprintf(tw, "%s\t%d\t\n", g.Part, g.Count)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "total %d\n", c.NumParams())
+	return err
 }
 
 // partOf returns the ParamTable key of a variable name.

@@ -18,10 +18,5 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
-	b, choice, err := backend.New()
-	if err != nil {
-		return err
-	}
-	backend.Report(stdout, b, choice)
-	return nil
+	return backend.Info(stdout)
 }

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 
 	"github.com/vitnb/vitnb/vitnb/notebook"
@@ -43,15 +40,7 @@ func notebookSetup(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if in.Skipped {
-		fmt.Fprintf(stdout, "GoNB %s, its kernel and the venv are in place (%s; -force installs again)\n", notebook.GoNBVersion, in.Home)
-	} else {
-		fmt.Fprintf(stdout, "GoNB %s kernel installed: %s\n", notebook.GoNBVersion, in.KernelSpec)
-	}
-	fmt.Fprintln(stdout, "run the notebooks: vit notebook run notebooks/*.ipynb")
-	if *lab {
-		fmt.Fprintln(stdout, "browse them:       vit notebook lab notebooks/")
-	}
+	in.Describe(stdout)
 	return nil
 }
 
@@ -72,16 +61,12 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 	if *port <= 0 || *port > 65535 {
 		return usageErrorf("-port must be in 1..65535, got %d", *port)
 	}
-	if *budget != "" && !slices.Contains(notebook.Budgets, *budget) {
-		return usageErrorf("-budget must be one of %s, got %q", strings.Join(notebook.Budgets, ", "), *budget)
+	if err := notebook.CheckBudget(*budget); err != nil {
+		return usageErrorf("-budget: %v", err)
 	}
 	dir := "notebooks"
 	if fs.NArg() == 1 {
 		dir = fs.Arg(0)
-	}
-	var env []string
-	if *budget != "" {
-		env = append(env, "VITNB_BUDGET="+*budget)
 	}
 	var log io.Writer = stderr
 	if *quiet {
@@ -90,7 +75,7 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return notebook.Serve(ctx, notebook.LabOptions{Home: *home, Dir: dir, IP: *ip, Port: *port, Token: *token,
-		Env: env, Log: log}, stdout)
+		Budget: *budget, Log: log}, stdout)
 }
 
 func notebookRun(args []string, stdout, stderr io.Writer) error {
@@ -104,20 +89,11 @@ func notebookRun(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
-	if !slices.Contains(notebook.Budgets, *budget) {
-		return usageErrorf("-budget must be one of %s, got %q", strings.Join(notebook.Budgets, ", "), *budget)
+	if err := notebook.CheckBudget(*budget); err != nil {
+		return usageErrorf("-budget: %v", err)
 	}
 	if fs.NArg() == 0 {
 		return usageErrorf("notebook run needs notebook files")
-	}
-	if *outDir == "" {
-		d, err := os.MkdirTemp("", "vitnb-notebooks-")
-		if err != nil {
-			return err
-		}
-		*outDir = d
-	} else if err := os.MkdirAll(*outDir, 0o755); err != nil {
-		return err
 	}
 	opts := notebook.RunOptions{OutDir: *outDir, Python: *python, Home: *home, Budget: *budget, Timeout: *timeout,
 		Write: *write, Log: stderr}

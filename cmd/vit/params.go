@@ -1,10 +1,6 @@
 package main
 
-import (
-	"fmt"
-	"io"
-	"text/tabwriter"
-)
+import "io"
 
 func init() {
 	commands["params"] = command{
@@ -25,15 +21,5 @@ func runParams(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, cfg)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "part\tparameters\t")
-	for _, g := range cfg.ParamTable() {
-		fmt.Fprintf(tw, "%s\t%d\t\n", g.Part, g.Count)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "total %d\n", cfg.NumParams())
-	return nil
+	return cfg.WriteParamTable(stdout)
 }

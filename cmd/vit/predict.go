@@ -1,13 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
-	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/classifier"
-	"github.com/vitnb/vitnb/vitnb/weights"
 )
 
 func init() {
@@ -18,13 +15,7 @@ func init() {
 }
 
 // prediction is what `vit predict -json` prints for each image.
-type prediction struct {
-	Preset  string `json:"preset"`
-	Weights string `json:"weights,omitempty"`
-	Format  string `json:"format,omitempty"`
-	Backend string `json:"backend"`
-	classifier.Prediction
-}
+type prediction = classifier.Report
 
 func runPredict(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("predict", "[-preset P | -weights W | -dir RUNDIR] -image FILE [more images] [-topk 5] [-json]", stderr)
@@ -52,37 +43,28 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if *topK <= 0 {
 		return usageErrorf("-topk must be positive, got %d", *topK)
 	}
-	if *weightsName != "" && *dir != "" {
-		return usageErrorf("give -weights or -dir, not both")
+	o := classifier.Origin{Weights: *weightsName, Dir: *dir, Seed: *seed}
+	if err := o.Validate(); err != nil {
+		return usageErrorf("%v", err)
 	}
-	var opts weights.Options
-	var cfg vitnb.Config
 	var err error
 	if *weightsName != "" {
-		if opts, err = mf.weightsOptions(*posInterp); err != nil {
+		if o.WeightsOptions, err = mf.weightsOptions(*posInterp); err != nil {
 			return err
 		}
 	} else if *dir == "" {
-		if cfg, err = mf.config(); err != nil {
+		if o.Config, err = mf.config(); err != nil {
 			return err
 		}
-		if cfg.NumClasses <= 0 {
-			return usageErrorf("-classes must be positive to predict, got %d", cfg.NumClasses)
+		if o.Config.NumClasses <= 0 {
+			return usageErrorf("-classes must be positive to predict, got %d", o.Config.NumClasses)
 		}
 	}
 	b, backendName, err := newBackend(stderr)
 	if err != nil {
 		return err
 	}
-	var c *classifier.Classifier
-	switch {
-	case *weightsName != "":
-		c, err = classifier.Load(b, *weightsName, opts)
-	case *dir != "":
-		c, err = classifier.Open(b, *dir)
-	default:
-		c, err = classifier.Random(b, cfg, *seed)
-	}
+	c, err := classifier.FromOrigin(b, o)
 	if err != nil {
 		return err
 	}
@@ -93,18 +75,5 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range preds {
-		if *asJSON {
-			if err := json.NewEncoder(stdout).Encode(prediction{Preset: c.Config.Name, Weights: c.Source,
-				Format: c.Format, Backend: backendName, Prediction: p}); err != nil {
-				return err
-			}
-			continue
-		}
-		fmt.Fprintf(stdout, "%s on %s (%s)\n", c, p.Image, backendName)
-		for i, t := range p.Top {
-			fmt.Fprintf(stdout, "%d. class %d %s  p=%.4f  logit=%.4f\n", i+1, t.Class, t.Label, t.Probability, t.Logit)
-		}
-	}
-	return nil
+	return c.WritePredictions(stdout, preds, backendName, *asJSON)
 }

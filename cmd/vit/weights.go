@@ -37,21 +37,12 @@ func weightsList(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
-	list := weights.CatalogIn(*cache)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(list)
+		return enc.Encode(weights.CatalogIn(*cache))
 	}
-	for _, e := range list {
-		state := ""
-		if e.Downloaded {
-			state = "  [downloaded: " + e.Path + "]"
-		}
-		fmt.Fprintf(stdout, "%-48s %-6s %-5s %s%s\n    %s\n", e.Name, e.Format, e.Preset, e.Description, state, e.Files[0].URL)
-	}
-	fmt.Fprintf(stdout, "\ncache: %s\n", *cache)
-	return nil
+	return weights.WriteCatalog(stdout, *cache)
 }
 
 func weightsGet(args []string, stdout, stderr io.Writer) error {
@@ -77,9 +68,6 @@ func weightsGet(args []string, stdout, stderr io.Writer) error {
 		progress = nil
 	}
 	opts := weights.ResolveOptions{CacheDir: *cache, Mirror: *mirror, Offline: *offline, Progress: progress}
-	if *mirror != "" {
-		opts.Endpoint = *mirror
-	}
 	path, err := weights.Resolve(ctx, name, opts)
 	if errors.Is(err, weights.ErrName) {
 		return usageErrorf("%v", err)
@@ -99,11 +87,10 @@ func weightsInfo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, info, err := weights.Load(pos[0], weights.Options{Heads: *heads, Preset: *preset})
+	info, err := weights.Inspect(pos[0], weights.Options{Heads: *heads, Preset: *preset})
 	if err != nil {
 		return err
 	}
-	defer store.Finalize()
 	info.Describe(stdout)
 	return nil
 }
@@ -121,19 +108,10 @@ func weightsConvert(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usageErrorf("-o OUT.safetensors is required")
 	}
-	store, info, err := weights.Load(pos[0], weights.Options{Heads: *heads})
+	summary, err := weights.Convert(pos[0], *out, *configPath, weights.Options{Heads: *heads})
 	if err != nil {
 		return err
 	}
-	defer store.Finalize()
-	if err := weights.SaveTimm(*out, store, "/", info.Config); err != nil {
-		return err
-	}
-	if *configPath != "" {
-		if err := weights.WriteTimmConfig(*configPath, info.Config, info.Preprocessing); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(stdout, "wrote %s: %s%s\n", *out, strings.TrimPrefix(info.Config.String(), "ViT "), weights.TimmNotes(info.Config))
+	fmt.Fprintln(stdout, summary)
 	return nil
 }

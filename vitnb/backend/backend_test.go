@@ -106,3 +106,29 @@ func TestConstructorPanic(t *testing.T) {
 		t.Errorf("got %v, want the panic as an error naming the configuration", err)
 	}
 }
+
+// TestWarnSIMD: the warning is written exactly when the binary lacks the SIMD kernels, and says how to rebuild.
+func TestWarnSIMD(t *testing.T) {
+	var w strings.Builder
+	WarnSIMD(&w)
+	if SIMDBuild != (w.Len() == 0) || (!SIMDBuild && !strings.Contains(w.String(), "GOEXPERIMENT=simd go install")) {
+		t.Errorf("SIMDBuild %v, warning %q", SIMDBuild, w.String())
+	}
+}
+
+// TestInfo writes the report of the backend New chose: its configuration, why, and the versions.
+func TestInfo(t *testing.T) {
+	_, c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w strings.Builder
+	if err := Info(&w); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"backend:   " + c.Config + "\n", "why:       " + c.Reason + "\n", "\ngomlx:     ", "\nvitnb:     "} {
+		if !strings.Contains(w.String(), want) {
+			t.Errorf("Info misses %q:\n%s", want, w.String())
+		}
+	}
+}

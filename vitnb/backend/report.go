@@ -10,13 +10,20 @@ import (
 	"github.com/gomlx/compute"
 )
 
+// Info chooses the backend as New does and writes its Report to w: what `vit info` prints.
+func Info(w io.Writer) error {
+	b, choice, err := New()
+	if err != nil {
+		return err
+	}
+	Report(w, b, choice)
+	return nil
+}
+
 // Report writes what `vit info` prints: the backend chosen and why, the fallbacks tried, its devices, the XLA
 // plugins found, the CPUs, the malloc setting, the build and the versions of Go, GoMLX, go-xla and vitnb.
 func Report(w io.Writer, b compute.Backend, choice Choice) {
-	if !SIMDBuild {
-		fmt.Fprintln(w, "WARNING: this binary was built without GOEXPERIMENT=simd: the pure-Go backend runs 13-16x slower.")
-		fmt.Fprintln(w, "         Rebuild with: GOEXPERIMENT=simd go install ./cmd/vit")
-	}
+	WarnSIMD(w)
 	fmt.Fprintf(w, "backend:   %s\n", choice.Config)
 	fmt.Fprintf(w, "why:       %s\n", choice.Reason)
 	for _, f := range choice.Fallbacks {
@@ -45,6 +52,15 @@ func Report(w io.Writer, b compute.Backend, choice Choice) {
 	fmt.Fprintf(w, "gomlx:     %s\n", ModuleVersion("github.com/gomlx/gomlx"))
 	fmt.Fprintf(w, "go-xla:    %s\n", ModuleVersion("github.com/gomlx/go-xla"))
 	fmt.Fprintf(w, "vitnb:     %s\n", ModuleVersion(""))
+}
+
+// WarnSIMD writes a warning and how to rebuild to w when this binary was built without GOEXPERIMENT=simd (the
+// pure-Go backend then runs 13-16x slower), and nothing otherwise.
+func WarnSIMD(w io.Writer) {
+	if !SIMDBuild {
+		fmt.Fprintln(w, "WARNING: this binary was built without GOEXPERIMENT=simd: the pure-Go backend runs 13-16x slower.")
+		fmt.Fprintln(w, "         Rebuild with: GOEXPERIMENT=simd go install ./cmd/vit")
+	}
 }
 
 // ModuleVersion returns the version of a module linked into this binary ("" for the main module), as the Go

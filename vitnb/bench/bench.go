@@ -37,8 +37,10 @@ type Options struct {
 	MinTime          time.Duration
 	// Matmul, when above 0, also measures an Matmul x Matmul float32 matrix product on the backend.
 	Matmul int
-	// CPUProfile, if set, receives a pprof CPU profile of the timed steps.
-	CPUProfile io.Writer
+	// CPUProfile, if set, receives a pprof CPU profile of the timed steps; else CPUProfilePath, if set, names a
+	// file that Run creates for it.
+	CPUProfile     io.Writer
+	CPUProfilePath string
 	// BackendName names the backend in the result, e.g. "xla:cpu" (default b.Name()).
 	BackendName string
 }
@@ -71,17 +73,37 @@ type Result struct {
 	Matmul       int     `json:"matmul,omitempty"`
 }
 
-// Run benchmarks the model cfg with random weights on b.
-func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
-	if opts.Mode != "train" && opts.Mode != "infer" {
-		return nil, fmt.Errorf("mode must be train or infer, got %q", opts.Mode)
+// Validate checks the options and names the first that is wrong (as the flags of `vit bench`, which reports
+// these errors as usage errors).
+func (o Options) Validate() error {
+	switch {
+	case o.Mode != "train" && o.Mode != "infer":
+		return fmt.Errorf("-mode must be train or infer, got %q", o.Mode)
+	case o.Batch <= 0 || o.MinSteps <= 0 || o.Warmup < 0 || o.MinTime < 0 || o.Matmul < 0 || o.Matmul > 16384:
+		return fmt.Errorf("-batch and -steps must be positive, -warmup and -time not negative, -matmul in [0, 16384]")
+	case o.Devices < 1 || o.Batch%o.Devices != 0 || (o.Devices > 1 && o.Mode != "train"):
+		return fmt.Errorf("-devices %d: want a positive number of devices that divides -batch %d, and -mode train for "+
+			"more than one", o.Devices, o.Batch)
 	}
+	return nil
+}
+
+// Run benchmarks the model cfg with random weights on b (Devices 0 counts as 1).
+func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 	opts.Devices = max(opts.Devices, 1)
-	if opts.Batch <= 0 {
-		return nil, fmt.Errorf("batch must be positive, got %d", opts.Batch)
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	if err := cfg.CheckMemoryOn(b, opts.Batch, opts.Mode == "train"); err != nil {
 		return nil, err
+	}
+	if opts.CPUProfile == nil && opts.CPUProfilePath != "" {
+		f, err := os.Create(opts.CPUProfilePath)
+		if err != nil {
+			return nil, fmt.Errorf("CPU profile: %w", err)
+		}
+		defer f.Close()
+		opts.CPUProfile = f
 	}
 	step, err := newStep(b, cfg, opts.Batch, opts.Mode, opts.Devices)
 	if err != nil {

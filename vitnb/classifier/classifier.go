@@ -133,6 +133,38 @@ func Load(b compute.Backend, name string, opts weights.Options) (*Classifier, er
 	return c, nil
 }
 
+// Origin names where the model of a classifier comes from: pretrained Weights (Load, with WeightsOptions), else a
+// run folder Dir (Open), else random weights of Config drawn with Seed (Random).
+type Origin struct {
+	Weights        string
+	WeightsOptions weights.Options
+	Dir            string
+	Config         vitnb.Config
+	Seed           int64
+}
+
+// Validate refuses an Origin that names both Weights and Dir (in the words of the flags of `vit predict`).
+func (o Origin) Validate() error {
+	if o.Weights != "" && o.Dir != "" {
+		return errors.New("give -weights or -dir, not both")
+	}
+	return nil
+}
+
+// FromOrigin returns the classifier that o names (Load, Open or Random).
+func FromOrigin(b compute.Backend, o Origin) (*Classifier, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.Weights != "":
+		return Load(b, o.Weights, o.WeightsOptions)
+	case o.Dir != "":
+		return Open(b, o.Dir)
+	}
+	return Random(b, o.Config, o.Seed)
+}
+
 // Open returns the model of a run folder, finished or interrupted: its newest checkpoint, job, results and
 // training curve.
 func Open(b compute.Backend, dir string) (*Classifier, error) {

@@ -1,8 +1,10 @@
 package classifier
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
+	"io"
 	"math"
 	"sort"
 
@@ -24,6 +26,16 @@ type Prediction struct {
 	Logits []float32 `json:"logits"`
 	// Top are the k most likely classes, best first.
 	Top []ClassProb `json:"top"`
+}
+
+// Report is a prediction with the model and the backend that made it: what `vit predict -json` prints for each
+// image.
+type Report struct {
+	Preset  string `json:"preset"`
+	Weights string `json:"weights,omitempty"`
+	Format  string `json:"format,omitempty"`
+	Backend string `json:"backend"`
+	Prediction
 }
 
 // ClassProb is one class of a prediction.
@@ -129,6 +141,35 @@ func (c *Classifier) PredictFiles(paths []string, k int) ([]Prediction, error) {
 		preds[i].Image = paths[i]
 	}
 	return preds, nil
+}
+
+// WritePredictions writes preds, made by c on the backend named backendName (c.Backend.Name() when ""), to w as
+// `vit predict` prints them: with asJSON one Report per line, else for each image a line "MODEL on IMAGE
+// (BACKEND)" and its top classes, one numbered line each.
+func (c *Classifier) WritePredictions(w io.Writer, preds []Prediction, backendName string, asJSON bool) error {
+	if backendName == "" {
+		backendName = c.Backend.Name()
+	}
+	enc := json.NewEncoder(w)
+	for _, p := range preds {
+		if asJSON {
+			if err := enc.Encode(Report{Preset: c.Config.Name, Weights: c.Source, Format: c.Format,
+				Backend: backendName, Prediction: p}); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "%s on %s (%s)\n", c, p.Image, backendName); err != nil {
+			return err
+		}
+		for i, t := range p.Top {
+			if _, err := fmt.Fprintf(w, "%d. class %d %s  p=%.4f  logit=%.4f\n", i+1, t.Class, t.Label, t.Probability,
+				t.Logit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // top returns the k classes with the highest logits, with softmax probabilities.

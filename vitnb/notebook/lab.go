@@ -28,7 +28,9 @@ type LabOptions struct {
 	Port int
 	// Token guards the server; empty means $JUPYTER_TOKEN, else a random one.
 	Token string
-	// Env is added to the server's environment, which the kernels inherit (e.g. "VITNB_BUDGET=quick").
+	// Budget, if not "", is set as $VITNB_BUDGET for the kernels (one of Budgets).
+	Budget string
+	// Env is added to the server's environment, which the kernels inherit.
 	Env []string
 	// Log receives JupyterLab's own log (io.Discard when nil).
 	Log io.Writer
@@ -73,6 +75,13 @@ func StartLab(ctx context.Context, o LabOptions) (*Lab, error) {
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 60 * time.Second
 	}
+	if err := CheckBudget(o.Budget); err != nil {
+		return nil, err
+	}
+	env := append([]string{"JUPYTER_TOKEN=" + o.Token}, o.Env...)
+	if o.Budget != "" {
+		env = append(env, "VITNB_BUDGET="+o.Budget)
+	}
 	log := o.Log
 	if log == nil {
 		log = io.Discard
@@ -105,7 +114,7 @@ func StartLab(ctx context.Context, o LabOptions) (*Lab, error) {
 	}
 	cmd := exec.Command(jupyter, args...)
 	cmd.Dir = dir
-	cmd.Env = ToolEnv(o.Home, append([]string{"JUPYTER_TOKEN=" + o.Token}, o.Env...)...)
+	cmd.Env = ToolEnv(o.Home, env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// Its own process group: Ctrl-C in a terminal reaches vit, which stops the server with SIGTERM (a clean
 	// shutdown that ends the kernels), instead of JupyterLab's "Shutdown this Jupyter server (y/[n])?".

@@ -4,11 +4,28 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 )
 
-// RunAll runs notebooks one after the other (Run) and writes a line for each to w: "ok   PATH (seconds, budget)",
-// or "FAIL PATH" with its problems. It returns an error that counts the failures.
+// RunAll runs notebooks one after the other (Run) into o.OutDir, which it creates (a new temporary folder when
+// o.OutDir is ""), and writes a line for each to w: "ok   PATH (seconds, budget)", or "FAIL PATH" with its
+// problems; last, where the executed copies are. It returns an error that counts the failures.
 func RunAll(ctx context.Context, paths []string, o RunOptions, w io.Writer) error {
+	if err := CheckBudget(o.Budget); err != nil {
+		return err
+	}
+	if o.Budget == "" {
+		o.Budget = "quick"
+	}
+	var err error
+	if o.OutDir == "" {
+		o.OutDir, err = os.MkdirTemp("", "vitnb-notebooks-")
+	} else {
+		err = os.MkdirAll(o.OutDir, 0o755)
+	}
+	if err != nil {
+		return fmt.Errorf("notebook run: %w", err)
+	}
 	failed := 0
 	for _, path := range paths {
 		res, err := Run(ctx, path, o)

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -19,6 +21,14 @@ var runnerScript string
 // Budgets are the values of $VITNB_BUDGET the notebooks know (package nb's): quick (a few minutes each on 2 cores,
 // as CI), default (at most about 10 minutes each, what the repository stores) and full.
 var Budgets = []string{"quick", "default", "full"}
+
+// CheckBudget returns an error unless budget is one of Budgets or "" (the default of RunOptions and LabOptions).
+func CheckBudget(budget string) error {
+	if budget != "" && !slices.Contains(Budgets, budget) {
+		return fmt.Errorf("unknown budget %q: want one of %s", budget, strings.Join(Budgets, ", "))
+	}
+	return nil
+}
 
 // DefaultTimeout is the limit per notebook (and per cell) of a budget: 15 minutes for quick, 30 for default, 60
 // for full.
@@ -34,13 +44,14 @@ func DefaultTimeout(budget string) time.Duration {
 
 // RunOptions says how Run executes a notebook.
 type RunOptions struct {
-	// OutDir receives the executed copy (same base name as the notebook); it must exist.
+	// OutDir receives the executed copy (same base name as the notebook). Run wants it to exist; RunAll creates
+	// it, and a new temporary folder when it is "" (it says which).
 	OutDir string
 	// Python is a Python with nbclient (the setup's virtual environment when empty).
 	Python string
 	// Home is the folder of Setup (DefaultHome when empty).
 	Home string
-	// Budget is set as $VITNB_BUDGET for the cells ("quick" when empty).
+	// Budget is set as $VITNB_BUDGET for the cells ("quick" when empty; see CheckBudget).
 	Budget string
 	// Timeout is the limit per notebook and per cell (DefaultTimeout(Budget) when 0).
 	Timeout time.Duration
@@ -66,6 +77,9 @@ type Result struct {
 func Run(ctx context.Context, path string, o RunOptions) (*Result, error) {
 	if o.Home == "" {
 		o.Home = DefaultHome()
+	}
+	if err := CheckBudget(o.Budget); err != nil {
+		return nil, err
 	}
 	if o.Budget == "" {
 		o.Budget = "quick"

@@ -91,8 +91,24 @@ type Installed struct {
 	Jupyter    string // its jupyter command (JupyterLab with Lab)
 	GoNB       string // the gonb binary
 	KernelSpec string // the gonb kernel spec (kernel.json)
+	// Lab is true when JupyterLab is installed too (SetupOptions.Lab).
+	Lab bool
 	// Skipped is true when everything was already in place (the stamp matched) and nothing ran.
 	Skipped bool
+}
+
+// Describe writes what `vit notebook setup` says when done: the kernel installed (or found in place), and the
+// commands that run the notebooks and, with JupyterLab, browse them.
+func (in *Installed) Describe(w io.Writer) {
+	if in.Skipped {
+		fmt.Fprintf(w, "GoNB %s, its kernel and the venv are in place (%s; -force installs again)\n", GoNBVersion, in.Home)
+	} else {
+		fmt.Fprintf(w, "GoNB %s kernel installed: %s\n", GoNBVersion, in.KernelSpec)
+	}
+	fmt.Fprintln(w, "run the notebooks: vit notebook run notebooks/*.ipynb")
+	if in.Lab {
+		fmt.Fprintln(w, "browse them:       vit notebook lab notebooks/")
+	}
 }
 
 // setupStamp is written to Home/setup.json when Setup succeeds; a later Setup with the same versions skips
@@ -168,7 +184,7 @@ func Setup(ctx context.Context, o SetupOptions) (*Installed, error) {
 	}
 	venv := filepath.Join(h, "venv")
 	in := &Installed{Home: h, Python: filepath.Join(venv, "bin", "python"), Jupyter: filepath.Join(venv, "bin", "jupyter"),
-		GoNB: filepath.Join(h, "bin", "gonb"), KernelSpec: spec}
+		GoNB: filepath.Join(h, "bin", "gonb"), KernelSpec: spec, Lab: o.Lab}
 	want := o.stamp(spec)
 	if !o.Force && upToDate(h, want, in) {
 		in.Skipped = true

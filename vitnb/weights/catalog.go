@@ -237,3 +237,21 @@ func CatalogIn(cache string) []CatalogEntry {
 	}
 	return list
 }
+
+// WriteCatalog writes the known checkpoints as `vit weights list` prints them: for each its name, format,
+// preset, description and whether it is in the cache folder cache, then its URL on a line of its own; last,
+// the cache folder.
+func WriteCatalog(w io.Writer, cache string) error {
+	for _, e := range CatalogIn(cache) {
+		state := ""
+		if e.Downloaded {
+			state = "  [downloaded: " + e.Path + "]"
+		}
+		if _, err := fmt.Fprintf(w, "%-48s %-6s %-5s %s%s\n    %s\n", e.Name, e.Format, e.Preset, e.Description, state,
+			e.Files[0].URL); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(w, "\ncache: %s\n", cache)
+	return err
+}

@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -93,7 +94,7 @@ func resolveHub(ctx context.Context, repo string, opts ResolveOptions) (string, 
 			"huggingface_hub.snapshot_download('%s')\") and copy %s here, or unset HF_HUB_OFFLINE", repo, ErrOffline, err,
 			repo, folder)
 	}
-	endpoint := opts.Endpoint
+	endpoint := cmp.Or(opts.Endpoint, opts.Mirror)
 	if endpoint == "" {
 		endpoint = os.Getenv("HF_ENDPOINT")
 	}

@@ -322,3 +322,19 @@ func TestResolveHubWeightsOnly(t *testing.T) {
 		t.Errorf("the weights were fetched again: %q", progress.String())
 	}
 }
+
+// TestResolveHubMirror: a Mirror is the Hub server for hf: names (before $HF_ENDPOINT); Endpoint wins over it.
+func TestResolveHubMirror(t *testing.T) {
+	t.Setenv("HF_HUB_OFFLINE", "")
+	t.Setenv("HF_ENDPOINT", "http://127.0.0.1:1") // nothing listens there
+	hub, url := startHub(t, fixtureBlobs(t))
+	path, err := Resolve(context.Background(), "hf:"+hubRepo, ResolveOptions{HubCache: t.TempDir(), Mirror: url})
+	if err != nil || hub.requests.Load() == 0 || filepath.Base(path) != "model.safetensors" {
+		t.Fatalf("hf: through the mirror: %q, %v, %d requests", path, err, hub.requests.Load())
+	}
+	before := hub.requests.Load()
+	if _, err := Resolve(context.Background(), "hf:"+hubRepo, ResolveOptions{HubCache: t.TempDir(), Mirror: url,
+		Endpoint: "http://127.0.0.1:1"}); err == nil || hub.requests.Load() != before {
+		t.Errorf("Endpoint did not win over Mirror: %v, %d requests", err, hub.requests.Load()-before)
+	}
+}

@@ -116,6 +116,17 @@ func Load(path string, opts Options) (*model.Store, *Loaded, error) {
 	return store, info, nil
 }
 
+// Inspect reads the checkpoint at path as Load does (every check included) and returns what it found, without
+// keeping the variables: what `vit weights info` describes (Loaded.Describe).
+func Inspect(path string, opts Options) (*Loaded, error) {
+	store, info, err := Load(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	store.Finalize()
+	return info, nil
+}
+
 // LoadInto reads the checkpoint at path into store, with variables under scopePath ("/" for the root scope,
 // "/vit" for a model built in scope.In("vit")). Variables already in the store are overwritten. Nothing is
 // written to the store unless the whole checkpoint fits.

@@ -17,12 +17,13 @@ type ResolveOptions struct {
 	// CacheDir is vitnb's weights cache for catalog names ("": files.WeightsDir(), $VITNB_WEIGHTS_DIR or
 	// ~/.cache/vitnb/weights).
 	CacheDir string
-	// Mirror, if not "", replaces https://storage.googleapis.com and https://huggingface.co in catalog URLs.
+	// Mirror, if not "", replaces https://storage.googleapis.com and https://huggingface.co in catalog URLs, and
+	// is the Hugging Face Hub server for hf: names when Endpoint is "".
 	Mirror string
 	// HubCache is the Hugging Face Hub cache for hf: names ("": HubCacheDir(), which honours $HF_HUB_CACHE and
 	// $HF_HOME).
 	HubCache string
-	// Endpoint is the Hugging Face Hub server ("": $HF_ENDPOINT, else https://huggingface.co).
+	// Endpoint is the Hugging Face Hub server ("": Mirror, else $HF_ENDPOINT, else https://huggingface.co).
 	Endpoint string
 	// Offline uses only what is in the caches (also when $HF_HUB_OFFLINE is set for hf: names).
 	Offline bool

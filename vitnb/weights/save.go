@@ -165,3 +165,24 @@ func TimmNotes(cfg vitnb.Config) string {
 	}
 	return note
 }
+
+// Convert loads the weights file in (any format Load reads, with opts) and saves it at out in timm's naming
+// (SaveTimm); with configPath, it also writes a timm hub config.json there (WriteTimmConfig: as config.json
+// beside out, Load and timm read it back). It returns what `vit weights convert` says: "wrote OUT:
+// ARCHITECTURE", and what a timm user must set (TimmNotes).
+func Convert(in, out, configPath string, opts Options) (string, error) {
+	store, info, err := Load(in, opts)
+	if err != nil {
+		return "", err
+	}
+	defer store.Finalize()
+	if err := SaveTimm(out, store, "/", info.Config); err != nil {
+		return "", err
+	}
+	if configPath != "" {
+		if err := WriteTimmConfig(configPath, info.Config, info.Preprocessing); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("wrote %s: %s%s", out, strings.TrimPrefix(info.Config.String(), "ViT "), TimmNotes(info.Config)), nil
+}
