@@ -10,13 +10,6 @@ import (
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
 
-func init() {
-	commands["attention"] = command{
-		summary: "draw what a trained ViT looks at: attention rollout over test images (the paper's Fig. 6)",
-		run:     runAttention,
-	}
-}
-
 func runAttention(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("attention", "-dir RUNDIR [-data NAME] [-n 8] -o attention.png", stderr)
 	dir := fs.String("dir", "", "run folder of a vitnb training")

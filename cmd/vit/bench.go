@@ -10,13 +10,6 @@ import (
 	"github.com/vitnb/vitnb/vitnb/bench"
 )
 
-func init() {
-	commands["bench"] = command{
-		summary: "images/s, GFLOP/s and memory of training or inference steps of a preset (random data)",
-		run:     runBench,
-	}
-}
-
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "-preset P -batch N -mode train|infer [-dtype f32|bf16] [-json]", stderr)
 	mf := addModelFlags(fs, true)

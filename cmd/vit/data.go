@@ -13,22 +13,6 @@ import (
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
 
-func init() {
-	commands["data"] = command{
-		summary: "data sets: list, get NAME, show NAME (counts, source, checksums), sample NAME -o grid.png",
-		run:     runData,
-	}
-}
-
-func runData(args []string, stdout, stderr io.Writer) error {
-	return runSubcommands("data", []subcommand{
-		{"list", "the data sets and where their files are", runDataList},
-		{"get", "NAME: download a data set (or find it offline)", runDataGet},
-		{"show", "NAME: source, checksums, classes and counts per split", runDataShow},
-		{"sample", "NAME [-n 16] [-o grid.png]: a grid of pictures", runDataSample},
-	}, args, stdout, stderr)
-}
-
 func runDataList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("data list", "[-dir D]", stderr)
 	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")

@@ -10,17 +10,6 @@ import (
 	"github.com/vitnb/vitnb/vitnb/training"
 )
 
-func init() {
-	commands["fewshot"] = command{
-		summary: "the paper's few-shot linear evaluation of a trained ViT's frozen representation (1/5/10/25 shots)",
-		run:     runFewShot,
-	}
-	commands["probe"] = command{
-		summary: "linear probe: logistic regression on a trained ViT's frozen representation of the training set",
-		run:     runProbe,
-	}
-}
-
 func runFewShot(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("fewshot", "-dir RUNDIR -data NAME [-shots 1,5,10,25]", stderr)
 	df := addDataFlags(fs, training.Data{}, 128)

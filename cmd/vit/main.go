@@ -5,7 +5,7 @@
 //
 //	vit COMMAND [flags] [args]
 //
-// Each command registers itself in commands (see the other files of this package) and answers -h.
+// The table commands lists them; each is in the file of its name, and answers -h.
 package main
 
 import (
@@ -15,15 +15,17 @@ import (
 	"io"
 	"math"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/vitnb/vitnb/vitnb/backend"
 )
 
-// command is one subcommand of vit.
+// command is one command of vit.
 type command struct {
+	// name is the command's name, or a group's name and a verb ("data get").
+	name string
 	// summary is the one line shown by `vit help`.
 	summary string
 	// run executes the command with the arguments that follow its name. It returns errUsage (possibly wrapped)
@@ -31,8 +33,33 @@ type command struct {
 	run func(args []string, stdout, stderr io.Writer) error
 }
 
-// commands holds every subcommand by name; files of this package add to it in init functions.
-var commands = map[string]command{}
+// commands are vit's commands, in the order `vit help` lists them; each is in the file of its name.
+var commands = []command{
+	{"info", "the backend vit runs on and why, its devices, and the versions of Go, GoMLX and vitnb", runInfo},
+	{"params", "the parameters of a preset, per part of the model, and their total", runParams},
+	{"predict", "classify images with a ViT (random weights unless -weights: a file, a catalog name or hf:ORG/NAME)", runPredict},
+	{"pretrain", "train a ViT from scratch on a data set (AdamW, warm-up and decay), with checkpoints and a results file",
+		func(args []string, stdout, stderr io.Writer) error { return runTrain("pretrain", args, stdout, stderr) }},
+	{"finetune", "fine-tune a trained ViT on a data set as the paper (SGD momentum, cosine, clip 1, zero head)",
+		func(args []string, stdout, stderr io.Writer) error { return runTrain("finetune", args, stdout, stderr) }},
+	{"eval", "evaluate a trained ViT: top-1, top-5, per-class accuracy and confusion matrix", runEval},
+	{"fewshot", "the paper's few-shot linear evaluation of a trained ViT's frozen representation (1/5/10/25 shots)", runFewShot},
+	{"probe", "linear probe: logistic regression on a trained ViT's frozen representation of the training set", runProbe},
+	{"attention", "draw what a trained ViT looks at: attention rollout over test images (the paper's Fig. 6)", runAttention},
+	{"bench", "images/s, GFLOP/s and memory of training or inference steps of a preset (random data)", runBench},
+	{"data list", "the data sets and where their files are", runDataList},
+	{"data get", "NAME: download a data set (or find it offline)", runDataGet},
+	{"data show", "NAME: source, checksums, classes and counts per split", runDataShow},
+	{"data sample", "NAME [-n 16] [-o grid.png]: a grid of pictures", runDataSample},
+	{"weights list", "known checkpoints (Google .npz, Hugging Face, timm) with their URLs and cache state", weightsList},
+	{"weights get", "NAME or hf:ORG/NAME: download a checkpoint into the cache (the Hub's own for hf:), resumed and verified", weightsGet},
+	{"weights info", "FILE: format, inferred architecture, preprocessing of a weights file (.npz or .safetensors)", weightsInfo},
+	{"weights convert", "FILE -o OUT.safetensors: load any format and save it in timm's naming, for PyTorch", weightsConvert},
+	{"notebook setup", "install GoNB (pinned), goimports, the gonb kernel spec and a Python venv with nbclient", notebookSetup},
+	{"notebook lab", "start JupyterLab on a folder of notebooks (after setup -lab) and print its address", notebookLab},
+	{"notebook run", "execute notebooks headlessly; fail on any error, panic, exit status or signal in a cell", notebookRun},
+	{"notebook check", "check the stored outputs of notebooks: clean, complete and written from the current code", notebookCheck},
+}
 
 // errUsage marks errors caused by bad flags or arguments: vit prints them and exits with status 2.
 var errUsage = errors.New("usage error")
@@ -47,21 +74,22 @@ func main() {
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// isHelp tells whether arg asks for help.
+func isHelp(arg string) bool { return slices.Contains([]string{"help", "-h", "-help", "--help"}, arg) }
+
 // runMain runs vit with args and returns the exit status: 0 on success, 1 on failure, 2 on a usage error.
 func runMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+	if len(args) == 0 || isHelp(args[0]) {
 		printHelp(stdout)
 		if len(args) == 0 {
 			return 2
 		}
 		return 0
 	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "vit: unknown command %q; run `vit help` for the list\n", args[0])
-		return 2
+	cmd, rest, err := lookup(args, stderr)
+	if err == nil {
+		err = cmd.run(rest, stdout, stderr)
 	}
-	err := cmd.run(args[1:], stdout, stderr)
 	switch {
 	case err == nil:
 		return 0
@@ -76,49 +104,42 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// lookup returns the command args name and the arguments that follow its name: one word, or a group and a verb
+// (vit data get). A group without a known verb lists its verbs on stderr.
+func lookup(args []string, stderr io.Writer) (command, []string, error) {
+	var verbs []string
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c, args[1:], nil
+		}
+		if group, verb, _ := strings.Cut(c.name, " "); group == args[0] {
+			if len(args) > 1 && verb == args[1] {
+				return c, args[2:], nil
+			}
+			verbs = append(verbs, fmt.Sprintf("  %-8s %s", verb, c.summary))
+		}
+	}
+	if len(verbs) == 0 {
+		return command{}, nil, usageErrorf("unknown command; run `vit help` for the list")
+	}
+	fmt.Fprintf(stderr, "Usage: vit %s SUBCOMMAND [flags] [args]   (vit %s SUBCOMMAND -h for its flags)\n\nSubcommands:\n%s\n",
+		args[0], args[0], strings.Join(verbs, "\n"))
+	switch {
+	case len(args) == 1:
+		return command{}, nil, usageErrorf("%s wants a subcommand", args[0])
+	case isHelp(args[1]):
+		return command{}, nil, flag.ErrHelp
+	}
+	return command{}, nil, usageErrorf("unknown %s subcommand %q", args[0], args[1])
+}
+
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "vit: Vision Transformers on GoMLX (https://arxiv.org/abs/2010.11929)")
 	fmt.Fprintln(w, "\nUsage: vit COMMAND [flags] [args]   (vit COMMAND -h for the flags of one)")
 	fmt.Fprintln(w, "\nCommands:")
-	names := make([]string, 0, len(commands))
-	for name := range commands {
-		names = append(names, name)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
-	}
-}
-
-// subcommand is one verb of a command that has several (vit data get, vit weights list, vit notebook run).
-type subcommand struct {
-	name, summary string
-	run           func(args []string, stdout, stderr io.Writer) error
-}
-
-// runSubcommands runs the subcommand that args[0] names; with none, or -h, it lists them (none is a usage error).
-func runSubcommands(command string, subs []subcommand, args []string, stdout, stderr io.Writer) error {
-	var names []string
-	for _, s := range subs {
-		names = append(names, s.name)
-	}
-	want := strings.Join(names, ", ")
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(stderr, "Usage: vit %s SUBCOMMAND [flags] [args]   (vit %s SUBCOMMAND -h for its flags)\n\nSubcommands:\n", command, command)
-		for _, s := range subs {
-			fmt.Fprintf(stderr, "  %-8s %s\n", s.name, s.summary)
-		}
-		if len(args) == 0 {
-			return usageErrorf("%s wants a subcommand: %s", command, want)
-		}
-		return flag.ErrHelp
-	}
-	for _, s := range subs {
-		if s.name == args[0] {
-			return s.run(args[1:], stdout, stderr)
-		}
-	}
-	return usageErrorf("unknown %s subcommand %q: want %s", command, args[0], want)
 }
 
 // newFlagSet returns a flag set for a subcommand that reports errors instead of exiting, and prints its usage

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitnb/vitnb/vitnb/classifier"
+
 	"github.com/vitnb/vitnb/datasets/datasetstest"
 
 	"github.com/vitnb/vitnb/vitnb/bench"
@@ -21,6 +23,9 @@ import (
 )
 
 // runVit runs the vit command line in-process and returns its exit status, stdout and stderr.
+// prediction is what `vit predict -json` prints for each image.
+type prediction = classifier.Report
+
 func runVit(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer

@@ -10,22 +10,6 @@ import (
 	"github.com/vitnb/vitnb/vitnb/notebook"
 )
 
-func init() {
-	commands["notebook"] = command{
-		summary: "the GoNB notebooks: setup (GoNB, Jupyter, the kernel), lab (JupyterLab), run (execute and check), check",
-		run:     runNotebook,
-	}
-}
-
-func runNotebook(args []string, stdout, stderr io.Writer) error {
-	return runSubcommands("notebook", []subcommand{
-		{"setup", "install GoNB (pinned), goimports, the gonb kernel spec and a Python venv with nbclient", notebookSetup},
-		{"lab", "start JupyterLab on a folder of notebooks (after setup -lab) and print its address", notebookLab},
-		{"run", "execute notebooks headlessly; fail on any error, panic, exit status or signal in a cell", notebookRun},
-		{"check", "check the stored outputs of notebooks: clean, complete and written from the current code", notebookCheck},
-	}, args, stdout, stderr)
-}
-
 func notebookSetup(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notebook setup", "", stderr)
 	home := fs.String("home", notebook.DefaultHome(), "folder for the tools (also $VITNB_NOTEBOOK_HOME)")

@@ -2,13 +2,6 @@ package main
 
 import "io"
 
-func init() {
-	commands["params"] = command{
-		summary: "the parameters of a preset, per part of the model, and their total",
-		run:     runParams,
-	}
-}
-
 func runParams(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("params", "[model flags] PRESET", stderr)
 	mf := addModelFlags(fs, false)

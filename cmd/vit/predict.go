@@ -7,16 +7,6 @@ import (
 	"github.com/vitnb/vitnb/vitnb/classifier"
 )
 
-func init() {
-	commands["predict"] = command{
-		summary: "classify images with a ViT (random weights unless -weights: a file, a catalog name or hf:ORG/NAME)",
-		run:     runPredict,
-	}
-}
-
-// prediction is what `vit predict -json` prints for each image.
-type prediction = classifier.Report
-
 func runPredict(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("predict", "[-preset P | -weights W | -dir RUNDIR] -image FILE [more images] [-topk 5] [-json]", stderr)
 	mf := addModelFlags(fs, true)

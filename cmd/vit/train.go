@@ -16,21 +16,6 @@ import (
 	"github.com/vitnb/vitnb/vitnb/training"
 )
 
-func init() {
-	commands["pretrain"] = command{
-		summary: "train a ViT from scratch on a data set (AdamW, warm-up and decay), with checkpoints and a results file",
-		run:     func(args []string, stdout, stderr io.Writer) error { return runTrain("pretrain", args, stdout, stderr) },
-	}
-	commands["finetune"] = command{
-		summary: "fine-tune a trained ViT on a data set as the paper (SGD momentum, cosine, clip 1, zero head)",
-		run:     func(args []string, stdout, stderr io.Writer) error { return runTrain("finetune", args, stdout, stderr) },
-	}
-	commands["eval"] = command{
-		summary: "evaluate a trained ViT: top-1, top-5, per-class accuracy and confusion matrix",
-		run:     runEval,
-	}
-}
-
 // dataFlags select a data set and how it is fed (training.Data).
 type dataFlags struct {
 	d     training.Data

@@ -14,22 +14,6 @@ import (
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
 
-func init() {
-	commands["weights"] = command{
-		summary: "pretrained weights: list, get NAME (download), info FILE, convert FILE -o OUT.safetensors",
-		run:     runWeights,
-	}
-}
-
-func runWeights(args []string, stdout, stderr io.Writer) error {
-	return runSubcommands("weights", []subcommand{
-		{"list", "known checkpoints (Google .npz, Hugging Face, timm) with their URLs and cache state", weightsList},
-		{"get", "NAME or hf:ORG/NAME: download a checkpoint into the cache (the Hub's own for hf:), resumed and verified", weightsGet},
-		{"info", "FILE: format, inferred architecture, preprocessing of a weights file (.npz or .safetensors)", weightsInfo},
-		{"convert", "FILE -o OUT.safetensors: load any format and save it in timm's naming, for PyTorch", weightsConvert},
-	}, args, stdout, stderr)
-}
-
 func weightsList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("weights list", "[-json] [-cache DIR]", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
