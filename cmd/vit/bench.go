@@ -34,11 +34,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	backend.WarnSIMD(stderr)
-	b, name, err := newBackend(stderr)
+	b, choice, err := backend.Open(stderr)
 	if err != nil {
 		return err
 	}
-	o.BackendName = name
+	o.BackendName = choice.Config
 	r, err := bench.Run(b, cfg, o)
 	if err != nil {
 		return err

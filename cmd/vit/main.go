@@ -192,14 +192,14 @@ func (v intIn) Set(s string) error {
 
 // parseArgs parses args with fs, flags before or after the positional arguments (vit data get NAME -dir D), and
 // returns the positional arguments after checking there are want of them (what names them in messages; want < 0
-// takes any number).
+// takes one or more).
 func parseArgs(fs *flag.FlagSet, args []string, want int, what string) ([]string, error) {
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return nil, err
 	}
 	pos, name := fs.Args(), strings.TrimPrefix(fs.Name(), "vit ")
 	switch {
-	case want < 0 || len(pos) == want:
+	case len(pos) == want || (want < 0 && len(pos) > 0):
 		return pos, nil
 	case want == 0:
 		return nil, usageErrorf("%s takes no arguments, got %q", name, pos)

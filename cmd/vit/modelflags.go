@@ -138,11 +138,8 @@ func (m *modelFlags) weightsOptions(interp string) (weights.Options, error) {
 	if m.presetGiven() {
 		opts.Preset = m.preset
 	}
-	if opts.Interpolation != weights.Bilinear && opts.Interpolation != weights.Bicubic {
-		return opts, usageErrorf("-pos-interp %q: want bilinear or bicubic", interp)
-	}
-	if opts.GELU != "" && opts.GELU != vitnb.GELUExact && opts.GELU != vitnb.GELUTanh {
-		return opts, usageErrorf("-gelu %q: want exact or tanh", opts.GELU)
+	if err := opts.Validate(); err != nil {
+		return opts, usageErrorf("%v", err)
 	}
 	return opts, m.weightsOnly()
 }

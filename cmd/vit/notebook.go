@@ -32,7 +32,7 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notebook lab", "[flags] [FOLDER]", stderr)
 	home := fs.String("home", notebook.DefaultHome(), "folder of `vit notebook setup -lab` (also $VITNB_NOTEBOOK_HOME)")
 	ip := fs.String("ip", "127.0.0.1", "address to listen on (0.0.0.0: every interface)")
-	port := fs.Int("port", 8888, "port to listen on")
+	port := intFlag(fs, "port", 8888, 1, 65535, "port to listen on")
 	token := fs.String("token", "", "the server's token (default $JUPYTER_TOKEN, else a random one)")
 	budget := fs.String("budget", "", "set $VITNB_BUDGET (quick, default or full) for the notebooks' kernels")
 	quiet := fs.Bool("quiet", false, "do not show JupyterLab's log")
@@ -41,9 +41,6 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 1 {
 		return usageErrorf("notebook lab takes one folder, got %q", fs.Args())
-	}
-	if *port <= 0 || *port > 65535 {
-		return usageErrorf("-port must be in 1..65535, got %d", *port)
 	}
 	if err := notebook.CheckBudget(*budget); err != nil {
 		return usageErrorf("-budget: %v", err)
@@ -70,27 +67,23 @@ func notebookRun(args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 0, "limit per notebook (and per cell); 0 means 15m with -budget quick, 30m with default, 60m with full")
 	home := fs.String("home", notebook.DefaultHome(), "folder of `vit notebook setup` (also $VITNB_NOTEBOOK_HOME)")
 	python := fs.String("python", "", "Python with nbclient (default: the setup's virtual environment)")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	paths, err := parseArgs(fs, args, -1, "notebook files")
+	if err != nil {
 		return err
 	}
 	if err := notebook.CheckBudget(*budget); err != nil {
 		return usageErrorf("-budget: %v", err)
 	}
-	if fs.NArg() == 0 {
-		return usageErrorf("notebook run needs notebook files")
-	}
 	opts := notebook.RunOptions{OutDir: *outDir, Python: *python, Home: *home, Budget: *budget, Timeout: *timeout,
 		Write: *write, Log: stderr}
-	return notebook.RunAll(context.Background(), fs.Args(), opts, stdout)
+	return notebook.RunAll(context.Background(), paths, opts, stdout)
 }
 
 func notebookCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notebook check", "FILES.ipynb", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	paths, err := parseArgs(fs, args, -1, "notebook files")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return usageErrorf("notebook check needs notebook files")
-	}
-	return notebook.CheckAll(fs.Args(), stdout)
+	return notebook.CheckAll(paths, stdout)
 }

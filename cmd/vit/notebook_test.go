@@ -28,7 +28,7 @@ func TestNotebookCommandLine(t *testing.T) {
 		t.Fatalf("bad budget: exit %d, want 2", code)
 	}
 	// The default budget is accepted: the usage error is the missing notebook, not the budget.
-	if code, _, errOut := runVit(t, "notebook", "run", "-budget", "default"); code != 2 || !strings.Contains(errOut, "needs notebook files") {
+	if code, _, errOut := runVit(t, "notebook", "run", "-budget", "default"); code != 2 || !strings.Contains(errOut, "missing notebook files") {
 		t.Fatalf("-budget default without notebooks: exit %d, %q", code, errOut)
 	}
 	dir := t.TempDir()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/classifier"
 )
 
@@ -17,7 +18,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	posInterp := fs.String("pos-interp", "bilinear", "with -weights and another -image-size: position-embedding resampling, "+
 		"bilinear (vit_jax) or bicubic (timm)")
 	imagePath := fs.String("image", "", "image file to classify (JPEG, PNG, GIF, BMP, TIFF, WebP); more may follow the flags")
-	topK := fs.Int("topk", 5, "number of best classes to print")
+	topK := intFlag(fs, "topk", 5, 1, 1000000, "number of best classes to print")
 	asJSON := fs.Bool("json", false, "print one JSON object per image (logits, top classes) instead of a table")
 	seed := fs.Int64("seed", 1, "seed of the random weights")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
@@ -29,9 +30,6 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(images) == 0 {
 		return usageErrorf("-image FILE is required")
-	}
-	if *topK <= 0 {
-		return usageErrorf("-topk must be positive, got %d", *topK)
 	}
 	o := classifier.Origin{Weights: *weightsName, Dir: *dir, Seed: *seed}
 	if err := o.Validate(); err != nil {
@@ -50,7 +48,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 			return usageErrorf("-classes must be positive to predict, got %d", o.Config.NumClasses)
 		}
 	}
-	b, backendName, err := newBackend(stderr)
+	b, choice, err := backend.Open(stderr)
 	if err != nil {
 		return err
 	}
@@ -65,5 +63,5 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return c.WritePredictions(stdout, preds, backendName, *asJSON)
+	return c.WritePredictions(stdout, preds, choice.Config, *asJSON)
 }

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gomlx/compute"
-
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/classifier"
@@ -59,7 +57,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if mode == "finetune" {
 		job.Optimizer = training.PaperFineTuning(2000, 50)
 	}
-	recipe := fs.String("recipe", "", "start from a named recipe (flags given override it): "+strings.Join(training.RecipeNames(), ", "))
+	fs.String("recipe", "", "start from a named recipe (flags given override it): "+strings.Join(training.RecipeNames(), ", "))
 	if name := flagValue(fs, args, "recipe"); name != "" {
 		r, err := training.LookupRecipe(name)
 		if err != nil {
@@ -103,26 +101,24 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	job.BatchSize, job.Data = df.batch, df.d
-	if job.BatchSize%job.Devices != 0 {
-		return usageErrorf("-devices %d: want a positive number of devices that divides -batch %d", job.Devices, job.BatchSize)
-	}
 	if *override != "" && !*resume {
 		return usageErrorf("-override names the changes a resumed run may make: it needs -resume")
 	}
 	if *resume && job.Dir == "" {
 		return usageErrorf("-resume needs -dir, the run folder to continue")
 	}
-	if !given["warmup"] && o.WarmupSteps > o.TotalSteps/5 {
+	if !mf.isGiven("warmup") && o.WarmupSteps > o.TotalSteps/5 {
 		o.WarmupSteps = o.TotalSteps / 5
 		fmt.Fprintf(stderr, "warm-up shortened to %d steps, a fifth of the run (-warmup sets it)\n", o.WarmupSteps)
 	}
 	if err := job.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
+	// The model: the weights file's architecture; else the -preset given; else the architecture of the run
+	// fine-tuned or of the recipe, with the model flags given applied (the head is made for the data set).
 	var err error
+	base := job.Model
 	switch {
 	case job.Weights != "":
 		if err := mf.weightsOnly(); err != nil {
@@ -130,16 +126,12 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 		}
 		job.ImageSize = mf.given.ImageSize
 	case job.From != "" && !mf.presetGiven():
-		// Fine-tuning a vitnb run: its architecture, with the flags given applied (a new head for the data).
-		base, err := training.ReadModelConfig(job.From)
-		if err != nil {
+		if base, err = training.ReadModelConfig(job.From); err != nil {
 			return err
 		}
+		fallthrough
+	case base.Width != 0 && !mf.presetGiven():
 		if job.Model, err = mf.configOn(base); err != nil {
-			return err
-		}
-	case *recipe != "" && job.Model.Width != 0 && !mf.presetGiven(): // the recipe's model, with the flags given applied
-		if job.Model, err = mf.configOn(job.Model); err != nil {
 			return err
 		}
 	default:
@@ -151,18 +143,18 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if given["classes"] && job.Model.NumClasses != len(ds.Classes) {
+	if mf.isGiven("classes") && job.Model.NumClasses != len(ds.Classes) {
 		return usageErrorf("-classes %d, but %s has %d classes", job.Model.NumClasses, ds.Name, len(ds.Classes))
 	}
 	job.Model.NumClasses = len(ds.Classes)
 	if job.Dir == "" {
 		job.Dir = filepath.Join("runs", strings.ReplaceAll(job.Model.Name, "/", "_")+"-"+ds.Name)
 	}
-	b, name, err := newBackend(stderr)
+	b, choice, err := backend.Open(stderr)
 	if err != nil {
 		return err
 	}
-	opts := classifier.TrainOptions{Resume: *resume, Output: stdout, BackendName: name, Data: ds,
+	opts := classifier.TrainOptions{Resume: *resume, Output: stdout, BackendName: choice.Config, Data: ds,
 		Overrides: training.SettingPaths(strings.Split(*override, ","))}
 	if *progress {
 		opts.Progress = training.TerminalProgress(stdout)
@@ -174,17 +166,6 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	c.Metrics().WriteTable(stdout, c.Run.Results.Data+"/"+c.Run.Results.EvalSplit, c.ClassName)
 	fmt.Fprintf(stdout, "results written to %s\n", filepath.Join(job.Dir, training.ResultsFile))
 	return nil
-}
-
-// newBackend creates the backend vitnb chooses and says which and why on stderr; it returns the configuration
-// name results files record.
-func newBackend(stderr io.Writer) (compute.Backend, string, error) {
-	b, choice, err := backend.New()
-	if err != nil {
-		return nil, "", err
-	}
-	fmt.Fprintln(stderr, choice)
-	return b, choice.Config, nil
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -227,7 +208,7 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 	if err != nil {
 		return nil, nil, "", err
 	}
-	b, name, err := newBackend(stderr)
+	b, choice, err := backend.Open(stderr)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -238,5 +219,5 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 	if sameClasses && len(ds.Classes) != c.Config.NumClasses {
 		return nil, nil, "", fmt.Errorf("the model in %s has %d classes, %s has %d", dir, c.Config.NumClasses, ds.Name, len(ds.Classes))
 	}
-	return c, ds, name, nil
+	return c, ds, choice.Config, nil
 }

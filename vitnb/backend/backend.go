@@ -7,6 +7,7 @@ package backend
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sort"
@@ -90,6 +91,15 @@ var (
 	cached compute.Backend
 	choice Choice
 )
+
+// Open is New, and says on w which backend was chosen and why (one line).
+func Open(w io.Writer) (compute.Backend, Choice, error) {
+	b, choice, err := New()
+	if err == nil {
+		fmt.Fprintln(w, choice)
+	}
+	return b, choice, err
+}
 
 // New returns the backend chosen as the package documentation says, creating it on the first call and reusing
 // it afterwards (creating a backend loads plugins and starts thread pools, so programs and notebooks share

@@ -22,11 +22,10 @@ import (
 // Backend returns the backend vitnb chooses (package vitnb/backend) and prints the one line that says which and
 // why.
 func Backend() compute.Backend {
-	b, choice, err := backend.New()
+	b, _, err := backend.Open(os.Stdout)
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(choice)
 	return b
 }
 

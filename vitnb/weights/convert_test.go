@@ -2,10 +2,13 @@ package weights
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vitnb/vitnb/vitnb"
 )
 
 // TestConvert converts the Hugging Face fixture to timm's naming with a config.json beside it: the summary
@@ -84,5 +87,17 @@ func TestInspect(t *testing.T) {
 	if _, err := Inspect("testdata/timm.safetensors", Options{Heads: 3, Preset: "B/16"}); err == nil ||
 		!strings.Contains(err.Error(), "mis-shaped") {
 		t.Errorf("checked against B/16: %v", err)
+	}
+}
+
+// Options.Validate refuses values no checkpoint can be loaded with, before reading the file.
+func TestOptionsValidate(t *testing.T) {
+	for _, o := range []Options{{Interpolation: "nearest"}, {GELU: "relu"}, {Heads: -1}, {LayerNormEpsilon: math.NaN()}} {
+		if _, _, err := Load("no-such-file.npz", o); err == nil || strings.Contains(err.Error(), "no-such-file") {
+			t.Errorf("%+v: %v, want an error about the option", o, err)
+		}
+	}
+	if err := (Options{Interpolation: Bicubic, GELU: vitnb.GELUTanh, Heads: 12}).Validate(); err != nil {
+		t.Error(err)
 	}
 }

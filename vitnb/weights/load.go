@@ -14,6 +14,7 @@ package weights
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -53,6 +54,21 @@ type Options struct {
 	DType dtypes.DType
 	// LayerNormEpsilon, if > 0, overrides the format's (1e-6 for Google and timm, config.json's for Hugging Face).
 	LayerNormEpsilon float64
+}
+
+// Validate checks the options' values (Load calls it); messages name the flags of `vit predict` that set them.
+func (o Options) Validate() error {
+	switch {
+	case o.Interpolation != "" && o.Interpolation != Bilinear && o.Interpolation != Bicubic:
+		return fmt.Errorf("-pos-interp %q: want %s or %s", o.Interpolation, Bilinear, Bicubic)
+	case o.GELU != "" && o.GELU != vitnb.GELUExact && o.GELU != vitnb.GELUTanh:
+		return fmt.Errorf("-gelu %q: want %s or %s", o.GELU, vitnb.GELUExact, vitnb.GELUTanh)
+	case o.Heads < 0 || o.NumClasses < 0 || o.ImageSize < 0:
+		return fmt.Errorf("-heads, -classes and -image-size must not be negative, got %d, %d and %d", o.Heads, o.NumClasses, o.ImageSize)
+	case !(o.LayerNormEpsilon >= 0) || math.IsInf(o.LayerNormEpsilon, 0):
+		return fmt.Errorf("-ln-eps must be a finite number >= 0, got %g", o.LayerNormEpsilon)
+	}
+	return nil
 }
 
 // Loaded describes a checkpoint loaded into a store.
@@ -131,6 +147,9 @@ func Inspect(path string, opts Options) (*Loaded, error) {
 // "/vit" for a model built in scope.In("vit")). Variables already in the store are overwritten. Nothing is
 // written to the store unless the whole checkpoint fits.
 func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	src, _, err := openSource(path)
 	if err != nil {
 		if !strings.Contains(err.Error(), path) {
