@@ -7,12 +7,15 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // Describe writes what `vit data show` prints: name, source, checksums of the published files, classes and the
-// number of examples of each class in each split, and the warnings. It returns how many files are not the
-// published ones (their checksum does not match).
-func (ds *Dataset) Describe(w io.Writer) (mismatches int, err error) {
+// number of examples of each class in each split, and the warnings. When files are not the published ones (their
+// checksum does not match), it says so in an error wrapping files.ErrMismatch, after writing everything.
+func (ds *Dataset) Describe(w io.Writer) error {
+	mismatches := 0
 	fmt.Fprintf(w, "data set:  %s\n", ds.Name)
 	fmt.Fprintf(w, "source:    %s\n", ds.Origin)
 	warnings := ds.Warnings
@@ -20,7 +23,7 @@ func (ds *Dataset) Describe(w io.Writer) (mismatches int, err error) {
 		fmt.Fprintf(w, "about:     %s (%s)\n", info.Title, info.Homepage)
 		states, err := Verify(info, ds.Dir)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		for _, s := range states {
 			fmt.Fprintf(w, "checksum:  %s: %s\n", s.File, s.State)
@@ -61,13 +64,17 @@ func (ds *Dataset) Describe(w io.Writer) (mismatches int, err error) {
 		fmt.Fprintf(tw, "%-*s\t%s\t\n", width, fmt.Sprintf("%d %s", c, name), strings.Join(row, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
-		return mismatches, err
+		return err
 	}
 	fmt.Fprintf(w, "warnings:  %d\n", len(warnings))
 	for _, msg := range warnings {
 		fmt.Fprintf(w, "  %s\n", msg)
 	}
-	return mismatches, nil
+	if mismatches > 0 {
+		return fmt.Errorf("%s: %d file(s) are not the published ones (%w): MISMATCH above, and what to do in its warning",
+			ds.Name, mismatches, files.ErrMismatch)
+	}
+	return nil
 }
 
 // Captions names the images of a batch of a split: their class, or for unlabelled images their file name.

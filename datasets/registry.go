@@ -97,6 +97,9 @@ func Names() []string {
 
 // Lookup returns the Info of a registered data set.
 func Lookup(name string) (*Info, error) {
+	if strings.HasPrefix(name, "folder:") || strings.HasPrefix(name, "images:") {
+		return nil, fmt.Errorf("%s is a local folder, not a registered data set: nothing to download or look up", name)
+	}
 	info, ok := registry[strings.ToLower(name)]
 	if !ok {
 		return nil, fmt.Errorf("unknown data set %q: want one of %s, folder:PATH or images:PATH", name,

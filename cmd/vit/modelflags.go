@@ -111,9 +111,6 @@ func (m *modelFlags) isGiven(name string) bool {
 	return given
 }
 
-// presetGiven tells whether -preset was on the command line.
-func (m *modelFlags) presetGiven() bool { return m.isGiven("preset") }
-
 // configOn returns cfg with the flags given on the command line applied, validated.
 func (m *modelFlags) configOn(cfg vitnb.Config) (vitnb.Config, error) {
 	dst, src := reflect.ValueOf(&cfg).Elem(), reflect.ValueOf(m.given)
@@ -135,7 +132,7 @@ func (m *modelFlags) weightsOptions(interp string) (weights.Options, error) {
 	g := m.given
 	opts := weights.Options{Interpolation: weights.Interpolation(interp), Heads: g.Heads, NumClasses: g.NumClasses,
 		ImageSize: g.ImageSize, GELU: g.GELU, DType: g.DType, LayerNormEpsilon: g.LayerNormEpsilon}
-	if m.presetGiven() {
+	if m.isGiven("preset") {
 		opts.Preset = m.preset
 	}
 	if err := opts.Validate(); err != nil {

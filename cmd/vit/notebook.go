@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"os"
@@ -45,10 +46,7 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 	if err := notebook.CheckBudget(*budget); err != nil {
 		return usageErrorf("-budget: %v", err)
 	}
-	dir := "notebooks"
-	if fs.NArg() == 1 {
-		dir = fs.Arg(0)
-	}
+	dir := cmp.Or(fs.Arg(0), "notebooks")
 	var log io.Writer = stderr
 	if *quiet {
 		log = io.Discard

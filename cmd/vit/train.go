@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -23,15 +24,9 @@ type dataFlags struct {
 func addDataFlags(fs *flag.FlagSet, def training.Data, batch int) *dataFlags {
 	f := &dataFlags{}
 	d := &f.d
-	if def.Dataset == "" {
-		def.Dataset = "fashion-mnist"
-	}
-	if def.EvalSplit == "" {
-		def.EvalSplit = datasets.SplitTest
-	}
-	fs.StringVar(&d.Dataset, "data", def.Dataset, "data set: "+strings.Join(datasets.Names(), ", ")+", folder:PATH")
+	fs.StringVar(&d.Dataset, "data", cmp.Or(def.Dataset, "fashion-mnist"), "data set: "+strings.Join(datasets.Names(), ", ")+", folder:PATH")
 	fs.StringVar(&d.CacheDir, "data-dir", "", "data cache folder (default "+datasets.DefaultDir()+")")
-	fs.StringVar(&d.EvalSplit, "split", def.EvalSplit, "split to evaluate on: test, validation (held out from train), val")
+	fs.StringVar(&d.EvalSplit, "split", cmp.Or(def.EvalSplit, datasets.SplitTest), "split to evaluate on: test, validation (held out from train), val")
 	f.batch, d.TrainImages, d.PadCrop = batch, def.TrainImages, def.PadCrop
 	intVar(fs, &f.batch, "batch", 1, math.MaxInt, "batch size")
 	intVar(fs, &d.Workers, "workers", 0, 4096, "decoding workers (0: one per core)")
@@ -41,11 +36,6 @@ func addDataFlags(fs *flag.FlagSet, def training.Data, batch int) *dataFlags {
 	intVar(fs, &d.PadCrop, "pad-crop", 0, 1024, "shift training images by up to N pixels, black border (torchvision RandomCrop(padding=N): 4 for CIFAR, 2 for 28 px)")
 	fs.BoolVar(&d.Flip, "flip", def.Flip, "mirror half of the training images (for clothes and natural images, not digits)")
 	return f
-}
-
-// load checks the flags and loads the data set.
-func (f *dataFlags) load() (*datasets.Dataset, error) {
-	return datasets.Load(f.d.Dataset, datasets.Options{Dir: f.d.CacheDir, Holdout: f.d.Holdout})
 }
 
 func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
@@ -125,12 +115,12 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		job.ImageSize = mf.given.ImageSize
-	case job.From != "" && !mf.presetGiven():
+	case job.From != "" && !mf.isGiven("preset"):
 		if base, err = training.ReadModelConfig(job.From); err != nil {
 			return err
 		}
 		fallthrough
-	case base.Width != 0 && !mf.presetGiven():
+	case base.Width != 0 && !mf.isGiven("preset"):
 		if job.Model, err = mf.configOn(base); err != nil {
 			return err
 		}
@@ -139,7 +129,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	ds, err := df.load()
+	ds, err := df.d.Load()
 	if err != nil {
 		return err
 	}
@@ -185,13 +175,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.Metrics.WriteTable(stdout, ds.Name+"/"+df.d.EvalSplit, c.ClassName)
-	if *resultsPath == "" {
-		*resultsPath = training.EvalResultsFile(*dir, ds.Name, df.d.EvalSplit)
-	}
-	if err := training.WriteResults(*resultsPath, res); err != nil {
+	path := cmp.Or(*resultsPath, training.EvalResultsFile(*dir, ds.Name, df.d.EvalSplit))
+	if err := training.WriteResults(path, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "results written to %s\n", *resultsPath)
+	fmt.Fprintf(stdout, "results written to %s\n", path)
 	return nil
 }
 
@@ -204,7 +192,7 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 	if _, err := training.ReadModelConfig(dir); err != nil { // before loading a data set for nothing
 		return nil, nil, "", err
 	}
-	ds, err := df.load()
+	ds, err := df.d.Load()
 	if err != nil {
 		return nil, nil, "", err
 	}

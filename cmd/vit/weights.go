@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,12 +20,7 @@ func weightsList(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(weights.CatalogIn(*cache))
-	}
-	return weights.WriteCatalog(stdout, *cache)
+	return weights.WriteCatalog(stdout, *cache, *asJSON)
 }
 
 func weightsGet(args []string, stdout, stderr io.Writer) error {

@@ -109,7 +109,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 	d, ds := job.Data, opts.Data
 	if ds == nil {
 		var err error
-		if ds, err = datasets.Load(d.Dataset, datasets.Options{Dir: d.CacheDir, Holdout: d.Holdout}); err != nil {
+		if ds, err = d.Load(); err != nil {
 			return nil, err
 		}
 	}

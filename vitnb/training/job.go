@@ -73,6 +73,11 @@ type Data struct {
 	Workers int `json:"workers,omitempty"`
 }
 
+// Load loads the data set (datasets.Load) from the cache folder, with the validation hold-out.
+func (d Data) Load() (*datasets.Dataset, error) {
+	return datasets.Load(d.Dataset, datasets.Options{Dir: d.CacheDir, Holdout: d.Holdout})
+}
+
 // Augmentation describes the training augmentation for results files: "none", or its parts joined by "+".
 func (d Data) Augmentation() string {
 	var parts []string

@@ -240,8 +240,13 @@ func CatalogIn(cache string) []CatalogEntry {
 
 // WriteCatalog writes the known checkpoints as `vit weights list` prints them: for each its name, format,
 // preset, description and whether it is in the cache folder cache, then its URL on a line of its own; last,
-// the cache folder.
-func WriteCatalog(w io.Writer, cache string) error {
+// the cache folder. With asJSON, it writes the entries (CatalogIn) as one indented JSON array instead.
+func WriteCatalog(w io.Writer, cache string, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(CatalogIn(cache))
+	}
 	for _, e := range CatalogIn(cache) {
 		state := ""
 		if e.Downloaded {

@@ -56,7 +56,7 @@ func TestWriteCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	var w strings.Builder
-	if err := WriteCatalog(&w, cache); err != nil {
+	if err := WriteCatalog(&w, cache, false); err != nil {
 		t.Fatal(err)
 	}
 	s := w.String()
