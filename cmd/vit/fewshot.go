@@ -41,11 +41,7 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return json.NewEncoder(stdout).Encode(res)
-	}
-	res.WriteText(stdout)
-	return nil
+	return printResult(stdout, res, *asJSON)
 }
 
 func runProbe(args []string, stdout, stderr io.Writer) error {
@@ -70,9 +66,14 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return json.NewEncoder(stdout).Encode(res)
+	return printResult(stdout, res, *asJSON)
+}
+
+// printResult prints the result of an analysis as one JSON object, or as its text.
+func printResult(w io.Writer, res interface{ WriteText(io.Writer) }, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(res)
 	}
-	res.WriteText(stdout)
+	res.WriteText(w)
 	return nil
 }

@@ -91,9 +91,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		err = cmd.run(rest, stdout, stderr)
 	}
 	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case err == nil || errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "vit %s: %s\n", args[0], strings.TrimPrefix(err.Error(), errUsage.Error()+": "))

@@ -69,6 +69,9 @@ func (c *Classifier) Evaluate(data train.Dataset) (*training.Metrics, error) {
 
 // Representations computes the frozen representations (what the head reads) of every image of data.
 func (c *Classifier) Representations(data train.Dataset) (*training.Features, error) {
+	if err := c.Config.CheckMemoryOn(c.Backend, EvalBatch, false); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.repr == nil {
