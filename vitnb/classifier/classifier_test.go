@@ -275,6 +275,22 @@ func TestPredictNaN(t *testing.T) {
 	if _, err := c.Evaluate(test); err == nil || !strings.Contains(err.Error(), "non-finite") {
 		t.Fatalf("evaluating NaN weights: %v", err)
 	}
+	if _, _, _, err := c.AttentionPicture(ds, datasets.SplitTest, 2, 1); err == nil || !strings.Contains(err.Error(), "non-finite") {
+		t.Fatalf("attention picture of NaN weights: %v", err)
+	}
+	// NaN before the head: the frozen representations that few-shot and probes read are refused too.
+	pb := c.Store.GetVariable("/" + vitnb.VarPatchBias)
+	nan := make([]float32, cfg.Width)
+	nan[3] = float32(math.NaN())
+	if err := pb.SetValue(tensors.FromFlatDataAndDimensions(nan, cfg.Width)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.FewShot(ds, datasets.SplitTest, 0, []int{1}, training.FewShotL2, 1); err == nil || !strings.Contains(err.Error(), "non-finite") {
+		t.Fatalf("few-shot of NaN weights: %v", err)
+	}
+	if _, err := c.Probe(ds, datasets.SplitTest, 0, training.ProbeConfig{Epochs: 1}); err == nil || !strings.Contains(err.Error(), "non-finite") {
+		t.Fatalf("probe of NaN weights: %v", err)
+	}
 }
 
 // A job with EvalEvery leaves a validation curve in the run: on the evaluation split here, the folder data set

@@ -3,6 +3,7 @@ package classifier
 import (
 	"fmt"
 	"image"
+	"math"
 	"slices"
 
 	"github.com/vitnb/vitnb/datasets"
@@ -41,6 +42,14 @@ func (c *Classifier) AttentionPicture(ds *datasets.Dataset, split string, n, sca
 	ex, err := e.Explain(batch.Images, batch.N, nil)
 	if err != nil {
 		return nil, 0, 0, err
+	}
+	for i, logits := range ex.Logits {
+		for _, l := range logits {
+			if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+				return nil, 0, 0, fmt.Errorf("image %d: the model gave a non-finite logit (%g): its weights hold NaN or "+
+					"infinite values (%s)", i, l, c.Source)
+			}
+		}
 	}
 	cfg := c.Config
 	var pics []image.Image

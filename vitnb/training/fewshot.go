@@ -55,7 +55,11 @@ func RepresentationsWith(exec *model.Exec, data train.Dataset) (*Features, error
 			return nil, err
 		}
 		f.Dim = out.Shape().Dimensions[1]
-		for _, v := range tensors.MustCopyFlatData[float32](out) {
+		for i, v := range tensors.MustCopyFlatData[float32](out) {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("example %d: the model gave a non-finite representation (%g): its weights hold NaN "+
+					"or infinite values", len(f.Labels)+i/f.Dim, v)
+			}
 			f.X = append(f.X, float64(v))
 		}
 		f.Labels = append(f.Labels, tensors.MustCopyFlatData[int32](batch.Labels[0])...)
