@@ -51,8 +51,15 @@ func WeightsDir() string {
 
 // WriteAtomic writes a file through write: into a temporary file in the same folder (created if needed), flushed
 // to disk (fsync) and renamed over path only when write succeeded, so that readers see the old file or the new
-// one, never a part. The file gets mode 0644.
+// one, never a part. The file gets mode 0644. A device or a pipe at path (-o /dev/null, a FIFO) is written into,
+// not replaced: a rename would put a regular file in its place.
 func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		if st.IsDir() {
+			return fmt.Errorf("writing %s: it is a folder", path)
+		}
+		return writeInto(path, write)
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -87,6 +94,26 @@ func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	syncDir(dir)
+	return nil
+}
+
+// writeInto writes into the existing file at path (a device or a pipe) through write.
+func writeInto(path string, write func(w io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -409,5 +410,32 @@ func TestStampRawMD5(t *testing.T) {
 		!strings.Contains(err.Error(), "md5 of the decompressed content "+f.RawMD5+", want "+g.RawMD5) ||
 		!strings.Contains(err.Error(), "want "+f.MD5) {
 		t.Errorf("another RawMD5: %v, hashed %d times", err, hashed)
+	}
+}
+
+// WriteAtomic writes into a pipe or a device instead of renaming a regular file over it (`-o /dev/null` as root
+// used to replace /dev/null; the test uses a pipe, not the machine's devices), and refuses a folder.
+func TestWriteAtomicSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	got := make(chan []byte)
+	go func() {
+		data, _ := os.ReadFile(fifo)
+		got <- data
+	}()
+	if err := WriteAtomic(fifo, func(w io.Writer) error { _, err := w.Write([]byte("hello")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if data := <-got; string(data) != "hello" {
+		t.Errorf("read %q from the pipe", data)
+	}
+	if st, err := os.Stat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v %v", st.Mode(), err)
+	}
+	if err := WriteAtomic(dir, func(w io.Writer) error { return nil }); err == nil || !strings.Contains(err.Error(), "folder") {
+		t.Errorf("writing over a folder: %v", err)
 	}
 }
