@@ -9,6 +9,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -94,10 +95,10 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	case err == nil || errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "vit %s: %s\n", args[0], strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		fmt.Fprintf(stderr, "vit %s: %s\n", cmp.Or(cmd.name, args[0]), strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "vit %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "vit %s: %v\n", cmp.Or(cmd.name, args[0]), err)
 		return 1
 	}
 }
@@ -195,16 +196,16 @@ func parseArgs(fs *flag.FlagSet, args []string, want int, what string) ([]string
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return nil, err
 	}
-	pos, name := fs.Args(), strings.TrimPrefix(fs.Name(), "vit ")
+	pos := fs.Args()
 	switch {
 	case len(pos) == want || (want < 0 && len(pos) > 0):
 		return pos, nil
 	case want == 0:
-		return nil, usageErrorf("%s takes no arguments, got %q", name, pos)
+		return nil, usageErrorf("takes no arguments, got %q", pos)
 	case len(pos) == 0:
-		return nil, usageErrorf("%s: missing %s", name, what)
+		return nil, usageErrorf("missing %s", what)
 	}
-	return nil, usageErrorf("%s: want %s, got %q", name, what, pos)
+	return nil, usageErrorf("want %s, got %q", what, pos)
 }
 
 // parseFlags parses args with fs; errors other than -h become usage errors.

@@ -31,7 +31,7 @@ func notebookSetup(args []string, stdout, stderr io.Writer) error {
 
 func notebookLab(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notebook lab", "[flags] [FOLDER]", stderr)
-	home := fs.String("home", notebook.DefaultHome(), "folder of `vit notebook setup -lab` (also $VITNB_NOTEBOOK_HOME)")
+	home := fs.String("home", notebook.DefaultHome(), "folder of 'vit notebook setup -lab' (also $VITNB_NOTEBOOK_HOME)")
 	ip := fs.String("ip", "127.0.0.1", "address to listen on (0.0.0.0: every interface)")
 	port := intFlag(fs, "port", 8888, 1, 65535, "port to listen on")
 	token := fs.String("token", "", "the server's token (default $JUPYTER_TOKEN, else a random one)")
@@ -41,7 +41,7 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 1 {
-		return usageErrorf("notebook lab takes one folder, got %q", fs.Args())
+		return usageErrorf("takes one folder, got %q", fs.Args())
 	}
 	if err := notebook.CheckBudget(*budget); err != nil {
 		return usageErrorf("-budget: %v", err)
@@ -63,17 +63,17 @@ func notebookRun(args []string, stdout, stderr io.Writer) error {
 	outDir := fs.String("o", "", "folder for the executed copies (default: a new temporary folder)")
 	write := fs.Bool("write", false, "write each notebook that runs clean back in place, outputs and stamp included (what the repository stores)")
 	timeout := fs.Duration("timeout", 0, "limit per notebook (and per cell); 0 means 15m with -budget quick, 30m with default, 60m with full")
-	home := fs.String("home", notebook.DefaultHome(), "folder of `vit notebook setup` (also $VITNB_NOTEBOOK_HOME)")
+	home := fs.String("home", notebook.DefaultHome(), "folder of 'vit notebook setup' (also $VITNB_NOTEBOOK_HOME)")
 	python := fs.String("python", "", "Python with nbclient (default: the setup's virtual environment)")
 	paths, err := parseArgs(fs, args, -1, "notebook files")
 	if err != nil {
 		return err
 	}
-	if err := notebook.CheckBudget(*budget); err != nil {
-		return usageErrorf("-budget: %v", err)
-	}
 	opts := notebook.RunOptions{OutDir: *outDir, Python: *python, Home: *home, Budget: *budget, Timeout: *timeout,
 		Write: *write, Log: stderr}
+	if err := opts.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
 	return notebook.RunAll(context.Background(), paths, opts, stdout)
 }
 

@@ -16,7 +16,7 @@ import (
 func weightsList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("weights list", "[-json] [-cache DIR]", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	cache := fs.String("cache", files.WeightsDir(), "cache folder (default $VITNB_WEIGHTS_DIR or ~/.cache/vitnb/weights)")
+	cache := fs.String("cache", files.WeightsDir(), "cache folder ($VITNB_WEIGHTS_DIR, else ~/.cache/vitnb/weights)")
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
@@ -25,7 +25,7 @@ func weightsList(args []string, stdout, stderr io.Writer) error {
 
 func weightsGet(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("weights get", "[-cache DIR] [-mirror URL] [-offline] NAME | hf:ORG/NAME", stderr)
-	cache := fs.String("cache", files.WeightsDir(), "cache folder (default $VITNB_WEIGHTS_DIR or ~/.cache/vitnb/weights)")
+	cache := fs.String("cache", files.WeightsDir(), "cache folder ($VITNB_WEIGHTS_DIR, else ~/.cache/vitnb/weights)")
 	mirror := fs.String("mirror", "", "replace https://storage.googleapis.com and https://huggingface.co by this URL prefix")
 	offline := fs.Bool("offline", false, "use only what the caches hold (hf: names also honour HF_HUB_OFFLINE)")
 	quiet := fs.Bool("q", false, "no progress bar")

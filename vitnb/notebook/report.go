@@ -11,7 +11,7 @@ import (
 // o.OutDir is ""), and writes a line for each to w: "ok   PATH (seconds, budget)", or "FAIL PATH" with its
 // problems; last, where the executed copies are. It returns an error that counts the failures.
 func RunAll(ctx context.Context, paths []string, o RunOptions, w io.Writer) error {
-	if err := CheckBudget(o.Budget); err != nil {
+	if err := o.Validate(); err != nil {
 		return err
 	}
 	if o.Budget == "" {

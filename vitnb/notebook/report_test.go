@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheckBudget(t *testing.T) {
@@ -13,6 +14,9 @@ func TestCheckBudget(t *testing.T) {
 		if err := CheckBudget(b); err != nil {
 			t.Errorf("CheckBudget(%q): %v", b, err)
 		}
+	}
+	if err := (RunOptions{Timeout: -time.Second}).Validate(); err == nil || !strings.Contains(err.Error(), "-timeout") {
+		t.Errorf("a negative timeout: %v", err)
 	}
 	if err := CheckBudget("medium"); err == nil || !strings.Contains(err.Error(), "quick, default, full") {
 		t.Errorf("CheckBudget(medium): %v", err)

@@ -30,6 +30,17 @@ func CheckBudget(budget string) error {
 	return nil
 }
 
+// Validate checks the options' values (RunAll and Run call it); messages name the flags of `vit notebook run`.
+func (o RunOptions) Validate() error {
+	if err := CheckBudget(o.Budget); err != nil {
+		return fmt.Errorf("-budget: %w", err)
+	}
+	if o.Timeout < 0 {
+		return fmt.Errorf("-timeout must not be negative, got %s", o.Timeout)
+	}
+	return nil
+}
+
 // DefaultTimeout is the limit per notebook (and per cell) of a budget: 15 minutes for quick, 30 for default, 60
 // for full.
 func DefaultTimeout(budget string) time.Duration {
@@ -78,7 +89,7 @@ func Run(ctx context.Context, path string, o RunOptions) (*Result, error) {
 	if o.Home == "" {
 		o.Home = DefaultHome()
 	}
-	if err := CheckBudget(o.Budget); err != nil {
+	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	if o.Budget == "" {
