@@ -210,10 +210,10 @@ func Get(ctx context.Context, k Known, cacheDir, baseURL string, client *http.Cl
 			if f.Optional && strings.Contains(err.Error(), "404") {
 				continue
 			}
-			if errors.Is(err, context.Canceled) {
+			if errors.Is(err, context.Canceled) || errors.Is(err, files.ErrMismatch) {
 				return "", err
 			}
-			return "", fmt.Errorf("%w\nOffline or blocked? Download %s elsewhere and put it at %s by hand (vit predict -weights also takes any file path)", err, f.URL, dest)
+			return "", fmt.Errorf("%w. Offline or blocked? Download %s elsewhere and put it at %s by hand (vit predict -weights also takes any file path)", err, f.URL, dest)
 		}
 	}
 	return k.WeightsFile(cacheDir), nil

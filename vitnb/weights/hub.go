@@ -168,7 +168,7 @@ func fetchHubFile(ctx context.Context, endpoint, repo, folder, want string, f fi
 	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("%w\nOffline or blocked? Download the model where the network is and copy %s here "+
+		return "", fmt.Errorf("%w. Offline or blocked? Download the model where the network is and copy %s here "+
 			"(the layout of huggingface_hub), or set HF_ENDPOINT to a mirror", err, folder)
 	}
 	_ = resp.Body.Close()
