@@ -332,7 +332,8 @@ func TestCheckpointPolicy(t *testing.T) {
 	var out bytes.Buffer
 	policy := func(c *Config) { c.CheckpointEvery, c.Keep, c.Output, c.LogEvery = 2, 1, &out, 1 }
 	_, err := runFor(t, dir, 60, false, flipped{&stripes{seed: 1, batch: 16}, 40}, policy)
-	if err == nil || !strings.Contains(err.Error(), "diverged at step 4") || !strings.Contains(err.Error(), "last sane checkpoint is checkpoint-") {
+	if err == nil || !strings.Contains(err.Error(), "diverged at step 4") || !strings.Contains(err.Error(), "last sane checkpoint is checkpoint-") ||
+		!strings.HasPrefix(err.Error(), "training diverged") {
 		t.Fatalf("flipped labels from step 41: got %v, want a divergence error in steps 41-49 naming the last sane checkpoint", err)
 	}
 	names, _ := listCheckpoints(dir)

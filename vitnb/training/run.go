@@ -2,6 +2,7 @@ package training
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -292,10 +293,10 @@ func (r *Run) Train(data train.Dataset) error {
 		batch := loop.LoopStep + 1 // the loop counts batches; with accumulation, k batches make a step
 		step := (batch + k - 1) / k
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("the loss became %g at step %d: stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", loss, step, r.lastSane())
+			return &StopError{fmt.Sprintf("the loss became %g at step %d: stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", loss, step, r.lastSane())}
 		}
 		if err := r.watch.add(loss); err != nil {
-			return fmt.Errorf("training diverged at step %d: %w; stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", step, err, r.lastSane())
+			return &StopError{fmt.Sprintf("training diverged at step %d: %v; stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", step, err, r.lastSane())}
 		}
 		if batch%k != 0 {
 			return nil // inside an accumulation: the weights have not changed yet
@@ -336,6 +337,9 @@ func (r *Run) Train(data train.Dataset) error {
 		data = r.parallel.wrap(data)
 	}
 	_, err := r.Loop.RunSteps(data, (total-done)*k)
+	if stop := (*StopError)(nil); errors.As(err, &stop) {
+		return stop // without the training loop's wrapping ("Loop.RunSteps(60): failed TrainStep ...")
+	}
 	if err != nil {
 		return err
 	}
@@ -344,6 +348,11 @@ func (r *Run) Train(data train.Dataset) error {
 	}
 	return nil
 }
+
+// StopError is the error of a run that stopped because its loss became non-finite or diverged.
+type StopError struct{ msg string }
+
+func (e *StopError) Error() string { return e.msg }
 
 // lastSane names the last sane checkpoint, for error messages.
 func (r *Run) lastSane() string {
