@@ -300,8 +300,14 @@ func TestResumeOverride(t *testing.T) {
 		!strings.Contains(errOut, "LearningRate was 0.003, now 0.5") {
 		t.Fatalf("resume of a finished run with -lr 0.5: exit %d, %q", code, errOut)
 	}
+	if code, _, errOut := runVit(t, append(tinyTrainArgs(data, dir, 20), "-resume", "-lr", "0.5", "-override", "lr")...); code == 0 ||
+		!strings.Contains(errOut, "finished at step 20: its settings cannot change") {
+		t.Fatalf("resume of a finished run with -override lr and no more steps: exit %d, %q", code, errOut)
+	}
+	// The first line says where the run resumes; each accepted change is said once.
 	if code, out, errOut := runVit(t, append(tinyTrainArgs(data, dir, 24), "-resume", "-override", "steps")...); code != 0 ||
-		!strings.Contains(out, "trains on from step 20 to 24") || readResults(t, dir).Steps != 24 {
+		!strings.HasPrefix(out, "resuming from step 20") || !strings.Contains(out, "the run had finished at step 20: it trains on to step 24") ||
+		strings.Count(out, "TotalSteps: 20 -> 24") != 1 || readResults(t, dir).Steps != 24 {
 		t.Fatalf("resume of a finished run with -steps 24: exit %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -78,7 +80,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 			return nil, fmt.Errorf("emptying the run folder for a fresh run: %w", err)
 		}
 	}
-	resultsPath := filepath.Join(job.Dir, training.ResultsFile)
+	resultsPath, finishedAt := filepath.Join(job.Dir, training.ResultsFile), -1
 	if _, err := os.Stat(resultsPath); err == nil && opts.Resume {
 		// A finished run is opened, not trained again, if it is the same job (run.json; the overrides name the
 		// changes that are meant); asked for more steps, it trains on from its last checkpoint.
@@ -91,6 +93,10 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 			return nil, err
 		}
 		if job.Optimizer.TotalSteps <= res.Steps {
+			if i := slices.IndexFunc(accepted, func(l string) bool { return strings.HasPrefix(l, "overriding ") }); i >= 0 {
+				return nil, fmt.Errorf("the run %s finished at step %d: its settings cannot change (%s) unless it trains "+
+					"on (more steps)", job.Dir, res.Steps, accepted[i])
+			}
 			c, err := Open(b, job.Dir)
 			if err != nil {
 				return nil, err
@@ -100,10 +106,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 				c.Config.Name, res.Steps, res.Data, res.EvalSplit, 100*m.Top1, m.Examples)
 			return c, nil
 		}
-		for _, line := range accepted {
-			fmt.Fprintln(out, line)
-		}
-		fmt.Fprintf(out, "the finished run %s trains on from step %d to %d\n", job.Dir, res.Steps, job.Optimizer.TotalSteps)
+		finishedAt = res.Steps // said after NewRun's "resuming from step N" and the overrides it accepts
 	}
 
 	d, ds := job.Data, opts.Data
@@ -156,6 +159,9 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 		return nil, err
 	}
 	defer func() { _ = run.Close() }()
+	if finishedAt >= 0 {
+		fmt.Fprintf(out, "the run had finished at step %d: it trains on to step %d\n", finishedAt, job.Optimizer.TotalSteps)
+	}
 	if err := files.WriteJSON(filepath.Join(job.Dir, ModelFile), modelInfo{Preprocessing: c.Preprocessing, Classes: c.Classes}); err != nil {
 		return nil, err
 	}

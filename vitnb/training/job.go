@@ -240,12 +240,16 @@ func SettingNames() []string {
 }
 
 // SettingPaths turns names of settings ("steps", "lr", ...: SettingNames) into their paths in run.json; other
-// names are kept as they are (paths already), blanks dropped.
+// names are kept as they are (paths already), blanks dropped. "steps" covers the warm-up too, whose default is a
+// fraction of the steps (DefaultPretraining; vit pretrain shortens it to a fifth of a short run).
 func SettingPaths(names []string) []string {
 	var out []string
 	for _, n := range names {
 		if n = strings.TrimSpace(strings.TrimLeft(n, "-")); n == "" {
 			continue
+		}
+		if n == "steps" {
+			out = append(out, settingPaths["warmup"])
 		}
 		if p, ok := settingPaths[n]; ok {
 			n = p
