@@ -330,11 +330,16 @@ func TestDivergenceDetector(t *testing.T) {
 func TestCheckpointPolicy(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	policy := func(c *Config) { c.CheckpointEvery, c.Keep, c.Output, c.LogEvery = 2, 1, &out, 1 }
+	policy := func(c *Config) { c.CheckpointEvery, c.Keep, c.Output, c.LogEvery = 2, 1, &out, 1000 }
 	_, err := runFor(t, dir, 60, false, flipped{&stripes{seed: 1, batch: 16}, 40}, policy)
 	if err == nil || !strings.Contains(err.Error(), "diverged at step 4") || !strings.Contains(err.Error(), "last sane checkpoint is checkpoint-") ||
 		!strings.HasPrefix(err.Error(), "training diverged") {
 		t.Fatalf("flipped labels from step 41: got %v, want a divergence error in steps 41-49 naming the last sane checkpoint", err)
+	}
+	// The curve keeps the step that stopped the run, although no regular record was due (LogEvery 1000): its loss
+	// is far above the first steps' ln 2.
+	if curve, err := ReadCurve(dir); err != nil || len(curve) != 1 || curve[0].Step <= 40 || curve[0].Loss < 1 {
+		t.Errorf("the curve does not hold the diverged step: %v, %+v", err, curve)
 	}
 	names, _ := listCheckpoints(dir)
 	data, err := os.ReadFile(filepath.Join(dir, CheckpointMarksFile))

@@ -296,6 +296,8 @@ func (r *Run) Train(data train.Dataset) error {
 			return &StopError{fmt.Sprintf("the loss became %g at step %d: stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", loss, step, r.lastSane())}
 		}
 		if err := r.watch.add(loss); err != nil {
+			// The curve keeps the step that stopped the run (a NaN loss cannot be written in JSON).
+			_ = r.logRecord(StepRecord{Step: step, Time: time.Now(), Loss: loss, LearningRate: r.Config.Optimizer.LearningRateAt(step)})
 			return &StopError{fmt.Sprintf("training diverged at step %d: %v; stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", step, err, r.lastSane())}
 		}
 		if batch%k != 0 {
