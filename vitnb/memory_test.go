@@ -30,6 +30,33 @@ func TestParamCountOverflow(t *testing.T) {
 	}
 }
 
+// TestValidateImageSize: an image side of 2^32 (whose (2^32)^2 patches wrapped to 0, "1 tokens") is refused by
+// Validate, as is anything above MaxImageSize; MaxImageSize itself passes and its patch count does not wrap.
+func TestValidateImageSize(t *testing.T) {
+	cfg, err := Preset("micro32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1 << 32, MaxImageSize + 1, 1 << 62} {
+		c := cfg
+		c.ImageSize, c.PatchSize = size, 1
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "pixels a side") {
+			t.Errorf("image size %d: Validate() = %v, want a refusal", size, err)
+		}
+	}
+	c := cfg
+	c.ImageSize, c.PatchSize = MaxImageSize, 1
+	if err := c.Validate(); err != nil {
+		t.Errorf("image size %d: %v", MaxImageSize, err)
+	}
+	if got := c.NumPatches(); got != 1<<32 {
+		t.Errorf("NumPatches at %d, patch 1: %d, want 2^32", MaxImageSize, got)
+	}
+	if err := c.CheckMemory(1, false); err == nil {
+		t.Errorf("image size %d, patch 1: CheckMemory passed", MaxImageSize)
+	}
+}
+
 // TestEstimateMemory checks the estimate against its formula for a small model and that the machine check refuses
 // an absurd model or batch with one line, before anything is allocated.
 func TestEstimateMemory(t *testing.T) {
