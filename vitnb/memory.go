@@ -104,7 +104,7 @@ func (c Config) EstimateMemory(batch int, training bool) MemoryEstimate {
 	}
 	b, t, d := float64(max(batch, 1)), float64(c.NumTokens()), float64(c.Width)
 	h, m := float64(c.Heads), float64(c.MLPDim)
-	images := b * float64(c.ImageSize) * float64(c.ImageSize) * float64(c.Channels) * 4 // float32 input
+	images := c.InputBytes(batch)
 	block := b * s * (6*t*d + 2*h*t*t + 2*t*m)
 	est := MemoryEstimate{Params: params * p, Activations: images + block}
 	if training {
@@ -113,6 +113,12 @@ func (c Config) EstimateMemory(batch int, training bool) MemoryEstimate {
 		est.Activations = images + float64(c.Depth+1)*saved
 	}
 	return est
+}
+
+// InputBytes is the size of a batch of model input, [batch, ImageSize, ImageSize, Channels] float32, in float64
+// (no overflow): part of EstimateMemory's activations, and what preprocessing allocates on the host.
+func (c Config) InputBytes(batch int) float64 {
+	return float64(max(batch, 1)) * float64(c.ImageSize) * float64(c.ImageSize) * float64(c.Channels) * 4
 }
 
 // MemoryCheckEnv is the environment variable that turns CheckMemory off when set to 1 (for a machine whose
@@ -130,13 +136,50 @@ func (c Config) CheckMemory(batch int, training bool) error {
 
 // CheckMemoryOn is CheckMemory for the backend that will run the model: on an accelerator (CUDA, ROCm, TPU,
 // Metal: the backend's name or description says so) the activations and weights live in the device's memory,
-// which the host's /proc/meminfo does not describe, so only the parameter count is checked there.
+// which the host's /proc/meminfo does not describe, so only the parameter count is checked there, and that the
+// batch of input images fits in the host's memory, where it is built before it is sent to the device.
 func (c Config) CheckMemoryOn(b compute.Backend, batch int, training bool) error {
 	if b != nil && onAccelerator(b) {
-		_, err := c.ParamCount()
-		return err
+		if _, err := c.ParamCount(); err != nil {
+			return err
+		}
+		return checkHost(c.InputBytes(batch), fmt.Sprintf("model %s: the input, %d images of %dx%dx%d float32 on the host,",
+			c.Name, max(batch, 1), c.ImageSize, c.ImageSize, c.Channels), "use a smaller batch or image size")
 	}
 	return c.CheckMemory(batch, training)
+}
+
+// CheckParamsMemory returns an error when the parameters alone need more than the host's available memory
+// (AvailableMemory): what reading a checkpoint holds there whatever the backend, checked before its tensors are
+// read or its position embeddings resampled to another image size. VITNB_NO_MEMORY_CHECK=1 skips it.
+func (c Config) CheckParamsMemory() error {
+	n, err := c.ParamCount()
+	if err != nil {
+		return err
+	}
+	return checkHost(c.EstimateMemory(1, false).Params, fmt.Sprintf("model %s (width %d, depth %d, %d tokens): its %d parameters",
+		c.Name, c.Width, c.Depth, c.NumTokens(), n), "use a smaller model or image size")
+}
+
+// hostMemory returns AvailableMemory, ok false when the memory checks are off (MemoryCheckEnv) or the machine's
+// memory is unknown (nothing to compare with).
+func hostMemory() (uint64, string, bool) {
+	if files.MemoryCheckOff() {
+		return 0, "", false
+	}
+	avail, source, err := files.AvailableMemory()
+	return avail, source, err == nil
+}
+
+// checkHost returns an error, in one line, when need bytes (what describes them) exceed the host's available
+// memory; advice says what to change.
+func checkHost(need float64, what, advice string) error {
+	avail, source, ok := hostMemory()
+	if !ok || need <= float64(avail) {
+		return nil
+	}
+	return fmt.Errorf("%s take about %s, more than the %s available (%s); %s (%s=1 skips this check)",
+		what, FormatBytes(need), FormatBytes(float64(avail)), source, advice, MemoryCheckEnv)
 }
 
 // onAccelerator tells whether a backend computes outside the host's memory.
@@ -155,12 +198,9 @@ func (c Config) checkMemory(batch int, training bool, extra float64) error {
 	if _, err := c.ParamCount(); err != nil {
 		return err
 	}
-	if files.MemoryCheckOff() {
+	avail, source, ok := hostMemory()
+	if !ok {
 		return nil
-	}
-	avail, source, err := files.AvailableMemory()
-	if err != nil {
-		return nil // unknown machine memory: nothing to compare with
 	}
 	return c.checkMemoryAgainst(batch, training, extra, avail, source)
 }

@@ -83,13 +83,17 @@ type modelInfo struct {
 }
 
 // New returns a classifier of cfg with the variables of store (random ones are created at first use when the
-// store is empty, from its seed) and the reference preprocessing.
+// store is empty, from its seed) and the reference preprocessing. A model that cannot run on one image in the
+// machine's memory (Config.CheckMemoryOn) is an error here, before any variable is created.
 func New(b compute.Backend, cfg vitnb.Config, store *model.Store) (*Classifier, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if err := vitnb.CheckDType(b, cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckMemoryOn(b, 1, false); err != nil {
 		return nil, err
 	}
 	c := &Classifier{Config: cfg, Store: store, Backend: b,

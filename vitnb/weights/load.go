@@ -193,6 +193,10 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	// The variables are built in the host's memory, whatever the backend: check before reading or resampling.
+	if err := cfg.CheckParamsMemory(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	interp := opts.Interpolation
 	if interp == "" {
 		interp = Bilinear
