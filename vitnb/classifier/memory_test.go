@@ -3,22 +3,12 @@ package classifier
 import (
 	"image"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/vitnb/vitnb/datasets/datasetstest"
 	"github.com/vitnb/vitnb/vitnb"
 )
-
-// allocated returns the bytes that f allocates on the Go heap (runtime.MemStats.TotalAlloc).
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // TestMemoryCheckedBeforeAllocating: a model too large for the machine is refused by Random (B/16 at 30000
 // pixels: `vit predict` used to reach 21 GB before its check) and a batch too large by PredictFiles and
@@ -33,7 +23,7 @@ func TestMemoryCheckedBeforeAllocating(t *testing.T) {
 	}
 	big.ImageSize = 30000 - 30000%16
 	var c *Classifier
-	if n := allocated(func() { c, err = Random(b, big, 1) }); err == nil || n > limit {
+	if n := datasetstest.Allocated(func() { c, err = Random(b, big, 1) }); err == nil || n > limit {
 		t.Errorf("Random(B/16 at %d pixels): %v, %d bytes allocated", big.ImageSize, err, n)
 	} else if !strings.Contains(err.Error(), "needs about") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("Random(B/16 at %d pixels): %q, want one line with the estimate", big.ImageSize, err)
@@ -60,7 +50,7 @@ func TestMemoryCheckedBeforeAllocating(t *testing.T) {
 		"PredictImages": func() error { _, err := c.PredictImages([]image.Image{img}, 1); return err },
 	} {
 		var err error
-		if n := allocated(func() { err = predict() }); err == nil || n > limit {
+		if n := datasetstest.Allocated(func() { err = predict() }); err == nil || n > limit {
 			t.Errorf("%s with micro32 at 8192 pixels: %v, %d bytes allocated", name, err, n)
 		} else if !strings.Contains(err.Error(), "needs about") {
 			t.Errorf("%s with micro32 at 8192 pixels: %q", name, err)

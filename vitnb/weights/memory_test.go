@@ -1,10 +1,10 @@
 package weights
 
 import (
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/vitnb/vitnb/datasets/datasetstest"
 	"github.com/vitnb/vitnb/vitnb"
 )
 
@@ -16,11 +16,10 @@ func TestLoadChecksMemory(t *testing.T) {
 	if avail, _, err := vitnb.AvailableMemory(); err != nil || float64(avail) > need {
 		t.Skipf("the machine's available memory (%d, %v) is unknown or holds the resampled model", avail, err)
 	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	_, _, err := Load("testdata/timm.safetensors", Options{Heads: 3, ImageSize: vitnb.MaxImageSize})
-	runtime.ReadMemStats(&after)
-	if n := after.TotalAlloc - before.TotalAlloc; n > 100<<20 {
+	var err error
+	if n := datasetstest.Allocated(func() {
+		_, _, err = Load("testdata/timm.safetensors", Options{Heads: 3, ImageSize: vitnb.MaxImageSize})
+	}); n > 100<<20 {
 		t.Errorf("%d bytes allocated before the refusal", n)
 	}
 	if err == nil || !strings.Contains(err.Error(), "parameters take about") || strings.Contains(err.Error(), "\n") ||
