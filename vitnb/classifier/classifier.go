@@ -113,10 +113,21 @@ func Random(b compute.Backend, cfg vitnb.Config, seed int64) (*Classifier, error
 
 // Load reads a pretrained checkpoint: a file (Google .npz, Hugging Face or timm safetensors), a name of the
 // weights catalog or hf:ORG/NAME (weights.Resolve finds or downloads it), with its own preprocessing and labels.
+// The model (at opts.ImageSize, if given) is checked against the backend's memory, as New does, before any
+// tensor is read.
 func Load(b compute.Backend, name string, opts weights.Options) (*Classifier, error) {
 	path, err := resolveWeights(name)
 	if err != nil {
 		return nil, err
+	}
+	check := opts.CheckConfig
+	opts.CheckConfig = func(cfg vitnb.Config) error {
+		if check != nil {
+			if err := check(cfg); err != nil {
+				return err
+			}
+		}
+		return cfg.WithDefaults().CheckMemoryOn(b, 1, false)
 	}
 	store, loaded, err := weights.Load(path, opts)
 	if err != nil {

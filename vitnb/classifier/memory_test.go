@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"fmt"
 	"image"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/vitnb/vitnb/datasets/datasetstest"
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/weights"
 )
 
 // TestMemoryCheckedBeforeAllocating: a model too large for the machine is refused by Random (B/16 at 30000
@@ -55,5 +57,25 @@ func TestMemoryCheckedBeforeAllocating(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "needs about") {
 			t.Errorf("%s with micro32 at 8192 pixels: %q", name, err)
 		}
+	}
+}
+
+// TestLoadChecksMemory: pretrained weights resampled to an image size whose model cannot run on the machine
+// (the test checkpoint at 30000 pixels: 5.4 GB of position embeddings, petabytes of attention) are refused
+// before any tensor is read or resampled (before: the resampling allocated 5.4 GB, then New's check refused).
+func TestLoadChecksMemory(t *testing.T) {
+	b := newBackend(t)
+	npz := filepath.Join("..", "weights", "testdata", "google.npz")
+	var err error
+	opts := weights.Options{Heads: 3, ImageSize: 30000}
+	if n := datasetstest.Allocated(func() { _, err = Load(b, npz, opts) }); err == nil || n > 100<<20 {
+		t.Errorf("Load at 30000 pixels: %v, %d bytes allocated", err, n)
+	} else if !strings.Contains(err.Error(), "needs about") || !strings.Contains(err.Error(), npz) {
+		t.Errorf("Load at 30000 pixels: %q, want the estimate and the file", err)
+	}
+	// A caller's own check runs too.
+	opts = weights.Options{CheckConfig: func(cfg vitnb.Config) error { return fmt.Errorf("refused %d", cfg.Width) }}
+	if _, err := Load(b, npz, opts); err == nil || !strings.Contains(err.Error(), "refused 24") {
+		t.Errorf("Load with CheckConfig: %v", err)
 	}
 }
