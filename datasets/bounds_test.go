@@ -6,20 +6,11 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-)
 
-// allocated returns the bytes allocated while fn runs.
-func allocated(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
+	"github.com/vitnb/vitnb/datasets/datasetstest"
+)
 
 // TestIDXBounds: idx headers are checked before the data is read. A 64 KB gzip file that inflates to 64 MB under a
 // header claiming 4 GiB is refused without reading it (before: inflated whole, 64 MB and more allocated, then
@@ -36,7 +27,7 @@ func TestIDXBounds(t *testing.T) {
 	bomb := filepath.Join(dir, "bomb.gz")
 	writeFile(t, bomb, gz.Bytes())
 	var err error
-	n := allocated(func() { _, err = ReadIDXFile(bomb) })
+	n := datasetstest.Allocated(func() { _, err = ReadIDXFile(bomb) })
 	if err == nil || !strings.Contains(err.Error(), "more than a") || !strings.Contains(err.Error(), bomb) {
 		t.Errorf("gzip bomb (%d bytes): got %v", gz.Len(), err)
 	}
@@ -101,7 +92,7 @@ func TestCIFARAndMATBounds(t *testing.T) {
 		sparseFile(t, filepath.Join(folder, n), size)
 	}
 	var err error
-	n := allocated(func() { _, _, _, err = loadCIFAR10(dir) })
+	n := datasetstest.Allocated(func() { _, _, _, err = loadCIFAR10(dir) })
 	if err == nil || !strings.Contains(err.Error(), "data_batch_1.bin: 4294967296 bytes, want 30730000") {
 		t.Errorf("4 GB CIFAR batch: got %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vitnb/vitnb/vitnb/files"
 	_ "golang.org/x/image/bmp"  // Registers BMP, an ImageFolder extension in torchvision.
 	_ "golang.org/x/image/tiff" // Registers TIFF, an ImageFolder extension in torchvision.
 	_ "golang.org/x/image/webp" // Registers WebP, an ImageFolder extension in torchvision.
@@ -26,7 +27,8 @@ import (
 // (Image.open raises DecompressionBombError above 2*Image.MAX_IMAGE_PIXELS = 2*89,478,485): every image that PIL
 // opens, vitnb opens too; decoding one that large holds about 4.5 bytes a pixel (0.8 GB). The environment variable
 // VITNB_MAX_PIXELS sets it when the program starts (a positive integer; 0 turns the limit off, as PIL's
-// MAX_IMAGE_PIXELS = None does). A program may also assign it before decoding.
+// MAX_IMAGE_PIXELS = None does; an image whose decoding does not fit in the memory available is still refused,
+// see checkDecodeMemory). A program may also assign it before decoding.
 var MaxImagePixels int64 = defaultMaxImagePixels
 
 // defaultMaxImagePixels is PIL's error threshold, 2 * Image.MAX_IMAGE_PIXELS (PIL/Image.py: 1024*1024*1024 // 4 // 3).
@@ -87,6 +89,9 @@ func decodeImage(r io.Reader) (image.Image, error) {
 	if err := checkPixels(cfg.Width, cfg.Height, format); err != nil {
 		return nil, err
 	}
+	if err := checkDecodeMemory(cfg, format); err != nil {
+		return nil, err
+	}
 	img, format, err := image.Decode(io.MultiReader(&head, br))
 	if err != nil {
 		return nil, fmt.Errorf("decoding %s image: %w", format, err)
@@ -105,6 +110,49 @@ func checkPixels(w, h int, format string) error {
 			format, w, h, int64(w)*int64(h), limit, MaxPixelsEnv)
 	}
 	return nil
+}
+
+// availableMemory is files.AvailableMemory (a variable so that tests can give the machine the memory they want).
+var availableMemory = files.AvailableMemory
+
+// checkDecodeMemory refuses, from its header, an image whose decoding needs more than the memory available
+// (files.AvailableMemory): the decoder's image, in the bytes a pixel of its colour model takes, and the 3-byte RGB
+// copy of DecodeFile. With MaxImagePixels at its default this never binds on a machine with 2 GB free; with the
+// limit off (0) it is what stops a 68-byte PNG claiming 100000x100000 pixels (40 GB) from crashing the process.
+// VITNB_NO_MEMORY_CHECK=1 (files.NoMemoryCheckEnv) turns it off; an unknown machine memory is not checked.
+func checkDecodeMemory(cfg image.Config, format string) error {
+	if files.MemoryCheckOff() {
+		return nil
+	}
+	avail, source, err := availableMemory()
+	if err != nil {
+		return nil
+	}
+	need := float64(cfg.Width) * float64(cfg.Height) * float64(bytesPerPixel(cfg.ColorModel)+3)
+	if need <= float64(avail) {
+		return nil
+	}
+	return fmt.Errorf("%s header claims %dx%d pixels: decoding them takes about %s, more than the %s available (%s) (%s=1 skips this check)",
+		format, cfg.Width, cfg.Height, files.FormatBytes(need), files.FormatBytes(float64(avail)), source, files.NoMemoryCheckEnv)
+}
+
+// bytesPerPixel is the memory a pixel of a decoded image of colour model m takes (image/png, image/jpeg and
+// x/image return the image type of their colour model: RGBA64 for 16-bit colour, YCbCr at 4:4:4 at most).
+func bytesPerPixel(m color.Model) int {
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3
+	}
+	return 4 // RGBA, NRGBA, CMYK, and what else a decoder returns
 }
 
 // DecodeFile decodes an image file into RGB pixels, whatever its format and colour model, as torchvision users get

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vitnb/vitnb/datasets/datasetstest"
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // pngBomb is a PNG whose header claims w x h RGBA pixels, followed by a few bytes of image data: about 69 bytes
@@ -103,6 +106,42 @@ func TestDecodePixelLimit(t *testing.T) {
 	MaxImagePixels = 0
 	data := pngBomb(1, 1)
 	if p, err := DecodeBytes(data); err != nil || p.Width != 1 {
+		t.Errorf("a 1x1 PNG: %v", err)
+	}
+}
+
+// TestDecodeMemoryWithoutPixelLimit: with the pixel limit off (VITNB_MAX_PIXELS=0), an image whose decoding
+// does not fit in the memory available is still refused from its header, in one line naming the file, with less
+// than 100 MB allocated (before: `vit predict` died with "runtime: out of memory" and a stack trace). A machine
+// of 1 GB is given here; a header of 10^6 x 10^6 pixels (7 TB to decode) is refused with the machine's own.
+func TestDecodeMemoryWithoutPixelLimit(t *testing.T) {
+	defer func(old int64) { MaxImagePixels = old }(MaxImagePixels)
+	MaxImagePixels = 0
+	t.Setenv(files.NoMemoryCheckEnv, "")
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"real": pngBomb(1_000_000, 1_000_000), "1 GB": pngBomb(100000, 100000)} {
+		func() {
+			if name == "1 GB" {
+				defer func(old func() (uint64, string, error)) { availableMemory = old }(availableMemory)
+				availableMemory = func() (uint64, string, error) { return 1 << 30, "test", nil }
+			} else if _, _, err := availableMemory(); err != nil {
+				t.Logf("the machine's memory is unknown (%v): not checked", err)
+				return
+			}
+			path := filepath.Join(dir, "huge.png")
+			writeFile(t, path, data)
+			var err error
+			if n := datasetstest.Allocated(func() { _, err = DecodeFile(path) }); n > 100<<20 {
+				t.Errorf("%s: %d bytes allocated", name, n)
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), path+": ") || !strings.Contains(err.Error(), "available") ||
+				strings.Contains(err.Error(), "\n") {
+				t.Errorf("%s: got %v, want one line naming the file and the memory available", name, err)
+			}
+		}()
+	}
+	// The 1x1 PNG still decodes without the limit.
+	if p, err := DecodeBytes(pngBomb(1, 1)); err != nil || p.Width != 1 {
 		t.Errorf("a 1x1 PNG: %v", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitnb/vitnb/datasets/datasetstest"
 	"github.com/vitnb/vitnb/vitnb/files"
 )
 
@@ -157,7 +158,7 @@ func TestBombs(t *testing.T) {
 	idx := filepath.Join(dir, "train-images-idx3-ubyte.gz")
 	zerosGzip(t, idx, idxBytes([]int{60000, 28, 28}, nil), gib)
 	var err error
-	n := allocated(func() { _, err = ReadIDXFile(idx) })
+	n := datasetstest.Allocated(func() { _, err = ReadIDXFile(idx) })
 	if err == nil || !strings.Contains(err.Error(), idx) || !strings.Contains(err.Error(), "more data than") {
 		t.Errorf("gzip bomb: %v", err)
 	}
@@ -169,7 +170,7 @@ func TestBombs(t *testing.T) {
 	raw, _ := os.ReadFile(idx)
 	binary.LittleEndian.PutUint32(raw[len(raw)-4:], 1000)
 	writeFile(t, idx, raw)
-	n = allocated(func() { _, err = ReadIDXFile(idx) })
+	n = datasetstest.Allocated(func() { _, err = ReadIDXFile(idx) })
 	if err == nil || !strings.Contains(err.Error(), "more data than") {
 		t.Errorf("gzip bomb with a lying trailer: %v", err)
 	}
@@ -188,7 +189,7 @@ func TestBombs(t *testing.T) {
 	_ = os.MkdirAll(filepath.Dir(archive), 0o755)
 	zerosGzip(t, archive, hdr.Bytes(), gib)
 	publishFixture(t, "cifar10", dir)
-	n = allocated(func() { _, err = Load("cifar10", Options{Dir: dir}) })
+	n = datasetstest.Allocated(func() { _, err = Load("cifar10", Options{Dir: dir}) })
 	if err == nil || !strings.Contains(err.Error(), "data_batch_1.bin") || !strings.Contains(err.Error(),
 		fmt.Sprint(cifar10Batch)) {
 		t.Errorf("archive bomb: %v", err)

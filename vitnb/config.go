@@ -43,6 +43,13 @@ const (
 // MaxDepth bounds Config.Depth (Validate): 20 times the deepest published ViT (48 blocks).
 const MaxDepth = 1000
 
+// MaxImageSize bounds Config.ImageSize (Validate): 65,536 pixels a side, one more than the largest side a JPEG
+// can record (its frame header holds 16-bit dimensions) and 292 times the 224 of the ViT papers. An image that
+// size is 4.3 billion pixels, 24 times what PIL (and datasets.MaxImagePixels) decodes by default, 178,956,970
+// ≈ 13,377²; the bound also keeps the patch count, (ImageSize/PatchSize)² ≤ 2³², and ImageSize²·Channels far
+// from wrapping around in 64 bits (a side of 2³² gave 2⁶⁴ patches, that is 0, and "1 tokens").
+const MaxImageSize = 1 << 16
+
 // Config describes one Vision Transformer. The zero value is not valid: start from a preset (Preset) or fill
 // every size field, then call Validate.
 type Config struct {
@@ -162,6 +169,9 @@ func (c Config) Validate() error {
 	// bound it far above the deepest published ViTs (48 blocks, ViT-G/14 and ViT-22B) before any of it runs.
 	if c.Depth > MaxDepth {
 		return fmt.Errorf("vit config %q: depth %d is more than %d blocks", c.Name, c.Depth, MaxDepth)
+	}
+	if c.ImageSize > MaxImageSize {
+		return fmt.Errorf("vit config %q: image size %d is more than %d pixels a side", c.Name, c.ImageSize, MaxImageSize)
 	}
 	if c.ImageSize%c.PatchSize != 0 {
 		return fmt.Errorf("vit config %q: image size %d is not divisible by the patch size %d",

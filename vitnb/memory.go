@@ -1,16 +1,14 @@
 package vitnb
 
 import (
-	"bufio"
 	"fmt"
 	"math"
 	"math/bits"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/gomlx/compute"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // ParamCount returns the number of parameters of the model (NumParams) with checked arithmetic: an error, instead
@@ -68,19 +66,8 @@ func (m MemoryEstimate) String() string {
 	return s + ", activations " + FormatBytes(m.Activations) + ")"
 }
 
-// FormatBytes writes a byte count in decimal units: "512 B", "1.5 MB", "12.3 GB".
-func FormatBytes(b float64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB", "PB", "EB"}
-	i := 0
-	for b >= 1000 && i < len(units)-1 {
-		b /= 1000
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%.0f B", b)
-	}
-	return fmt.Sprintf("%.1f %s", b, units[i])
-}
+// FormatBytes writes a byte count in decimal units: "512 B", "1.5 MB", "12.3 GB" (files.FormatBytes).
+func FormatBytes(b float64) string { return files.FormatBytes(b) }
 
 // EstimateMemory estimates the memory a batch of images takes through the model, in inference or training. It
 // counts in float64 (no overflow, whatever the sizes) and is meant to catch sizes that cannot fit, not to budget
@@ -117,7 +104,7 @@ func (c Config) EstimateMemory(batch int, training bool) MemoryEstimate {
 	}
 	b, t, d := float64(max(batch, 1)), float64(c.NumTokens()), float64(c.Width)
 	h, m := float64(c.Heads), float64(c.MLPDim)
-	images := b * float64(c.ImageSize) * float64(c.ImageSize) * float64(c.Channels) * 4 // float32 input
+	images := c.InputBytes(batch)
 	block := b * s * (6*t*d + 2*h*t*t + 2*t*m)
 	est := MemoryEstimate{Params: params * p, Activations: images + block}
 	if training {
@@ -128,9 +115,16 @@ func (c Config) EstimateMemory(batch int, training bool) MemoryEstimate {
 	return est
 }
 
+// InputBytes is the size of a batch of model input, [batch, ImageSize, ImageSize, Channels] float32, in float64
+// (no overflow): part of EstimateMemory's activations, and what preprocessing allocates on the host.
+func (c Config) InputBytes(batch int) float64 {
+	return float64(max(batch, 1)) * float64(c.ImageSize) * float64(c.ImageSize) * float64(c.Channels) * 4
+}
+
 // MemoryCheckEnv is the environment variable that turns CheckMemory off when set to 1 (for a machine whose
-// memory the checks misread, or an accelerator whose memory is not the host's).
-const MemoryCheckEnv = "VITNB_NO_MEMORY_CHECK"
+// memory the checks misread, or an accelerator whose memory is not the host's); it turns off the image decoder's
+// memory check too (files.NoMemoryCheckEnv).
+const MemoryCheckEnv = files.NoMemoryCheckEnv
 
 // CheckMemory returns an error when running the model on a batch (in training or inference) needs more memory
 // than the machine has available (AvailableMemory), before anything is allocated: one line with the estimate,
@@ -142,13 +136,50 @@ func (c Config) CheckMemory(batch int, training bool) error {
 
 // CheckMemoryOn is CheckMemory for the backend that will run the model: on an accelerator (CUDA, ROCm, TPU,
 // Metal: the backend's name or description says so) the activations and weights live in the device's memory,
-// which the host's /proc/meminfo does not describe, so only the parameter count is checked there.
+// which the host's /proc/meminfo does not describe, so only the parameter count is checked there, and that the
+// batch of input images fits in the host's memory, where it is built before it is sent to the device.
 func (c Config) CheckMemoryOn(b compute.Backend, batch int, training bool) error {
 	if b != nil && onAccelerator(b) {
-		_, err := c.ParamCount()
-		return err
+		if _, err := c.ParamCount(); err != nil {
+			return err
+		}
+		return checkHost(c.InputBytes(batch), fmt.Sprintf("model %s: the input, %d images of %dx%dx%d float32 on the host,",
+			c.Name, max(batch, 1), c.ImageSize, c.ImageSize, c.Channels), "use a smaller batch or image size")
 	}
 	return c.CheckMemory(batch, training)
+}
+
+// CheckParamsMemory returns an error when the parameters alone need more than the host's available memory
+// (AvailableMemory): what reading a checkpoint holds there whatever the backend, checked before its tensors are
+// read or its position embeddings resampled to another image size. VITNB_NO_MEMORY_CHECK=1 skips it.
+func (c Config) CheckParamsMemory() error {
+	n, err := c.ParamCount()
+	if err != nil {
+		return err
+	}
+	return checkHost(c.EstimateMemory(1, false).Params, fmt.Sprintf("model %s (width %d, depth %d, %d tokens): its %d parameters",
+		c.Name, c.Width, c.Depth, c.NumTokens(), n), "use a smaller model or image size")
+}
+
+// hostMemory returns AvailableMemory, ok false when the memory checks are off (MemoryCheckEnv) or the machine's
+// memory is unknown (nothing to compare with).
+func hostMemory() (uint64, string, bool) {
+	if files.MemoryCheckOff() {
+		return 0, "", false
+	}
+	avail, source, err := files.AvailableMemory()
+	return avail, source, err == nil
+}
+
+// checkHost returns an error, in one line, when need bytes (what describes them) exceed the host's available
+// memory; advice says what to change.
+func checkHost(need float64, what, advice string) error {
+	avail, source, ok := hostMemory()
+	if !ok || need <= float64(avail) {
+		return nil
+	}
+	return fmt.Errorf("%s take about %s, more than the %s available (%s); %s (%s=1 skips this check)",
+		what, FormatBytes(need), FormatBytes(float64(avail)), source, advice, MemoryCheckEnv)
 }
 
 // onAccelerator tells whether a backend computes outside the host's memory.
@@ -167,12 +198,9 @@ func (c Config) checkMemory(batch int, training bool, extra float64) error {
 	if _, err := c.ParamCount(); err != nil {
 		return err
 	}
-	if os.Getenv(MemoryCheckEnv) == "1" {
+	avail, source, ok := hostMemory()
+	if !ok {
 		return nil
-	}
-	avail, source, err := AvailableMemory()
-	if err != nil {
-		return nil // unknown machine memory: nothing to compare with
 	}
 	return c.checkMemoryAgainst(batch, training, extra, avail, source)
 }
@@ -191,71 +219,6 @@ func (c Config) checkMemoryAgainst(batch int, training bool, extra float64, avai
 		c.Name, c.Width, c.Depth, c.NumTokens(), max(batch, 1), est, mode, FormatBytes(float64(avail)), source, MemoryCheckEnv)
 }
 
-// Where AvailableMemory reads (variables so that tests can point them at files of their own).
-var (
-	memInfoPath = "/proc/meminfo"
-	cgroupRoot  = "/sys/fs/cgroup"
-)
-
-// AvailableMemory returns the memory this process can still allocate, in bytes, and where the figure comes from:
-// MemAvailable of /proc/meminfo (the kernel's estimate of what can be allocated without swapping), lowered to
-// the room left under the cgroup's memory limit if there is one (cgroup v2 memory.max minus memory.current, or
-// v1 memory.limit_in_bytes minus memory.usage_in_bytes), as in a container.
-func AvailableMemory() (uint64, string, error) {
-	avail, err := memAvailable(memInfoPath)
-	if err != nil {
-		return 0, "", err
-	}
-	source := "MemAvailable in " + memInfoPath
-	for _, files := range [][2]string{{"memory.max", "memory.current"}, {"memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"}} {
-		limit, err1 := readUintFile(filepath.Join(cgroupRoot, files[0]))
-		used, err2 := readUintFile(filepath.Join(cgroupRoot, files[1]))
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		room := uint64(0)
-		if limit > used {
-			room = limit - used
-		}
-		if room < avail {
-			avail, source = room, fmt.Sprintf("cgroup limit %s in %s, %s used", FormatBytes(float64(limit)),
-				filepath.Join(cgroupRoot, files[0]), FormatBytes(float64(used)))
-		}
-		break
-	}
-	return avail, source, nil
-}
-
-// memAvailable reads MemAvailable (in kB) from a meminfo file.
-func memAvailable(path string) (uint64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "MemAvailable:")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s: bad MemAvailable line %q", path, sc.Text())
-		}
-		return kb * 1024, nil
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return 0, fmt.Errorf("%s has no MemAvailable line", path)
-}
-
-// readUintFile reads a cgroup file holding one number ("max", no limit, is an error).
-func readUintFile(path string) (uint64, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
-}
+// AvailableMemory returns the memory this process can still allocate, in bytes, and where the figure comes from
+// (files.AvailableMemory: MemAvailable of /proc/meminfo, lowered to the room left under a cgroup limit).
+func AvailableMemory() (uint64, string, error) { return files.AvailableMemory() }

@@ -1,8 +1,6 @@
 package vitnb
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -29,6 +27,33 @@ func TestParamCountOverflow(t *testing.T) {
 		if err := cfg.CheckMemory(1, false); err == nil {
 			t.Errorf("width %d: CheckMemory passed", width)
 		}
+	}
+}
+
+// TestValidateImageSize: an image side of 2^32 (whose (2^32)^2 patches wrapped to 0, "1 tokens") is refused by
+// Validate, as is anything above MaxImageSize; MaxImageSize itself passes and its patch count does not wrap.
+func TestValidateImageSize(t *testing.T) {
+	cfg, err := Preset("micro32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1 << 32, MaxImageSize + 1, 1 << 62} {
+		c := cfg
+		c.ImageSize, c.PatchSize = size, 1
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "pixels a side") {
+			t.Errorf("image size %d: Validate() = %v, want a refusal", size, err)
+		}
+	}
+	c := cfg
+	c.ImageSize, c.PatchSize = MaxImageSize, 1
+	if err := c.Validate(); err != nil {
+		t.Errorf("image size %d: %v", MaxImageSize, err)
+	}
+	if got := c.NumPatches(); got != 1<<32 {
+		t.Errorf("NumPatches at %d, patch 1: %d, want 2^32", MaxImageSize, got)
+	}
+	if err := c.CheckMemory(1, false); err == nil {
+		t.Errorf("image size %d, patch 1: CheckMemory passed", MaxImageSize)
 	}
 }
 
@@ -77,39 +102,5 @@ func TestEstimateMemory(t *testing.T) {
 	t.Setenv(MemoryCheckEnv, "1")
 	if err := huge.CheckMemory(1, true); err != nil {
 		t.Errorf("%s=1 still checks: %v", MemoryCheckEnv, err)
-	}
-}
-
-// TestAvailableMemory reads MemAvailable and a cgroup v2 limit from files written here.
-func TestAvailableMemory(t *testing.T) {
-	dir := t.TempDir()
-	defer func(m, c string) { memInfoPath, cgroupRoot = m, c }(memInfoPath, cgroupRoot)
-	memInfoPath, cgroupRoot = filepath.Join(dir, "meminfo"), filepath.Join(dir, "cgroup")
-	write := func(path, s string) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(memInfoPath, "MemTotal:       16000000 kB\nMemFree:  100 kB\nMemAvailable:    8000000 kB\n")
-	got, src, err := AvailableMemory()
-	if err != nil || got != 8000000*1024 || !strings.Contains(src, "MemAvailable") {
-		t.Errorf("no cgroup: %d, %q, %v", got, src, err)
-	}
-	write(filepath.Join(cgroupRoot, "memory.max"), "max\n")
-	write(filepath.Join(cgroupRoot, "memory.current"), "1000\n")
-	if got, _, _ := AvailableMemory(); got != 8000000*1024 {
-		t.Errorf("unlimited cgroup: %d", got)
-	}
-	write(filepath.Join(cgroupRoot, "memory.max"), "2000000000\n")
-	write(filepath.Join(cgroupRoot, "memory.current"), "500000000\n")
-	if got, src, _ := AvailableMemory(); got != 1_500_000_000 || !strings.Contains(src, "cgroup limit 2.0 GB") {
-		t.Errorf("cgroup limit: %d, %q", got, src)
-	}
-	write(memInfoPath, "MemTotal: 1 kB\n")
-	if _, _, err := AvailableMemory(); err == nil {
-		t.Error("a meminfo without MemAvailable gave no error")
 	}
 }

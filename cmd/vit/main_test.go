@@ -66,6 +66,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, "unknown command"},
 		{[]string{"params", "micro28", "-depth", "2000000000"}, "more than 1000 blocks"}, // refused before looping
 		{[]string{"pretrain", "-override", "lr"}, "needs -resume"},
+		// (2^32)^2 patches wrapped to 0 in 64 bits: this printed "(1 tokens)" and exited 0.
+		{[]string{"params", "B/16", "-image-size", "4294967296", "-patch", "1"}, "more than 65536 pixels a side"},
 	} {
 		code, _, errOut := runVit(t, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) {

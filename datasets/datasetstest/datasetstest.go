@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -62,4 +63,15 @@ func WritePNG(t testing.TB, path string, img image.Image) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Allocated returns the bytes that fn allocates on the Go heap (runtime.MemStats.TotalAlloc, after a collection):
+// for tests that a size is refused before it is allocated.
+func Allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }

@@ -83,13 +83,17 @@ type modelInfo struct {
 }
 
 // New returns a classifier of cfg with the variables of store (random ones are created at first use when the
-// store is empty, from its seed) and the reference preprocessing.
+// store is empty, from its seed) and the reference preprocessing. A model that cannot run on one image in the
+// machine's memory (Config.CheckMemoryOn) is an error here, before any variable is created.
 func New(b compute.Backend, cfg vitnb.Config, store *model.Store) (*Classifier, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if err := vitnb.CheckDType(b, cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckMemoryOn(b, 1, false); err != nil {
 		return nil, err
 	}
 	c := &Classifier{Config: cfg, Store: store, Backend: b,
@@ -109,10 +113,21 @@ func Random(b compute.Backend, cfg vitnb.Config, seed int64) (*Classifier, error
 
 // Load reads a pretrained checkpoint: a file (Google .npz, Hugging Face or timm safetensors), a name of the
 // weights catalog or hf:ORG/NAME (weights.Resolve finds or downloads it), with its own preprocessing and labels.
+// The model (at opts.ImageSize, if given) is checked against the backend's memory, as New does, before any
+// tensor is read.
 func Load(b compute.Backend, name string, opts weights.Options) (*Classifier, error) {
 	path, err := resolveWeights(name)
 	if err != nil {
 		return nil, err
+	}
+	check := opts.CheckConfig
+	opts.CheckConfig = func(cfg vitnb.Config) error {
+		if check != nil {
+			if err := check(cfg); err != nil {
+				return err
+			}
+		}
+		return cfg.WithDefaults().CheckMemoryOn(b, 1, false)
 	}
 	store, loaded, err := weights.Load(path, opts)
 	if err != nil {

@@ -106,8 +106,12 @@ func (c *Classifier) Predict(input []float32, n, k int) ([]Prediction, error) {
 	return preds, nil
 }
 
-// PredictImages preprocesses images as the weights expect (Preprocessing.Input) and classifies them.
+// PredictImages preprocesses images as the weights expect (Preprocessing.Input) and classifies them. The batch
+// is checked against the machine's memory (Config.CheckMemoryOn) before any image is preprocessed.
 func (c *Classifier) PredictImages(images []image.Image, k int) ([]Prediction, error) {
+	if err := c.Config.CheckMemoryOn(c.Backend, len(images), false); err != nil {
+		return nil, err
+	}
 	var input []float32
 	for i, img := range images {
 		x, err := c.Preprocessing.Input(img, c.Config.Channels)
@@ -119,8 +123,12 @@ func (c *Classifier) PredictImages(images []image.Image, k int) ([]Prediction, e
 	return c.Predict(input, len(images), k)
 }
 
-// PredictFiles decodes image files (JPEG, PNG, GIF, BMP, TIFF, WebP) and classifies them (PredictImages).
+// PredictFiles decodes image files (JPEG, PNG, GIF, BMP, TIFF, WebP) and classifies them (PredictImages), after
+// the same memory check.
 func (c *Classifier) PredictFiles(paths []string, k int) ([]Prediction, error) {
+	if err := c.Config.CheckMemoryOn(c.Backend, len(paths), false); err != nil {
+		return nil, err
+	}
 	var input []float32
 	for _, p := range paths {
 		px, err := datasets.DecodeFile(p)

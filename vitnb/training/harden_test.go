@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train"
+	"github.com/vitnb/vitnb/datasets/datasetstest"
 )
 
 // lockHelperEnv makes the test binary, run as a subprocess by TestRunFolderLock, hold the lock of a folder.
@@ -424,7 +424,7 @@ func TestDamagedCheckpoints(t *testing.T) {
 		}
 		var n uint64
 		var lerr error
-		n = allocatedBytes(func() { _, lerr = LoadRun(d) })
+		n = datasetstest.Allocated(func() { _, lerr = LoadRun(d) })
 		if lerr == nil || !strings.Contains(lerr.Error(), c.want) || strings.Contains(lerr.Error(), "\n") {
 			t.Errorf("%s: got %v, want one line containing %q", name, lerr, c.want)
 		}
@@ -432,13 +432,4 @@ func TestDamagedCheckpoints(t *testing.T) {
 			t.Errorf("%s: loading allocated %d bytes", name, n)
 		}
 	}
-}
-
-// allocatedBytes returns the bytes allocated while fn runs.
-func allocatedBytes(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }

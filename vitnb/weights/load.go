@@ -54,6 +54,10 @@ type Options struct {
 	DType dtypes.DType
 	// LayerNormEpsilon, if > 0, overrides the format's (1e-6 for Google and timm, config.json's for Hugging Face).
 	LayerNormEpsilon float64
+	// CheckConfig, if set, is called with the model's configuration (Loaded.Config) once it is validated, before
+	// any tensor is read or resampled; its error stops the loading. classifier.Load checks there that the model
+	// runs on one image in the backend's memory (vitnb.Config.CheckMemoryOn).
+	CheckConfig func(vitnb.Config) error
 }
 
 // Validate checks the options' values (Load calls it); messages name the flags of `vit predict` that set them.
@@ -192,6 +196,15 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 	info.Config = cfg
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// The variables are built in the host's memory, whatever the backend: check before reading or resampling.
+	if err := cfg.CheckParamsMemory(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if opts.CheckConfig != nil {
+		if err := opts.CheckConfig(cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	interp := opts.Interpolation
 	if interp == "" {
