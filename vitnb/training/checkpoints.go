@@ -326,6 +326,33 @@ func (c *checkpoints) save(store *model.Store, loss float64, sane bool) error {
 	return c.rotate()
 }
 
+// DivergedPrefix starts the names of the checkpoints that a run saved after its last sane one and before divergence
+// stopped it: set aside so that a resumed run, eval and predict start from the last sane state, kept for a look.
+const DivergedPrefix = "diverged-"
+
+// setAsideDiverged renames the checkpoints newer than the last sane one (DivergedPrefix), when there is one, and
+// says how many it set aside ("" for none), for the message of the stop.
+func (c *checkpoints) setAsideDiverged() string {
+	names, err := c.list()
+	if err != nil || c.marks.LastSane == nil {
+		return ""
+	}
+	n := 0
+	for _, name := range names {
+		if name <= c.marks.LastSane.Name { // names sort by step (see save)
+			continue
+		}
+		for _, suffix := range []string{checkpoint.JsonNameSuffix, checkpoint.BinDataSuffix} {
+			_ = os.Rename(filepath.Join(c.dir, name+suffix), filepath.Join(c.dir, DivergedPrefix+name+suffix))
+		}
+		n++
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d checkpoint(s) saved after it were set aside as %s*)", n, DivergedPrefix)
+}
+
 // rotate deletes the checkpoints older than the newest c.keep, except the best and the last sane ones.
 func (c *checkpoints) rotate() error {
 	names, err := c.list()

@@ -331,7 +331,8 @@ func TestCheckpointPolicy(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
 	policy := func(c *Config) { c.CheckpointEvery, c.Keep, c.Output, c.LogEvery = 2, 1, &out, 1000 }
-	_, err := runFor(t, dir, 60, false, flipped{&stripes{seed: 1, batch: 16}, 40}, policy)
+	_, stop := runFor(t, dir, 60, false, flipped{&stripes{seed: 1, batch: 16}, 40}, policy)
+	err := stop
 	if err == nil || !strings.Contains(err.Error(), "diverged at step 4") || !strings.Contains(err.Error(), "last sane checkpoint is checkpoint-") ||
 		!strings.HasPrefix(err.Error(), "training diverged") {
 		t.Fatalf("flipped labels from step 41: got %v, want a divergence error in steps 41-49 naming the last sane checkpoint", err)
@@ -353,14 +354,28 @@ func TestCheckpointPolicy(t *testing.T) {
 	if !slices.Contains(names, marks.Best.Name) || !slices.Contains(names, marks.LastSane.Name) || len(names) > 3 {
 		t.Errorf("checkpoints %v with -keep 1: want the newest, the best %s and the last sane %s", names, marks.Best.Name, marks.LastSane.Name)
 	}
-	if last := names[len(names)-1]; !strings.Contains(last, "step-000000") || marks.LastSane.Step > 48 || marks.LastSane.Step < 40 {
-		t.Errorf("newest checkpoint %s, last sane at step %d: want the last sane near step 40", last, marks.LastSane.Step)
+	if last := names[len(names)-1]; last != marks.LastSane.Name || marks.LastSane.Step > 48 || marks.LastSane.Step < 40 {
+		t.Errorf("newest checkpoint %s, last sane at step %d: want the last sane, near step 40, newest", last, marks.LastSane.Step)
+	}
+	// The checkpoints saved after the last sane one were set aside (a resumed run, eval and predict would start from
+	// them), not deleted, and the stop message says so.
+	aside, _ := filepath.Glob(filepath.Join(dir, DivergedPrefix+"checkpoint-*"+checkpoint.JsonNameSuffix))
+	if len(aside) == 0 || !strings.Contains(stop.Error(), "set aside as "+DivergedPrefix) {
+		t.Fatalf("set aside: %v; message %q", aside, stop)
 	}
 	if marks.Best.Step < 20 || marks.Best.Loss > 0.3 {
 		t.Errorf("best checkpoint %+v: want a trained one", marks.Best)
 	}
 
-	// Corrupt the newest checkpoint: resume falls back to the one before and says so.
+	// Put a set-aside checkpoint back as the newest and damage it: resume falls back to the one before (the last
+	// sane) and says so.
+	back := strings.TrimSuffix(filepath.Base(aside[0]), checkpoint.JsonNameSuffix)
+	for _, suffix := range []string{checkpoint.JsonNameSuffix, checkpoint.BinDataSuffix} {
+		if err := os.Rename(filepath.Join(dir, back+suffix), filepath.Join(dir, strings.TrimPrefix(back, DivergedPrefix)+suffix)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, _ = listCheckpoints(dir)
 	newest := names[len(names)-1]
 	bin := filepath.Join(dir, newest+checkpoint.BinDataSuffix)
 	if err := os.Truncate(bin, 100); err != nil {

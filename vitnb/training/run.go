@@ -293,12 +293,12 @@ func (r *Run) Train(data train.Dataset) error {
 		batch := loop.LoopStep + 1 // the loop counts batches; with accumulation, k batches make a step
 		step := (batch + k - 1) / k
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return &StopError{fmt.Sprintf("the loss became %g at step %d: stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", loss, step, r.lastSane())}
+			return &StopError{fmt.Sprintf("the loss became %g at step %d: stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", loss, step, r.stopAtLastSane())}
 		}
 		if err := r.watch.add(loss); err != nil {
 			// The curve keeps the step that stopped the run (a NaN loss cannot be written in JSON).
 			_ = r.logRecord(StepRecord{Step: step, Time: time.Now(), Loss: loss, LearningRate: r.Config.Optimizer.LearningRateAt(step)})
-			return &StopError{fmt.Sprintf("training diverged at step %d: %v; stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", step, err, r.lastSane())}
+			return &StopError{fmt.Sprintf("training diverged at step %d: %v; stopping without saving a checkpoint%s (lower the learning rate or enable gradient clipping)", step, err, r.stopAtLastSane())}
 		}
 		if batch%k != 0 {
 			return nil // inside an accumulation: the weights have not changed yet
@@ -356,13 +356,14 @@ type StopError struct{ msg string }
 
 func (e *StopError) Error() string { return e.msg }
 
-// lastSane names the last sane checkpoint, for error messages.
-func (r *Run) lastSane() string {
+// stopAtLastSane sets aside the checkpoints saved after the last sane one (they hold the divergence), so that a
+// resumed run, eval and predict start from it, and names it for the message of the stop.
+func (r *Run) stopAtLastSane() string {
 	if r.ckpt == nil || r.ckpt.marks.LastSane == nil {
 		return ""
 	}
 	m := r.ckpt.marks.LastSane
-	return fmt.Sprintf("; the last sane checkpoint is %s (step %d)", m.Name, m.Step)
+	return fmt.Sprintf("; the last sane checkpoint is %s (step %d)%s", m.Name, m.Step, r.ckpt.setAsideDiverged())
 }
 
 // logRecord appends one JSON line to metrics.jsonl.
