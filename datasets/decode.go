@@ -112,28 +112,22 @@ func checkPixels(w, h int, format string) error {
 	return nil
 }
 
-// availableMemory is files.AvailableMemory (a variable so that tests can give the machine the memory they want).
-var availableMemory = files.AvailableMemory
+// hostMemory is files.HostMemory (a variable so that tests can give the machine the memory they want).
+var hostMemory = files.HostMemory
 
 // checkDecodeMemory refuses, from its header, an image whose decoding needs more than the memory available
-// (files.AvailableMemory): the decoder's image, in the bytes a pixel of its colour model takes, and the 3-byte RGB
+// (files.HostMemory): the decoder's image, in the bytes a pixel of its colour model takes, and the 3-byte RGB
 // copy of DecodeFile. With MaxImagePixels at its default this never binds on a machine with 2 GB free; with the
 // limit off (0) it is what stops a 68-byte PNG claiming 100000x100000 pixels (40 GB) from crashing the process.
 // VITNB_NO_MEMORY_CHECK=1 (files.NoMemoryCheckEnv) turns it off; an unknown machine memory is not checked.
 func checkDecodeMemory(cfg image.Config, format string) error {
-	if files.MemoryCheckOff() {
-		return nil
-	}
-	avail, source, err := availableMemory()
-	if err != nil {
+	avail, source, ok := hostMemory()
+	if !ok {
 		return nil
 	}
 	need := float64(cfg.Width) * float64(cfg.Height) * float64(bytesPerPixel(cfg.ColorModel)+3)
-	if need <= float64(avail) {
-		return nil
-	}
-	return fmt.Errorf("%s header claims %dx%d pixels: decoding them takes about %s, more than the %s available (%s) (%s=1 skips this check)",
-		format, cfg.Width, cfg.Height, files.FormatBytes(need), files.FormatBytes(float64(avail)), source, files.NoMemoryCheckEnv)
+	return files.NotEnoughMemory(need, avail, source, fmt.Sprintf("%s header claims %dx%d pixels: decoded, they",
+		format, cfg.Width, cfg.Height), "use a smaller image, or a pixel limit ("+MaxPixelsEnv+")")
 }
 
 // bytesPerPixel is the memory a pixel of a decoded image of colour model m takes (image/png, image/jpeg and

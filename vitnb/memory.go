@@ -161,25 +161,14 @@ func (c Config) CheckParamsMemory() error {
 		c.Name, c.Width, c.Depth, c.NumTokens(), n), "use a smaller model or image size")
 }
 
-// hostMemory returns AvailableMemory, ok false when the memory checks are off (MemoryCheckEnv) or the machine's
-// memory is unknown (nothing to compare with).
-func hostMemory() (uint64, string, bool) {
-	if files.MemoryCheckOff() {
-		return 0, "", false
-	}
-	avail, source, err := files.AvailableMemory()
-	return avail, source, err == nil
-}
-
 // checkHost returns an error, in one line, when need bytes (what describes them) exceed the host's available
 // memory; advice says what to change.
 func checkHost(need float64, what, advice string) error {
-	avail, source, ok := hostMemory()
-	if !ok || need <= float64(avail) {
+	avail, source, ok := files.HostMemory()
+	if !ok {
 		return nil
 	}
-	return fmt.Errorf("%s take about %s, more than the %s available (%s); %s (%s=1 skips this check)",
-		what, FormatBytes(need), FormatBytes(float64(avail)), source, advice, MemoryCheckEnv)
+	return files.NotEnoughMemory(need, avail, source, what, advice)
 }
 
 // onAccelerator tells whether a backend computes outside the host's memory.
@@ -198,7 +187,7 @@ func (c Config) checkMemory(batch int, training bool, extra float64) error {
 	if _, err := c.ParamCount(); err != nil {
 		return err
 	}
-	avail, source, ok := hostMemory()
+	avail, source, ok := files.HostMemory()
 	if !ok {
 		return nil
 	}

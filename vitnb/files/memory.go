@@ -85,6 +85,26 @@ func readUintFile(path string) (uint64, error) {
 	return strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
 }
 
+// HostMemory returns AvailableMemory for a memory check, ok false when the checks are off (NoMemoryCheckEnv) or
+// the machine's memory is unknown (nothing to compare with).
+func HostMemory() (avail uint64, source string, ok bool) {
+	if MemoryCheckOff() {
+		return 0, "", false
+	}
+	avail, source, err := AvailableMemory()
+	return avail, source, err == nil
+}
+
+// NotEnoughMemory is the one-line error of a memory check, nil when need bytes fit in the avail bytes that source
+// reports: what describes the bytes ("… take about N"), advice says what to change.
+func NotEnoughMemory(need float64, avail uint64, source, what, advice string) error {
+	if need <= float64(avail) {
+		return nil
+	}
+	return fmt.Errorf("%s take about %s, more than the %s available (%s); %s (%s=1 skips this check)",
+		what, FormatBytes(need), FormatBytes(float64(avail)), source, advice, NoMemoryCheckEnv)
+}
+
 // FormatBytes writes a byte count in decimal units: "512 B", "1.5 MB", "12.3 GB".
 func FormatBytes(b float64) string {
 	units := []string{"B", "kB", "MB", "GB", "TB", "PB", "EB"}
