@@ -3,7 +3,6 @@ package classifier
 import (
 	"fmt"
 	"image"
-	"math"
 	"slices"
 
 	"github.com/vitnb/vitnb/datasets"
@@ -44,11 +43,8 @@ func (c *Classifier) AttentionPicture(ds *datasets.Dataset, split string, n, sca
 		return nil, 0, 0, err
 	}
 	for i, logits := range ex.Logits {
-		for _, l := range logits {
-			if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
-				return nil, 0, 0, fmt.Errorf("image %d: the model gave a non-finite logit (%g): its weights hold NaN or "+
-					"infinite values (%s)", i, l, c.Source)
-			}
+		if err := c.finiteLogits(i, logits); err != nil {
+			return nil, 0, 0, err
 		}
 	}
 	cfg := c.Config

@@ -95,11 +95,8 @@ func (c *Classifier) Predict(input []float32, n, k int) ([]Prediction, error) {
 	preds := make([]Prediction, n)
 	for i := range preds {
 		logits := flat[i*classes : (i+1)*classes]
-		for j, l := range logits {
-			if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
-				return nil, fmt.Errorf("image %d: the model gave a non-finite logit (%g for class %s): its weights hold NaN or infinite values (%s)",
-					i, l, c.ClassName(j), c.Source)
-			}
+		if err := c.finiteLogits(i, logits); err != nil {
+			return nil, err
 		}
 		preds[i] = Prediction{Image: fmt.Sprintf("image %d", i), Logits: logits, Top: c.top(logits, k)}
 	}
@@ -175,6 +172,18 @@ func (c *Classifier) WritePredictions(w io.Writer, preds []Prediction, backendNa
 				t.Logit); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// finiteLogits returns an error naming image i and the class when one of its logits is NaN or infinite: the
+// weights hold such values, and ranking or explaining them would give nonsense.
+func (c *Classifier) finiteLogits(i int, logits []float32) error {
+	for j, l := range logits {
+		if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+			return fmt.Errorf("image %d: the model gave a non-finite logit (%g for class %s): its weights hold NaN or infinite values (%s)",
+				i, l, c.ClassName(j), c.Source)
 		}
 	}
 	return nil
