@@ -150,7 +150,7 @@ func ContactSheet(pics []image.Image, captions []string, cols int) *image.RGBA {
 	for k, c := range captions {
 		cut[k] = c
 		if k < len(pics) {
-			if maxChars := max(1, pics[k].Bounds().Dx()/7); len(c) > maxChars { // basicfont: 7 pixels a character
+			if maxChars := max(1, pics[k].Bounds().Dx()/TextWidth("m")); len(c) > maxChars { // a fixed-width font
 				cut[k] = c[:max(1, maxChars-1)] + "~"
 			}
 		}
