@@ -65,13 +65,13 @@ func Verify(info *Info, dir string) ([]FileState, error) {
 	return out, nil
 }
 
-// check checks the published files of dir, the folder Load reads (the cache folder, or an offline copy when
-// offline): a file verified once (stamped) cheaply, by its size and modification time; any other one, put there by
+// check checks the published files of dir, the folder Load reads (the cache folder, or an offline copy): a file verified once (stamped) cheaply, by its size and modification time; any other one, put there by
 // hand or installed by a package, by its checksums, once (it is stamped when they match, in vitnb's cache for an
 // offline copy: files.CheckCached, files.CheckOffline). Folders (extracted archives) are not checked. It returns
 // one error for each file that is not the published one (wrapping files.ErrMismatch, one line naming the file with
 // the checksums found and wanted and saying what to do), stopping at the first unless all.
-func (info *Info) check(dir string, offline, all bool) (mismatches []error, err error) {
+func (info *Info) check(dir string, all bool) (mismatches []error, err error) {
+	offline := info.isOffline(dir)
 	for _, f := range info.Files {
 		path := filepath.Join(dir, f.Name)
 		if st, err := os.Stat(path); err != nil || st.IsDir() {

@@ -48,7 +48,7 @@ func TestFetch(t *testing.T) {
 	if err != nil || len(states) != 1 || !states[0].OK || states[0].State != "ok (md5)" {
 		t.Errorf("verify: %v %+v", err, states)
 	}
-	if bad, err := info.check(got, false, false); err != nil || len(bad) != 0 {
+	if bad, err := info.check(got, false); err != nil || len(bad) != 0 {
 		t.Errorf("cached check of a good file: %v %v", err, bad)
 	}
 
@@ -58,7 +58,7 @@ func TestFetch(t *testing.T) {
 	writeFile(t, path, bad)
 	future := time.Now().Add(time.Minute)
 	_ = os.Chtimes(path, future, future)
-	mism, err := info.check(got, false, false)
+	mism, err := info.check(got, false)
 	if err != nil || len(mism) != 1 {
 		t.Fatalf("changed file: %v %v", err, mism)
 	}

@@ -138,7 +138,7 @@ func Load(name string, opts Options) (*Dataset, error) {
 			return nil, err
 		}
 		// The published files are checked each time they are read: hashed once, then by their stamp.
-		mismatches, err := info.check(dir, dir != info.CacheDir(opts.Dir), opts.KeepMismatched)
+		mismatches, err := info.check(dir, opts.KeepMismatched)
 		if err != nil {
 			return nil, err
 		}
