@@ -5,8 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -84,7 +82,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 	if _, err := os.Stat(resultsPath); err == nil && opts.Resume {
 		// A finished run is opened, not trained again, if it is the same job (run.json; the overrides name the
 		// changes that are meant); asked for more steps, it trains on from its last checkpoint.
-		accepted, err := training.CheckDescription(job.Dir, runConfig(job, opts))
+		accepted, _, err := training.CheckDescription(job.Dir, runConfig(job, opts))
 		if err != nil {
 			return nil, err
 		}
@@ -93,9 +91,9 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 			return nil, err
 		}
 		if job.Optimizer.TotalSteps <= res.Steps {
-			if i := slices.IndexFunc(accepted, func(l string) bool { return strings.HasPrefix(l, "overriding ") }); i >= 0 {
+			if len(accepted) > 0 {
 				return nil, fmt.Errorf("the run %s finished at step %d: its settings cannot change (%s) unless it trains "+
-					"on (more steps)", job.Dir, res.Steps, accepted[i])
+					"on (more steps)", job.Dir, res.Steps, accepted[0])
 			}
 			c, err := Open(b, job.Dir)
 			if err != nil {

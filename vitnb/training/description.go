@@ -52,8 +52,8 @@ func writeDescription(dir string, d Description) error {
 
 // CheckDescription compares the run.json of the run folder dir with cfg's description (Config.Description), as a
 // resumed run does, without opening the run: the changed fields that overrides cover, a line each, or an error
-// naming every other change. A folder without run.json gives no lines.
-func CheckDescription(dir string, cfg Config) (accepted []string, err error) {
+// naming every other change. A folder without run.json gives no lines but a note saying so.
+func CheckDescription(dir string, cfg Config) (accepted []string, note string, err error) {
 	cfg.Optimizer = cfg.Optimizer.WithDefaults()
 	cfg.Accumulate = max(cfg.Accumulate, 1)
 	return checkDescription(dir, cfg.Description(), cfg.Overrides)
@@ -61,23 +61,24 @@ func CheckDescription(dir string, cfg Config) (accepted []string, err error) {
 
 // checkDescription compares the description stored in dir with d. Each changed field that overrides covers gives
 // a line for the output ("overriding settings.lr: 0.001 -> 0.002"); any other is an error naming every such field
-// with its stored and new values. An override that names no field is an error too.
-func checkDescription(dir string, d Description, overrides []string) (accepted []string, err error) {
+// with its stored and new values. An override that names no field is an error too. A folder without run.json (a
+// run of an older vitnb) gives a note instead.
+func checkDescription(dir string, d Description, overrides []string) (accepted []string, note string, err error) {
 	stored, err := ReadDescription(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return []string{fmt.Sprintf("%s has no %s (a run of an older vitnb): its settings cannot be compared; recording them now", dir, RunFile)}, nil
+		return nil, fmt.Sprintf("%s has no %s (a run of an older vitnb): its settings cannot be compared; recording them now", dir, RunFile), nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	old := flatten(stored)
 	now, err := flattenValue(d)
 	if err != nil {
-		return nil, fmt.Errorf("describing the run as JSON: %w", err)
+		return nil, "", fmt.Errorf("describing the run as JSON: %w", err)
 	}
 	for _, o := range overrides {
 		if !slices.ContainsFunc(append(keys(old), keys(now)...), func(p string) bool { return covers(o, p) }) {
-			return nil, fmt.Errorf("override %q names no field of the run's description (%s): fields are %s",
+			return nil, "", fmt.Errorf("override %q names no field of the run's description (%s): fields are %s",
 				o, RunFile, strings.Join(keys(now), ", "))
 		}
 	}
@@ -100,10 +101,10 @@ func checkDescription(dir string, d Description, overrides []string) (accepted [
 		refused = append(refused, fmt.Sprintf("%s was %s, now %s", p, a, b))
 	}
 	if len(refused) > 0 {
-		return nil, fmt.Errorf("resuming %s with other settings than it was started with: %s (name each change that is meant in an override)",
+		return nil, "", fmt.Errorf("resuming %s with other settings than it was started with: %s (name each change that is meant in an override)",
 			dir, strings.Join(refused, "; "))
 	}
-	return accepted, nil
+	return accepted, "", nil
 }
 
 // covers tells whether the override o allows a change of the field at path p.

@@ -213,7 +213,7 @@ func (r *Run) openDir() error {
 		if err := checkSameModel(cfg.Dir, cfg.Net); err != nil {
 			return err
 		}
-		accepted, err := checkDescription(cfg.Dir, desc, cfg.Overrides)
+		accepted, note, err := checkDescription(cfg.Dir, desc, cfg.Overrides)
 		if err != nil {
 			return err
 		}
@@ -223,8 +223,10 @@ func (r *Run) openDir() error {
 		}
 		r.Resumed, r.ResumedFrom = true, r.Step()
 		fmt.Fprintf(cfg.Output, "resuming from step %d in %s (%s)\n", r.ResumedFrom, cfg.Dir, name)
-		for _, line := range accepted {
-			fmt.Fprintln(cfg.Output, line)
+		for _, line := range append(accepted, note) {
+			if line != "" {
+				fmt.Fprintln(cfg.Output, line)
+			}
 		}
 		if err := writeDescription(cfg.Dir, desc); err != nil {
 			return err
