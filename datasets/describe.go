@@ -94,7 +94,14 @@ func (ds *Dataset) Captions(split string, b *Batch) []string {
 // Sample returns n images of a split in a random order drawn with seed, at size x size in RGB (values in [-1, 1]),
 // with the training augmentation when augment, and their captions (Captions): what `vit data sample` draws. Images
 // that fail to decode are skipped with a warning to warnf.
+//
+// The pictures are sized first: n pictures of size x size pixels beyond files.MaxPicturePixels (the contact sheet
+// of `vit data sample` shows them all, and they are float32 RGB before that) are refused, before any is read.
 func (ds *Dataset) Sample(split string, n, size int, augment bool, seed uint64, warnf func(string, ...any)) (*Batch, []string, error) {
+	if err := files.CheckPicture(float64(max(n, 0))*float64(size)*float64(size), fmt.Sprintf("%d pictures of %dx%d pixels",
+		n, size, size), "ask for fewer or smaller pictures (vit data sample -n, -size)"); err != nil {
+		return nil, nil, fmt.Errorf("sample of %s/%s: %w", ds.Name, split, err)
+	}
 	cfg := Config{BatchSize: n, Size: size, Channels: 3, Augment: augment, Shuffle: true, Seed: seed, SkipBad: true, Warnf: warnf}
 	p, err := ds.Pipeline(split, cfg)
 	if err != nil {

@@ -105,6 +105,22 @@ func NotEnoughMemory(need float64, avail uint64, source, what, advice string) er
 		what, FormatBytes(need), FormatBytes(float64(avail)), source, advice, NoMemoryCheckEnv)
 }
 
+// MaxPicturePixels bounds a picture that vitnb draws from many images (`vit data sample`'s contact sheet, the
+// attention picture): 2^25 pixels (5792 a side when square), 134 MB as RGBA, and 403 MB as the float32 RGB images
+// it is drawn from.
+const MaxPicturePixels = 1 << 25
+
+// CheckPicture returns an error, in one line, when a picture of that many pixels (what describes it) would exceed
+// MaxPicturePixels, before anything is drawn; advice says what to change. The count is a float64 so that absurd
+// sizes do not wrap around.
+func CheckPicture(pixels float64, what, advice string) error {
+	if pixels <= MaxPicturePixels {
+		return nil
+	}
+	return fmt.Errorf("%s: %.0f pixels (%s as RGBA), more than the %d a picture may have; %s",
+		what, pixels, FormatBytes(4*pixels), MaxPicturePixels, advice)
+}
+
 // FormatBytes writes a byte count in decimal units: "512 B", "1.5 MB", "12.3 GB".
 func FormatBytes(b float64) string {
 	units := []string{"B", "kB", "MB", "GB", "TB", "PB", "EB"}

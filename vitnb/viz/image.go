@@ -109,10 +109,24 @@ func Fill(img draw.Image, r image.Rectangle, c color.Color) {
 	draw.Draw(img, r, image.NewUniform(c), image.Point{}, draw.Src)
 }
 
+// gridMargin is the margin around the cells of Grid.
+const gridMargin = 4
+
+// GridSize returns the width and height in pixels of the picture Grid draws for n cells of cellW x cellH pixels
+// (scaled, labels included) in rows of cols: what a caller checks before drawing (files.CheckPicture). The sizes
+// are float64 so that absurd ones do not wrap around.
+func GridSize(n, cols int, cellW, cellH float64) (w, h float64) {
+	if cols <= 0 {
+		cols = max(n, 1)
+	}
+	rows := float64((n + cols - 1) / cols)
+	return gridMargin + float64(min(cols, n))*(cellW+gridMargin), gridMargin + rows*(cellH+gridMargin)
+}
+
 // Grid lays images out in rows of cols, each scaled by scale, separated by a margin, with the label of each
 // (labels may be nil or shorter than images) written under it. Every cell is as large as the largest image.
 func Grid(images []image.Image, labels []string, cols, scale int) *image.RGBA {
-	const margin = 4
+	const margin = gridMargin
 	if cols <= 0 {
 		cols = max(len(images), 1)
 	}
@@ -126,9 +140,8 @@ func Grid(images []image.Image, labels []string, cols, scale int) *image.RGBA {
 			cellW = max(cellW, TextWidth(labels[i]))
 		}
 	}
-	rows := (len(images) + cols - 1) / cols
-	n := min(cols, len(images))
-	out := image.NewRGBA(image.Rect(0, 0, margin+n*(cellW+margin), margin+rows*(cellH+labelH+margin)))
+	w, h := GridSize(len(images), cols, float64(cellW), float64(cellH+labelH))
+	out := image.NewRGBA(image.Rect(0, 0, int(w), int(h)))
 	Fill(out, out.Bounds(), White)
 	for i, img := range images {
 		x0 := margin + (i%cols)*(cellW+margin)
