@@ -39,6 +39,9 @@ type RemoteFile struct {
 	Manual bool
 	// Optional files (preprocessor_config.json) are skipped when the server does not have them.
 	Optional bool
+	// MaxSize, when Size is unknown, bounds the download in bytes (MaxSidecarSize for a config.json): a server that
+	// sends more is cut off while it streams and the .part removed. 0: no bound but what the server announces.
+	MaxSize int64
 	// Check, if not nil, checks the format of the file (e.g. a safetensors header against the file size); it
 	// runs before the rename, and on cached files (see CheckCached).
 	Check func(path string) error `json:"-"`
@@ -198,10 +201,26 @@ func (d *Downloader) transfer(ctx context.Context, url, part string, f RemoteFil
 		label = filepath.Base(strings.TrimSuffix(part, ".part"))
 	}
 	bar := &progress{out: d.Progress, label: label, done: have, total: total, start: time.Now(), startDone: have}
-	n, copyErr := io.Copy(io.MultiWriter(out, bar), resp.Body)
+	// Never more than the catalog or the server announced, nor than MaxSize: an endless body stops here.
+	limit := int64(-1)
+	for _, l := range []int64{f.Size, total, f.MaxSize} {
+		if l > 0 && (limit < 0 || l < limit) {
+			limit = l
+		}
+	}
+	body := io.Reader(resp.Body)
+	if limit >= 0 {
+		body = io.LimitReader(resp.Body, limit-have+1)
+	}
+	n, copyErr := io.Copy(io.MultiWriter(out, bar), body)
 	bar.print(true)
 	if err := out.Close(); copyErr == nil {
 		copyErr = err
+	}
+	if limit >= 0 && have+n > limit {
+		_ = os.Remove(part)
+		return false, nil, fmt.Errorf("downloading %s: the server sent more than %d bytes, more than the file may have "+
+			"(the download was removed): %w", url, limit, ErrMismatch)
 	}
 	if copyErr != nil {
 		return false, nil, fmt.Errorf("downloading %s: %w (the partial file %s is kept: run again to resume)", url,

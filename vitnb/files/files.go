@@ -136,3 +136,41 @@ func syncDir(dir string) {
 		_ = d.Close()
 	}
 }
+
+// MaxSidecarSize bounds a sidecar file, one that describes another (config.json, preprocessor_config.json,
+// model.json, run.json, checkpoints.json, a checkpoint's metadata): 16 MiB, where Hugging Face's config.json with the
+// 21,843 ImageNet-21k labels is about 1 MB.
+const MaxSidecarSize = 16 << 20
+
+// ReadSidecar reads a sidecar file (see MaxSidecarSize) with ReadLimited.
+func ReadSidecar(path string) ([]byte, error) { return ReadLimited(path, MaxSidecarSize) }
+
+// ReadLimited reads a file of at most limit bytes. It reads through an io.LimitReader, whatever size the file
+// claims (a symbolic link to /dev/zero, a file that grows), and refuses a folder, a named pipe or a socket before
+// reading it (opening a pipe would wait for a writer). Errors name the file; a missing file gives os.Open's error
+// (errors.Is(err, fs.ErrNotExist)).
+func ReadLimited(path string, limit int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	switch mode := st.Mode(); {
+	case mode.IsDir():
+		return nil, fmt.Errorf("%s is a folder, not a file", path)
+	case mode&(os.ModeNamedPipe|os.ModeSocket) != 0:
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, mode.Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than the %s such a file may have", path, FormatBytes(float64(limit)))
+	}
+	return data, nil
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -437,5 +438,68 @@ func TestWriteAtomicSpecialFiles(t *testing.T) {
 	}
 	if err := WriteAtomic(dir, func(w io.Writer) error { return nil }); err == nil || !strings.Contains(err.Error(), "folder") {
 		t.Errorf("writing over a folder: %v", err)
+	}
+}
+
+// TestReadSidecar: a sidecar is read through a limit, whatever its size claims: a symbolic link to /dev/zero
+// (Stat says 0 bytes, reading never ends) and a file over the limit are refused in one line naming them, a folder
+// and a named pipe without being read; a small file reads whole and a missing one gives fs.ErrNotExist.
+func TestReadSidecar(t *testing.T) {
+	dir := t.TempDir()
+	zero := filepath.Join(dir, "config.json")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "model.json")
+	if err := os.WriteFile(big, make([]byte, MaxSidecarSize+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pipe := filepath.Join(dir, "run.json")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{zero, big, dir, pipe} {
+		data, err := ReadSidecar(p)
+		if err == nil || data != nil || !strings.Contains(err.Error(), p) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("ReadSidecar(%s): %d bytes, %v", p, len(data), err)
+		}
+	}
+	small := filepath.Join(dir, "preprocessor_config.json")
+	if err := os.WriteFile(small, []byte(`{"size": 224}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := ReadSidecar(small); err != nil || string(data) != `{"size": 224}` {
+		t.Errorf("ReadSidecar(small): %q, %v", data, err)
+	}
+	if _, err := ReadSidecar(filepath.Join(dir, "none.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadSidecar(missing): %v", err)
+	}
+}
+
+// TestDownloadEndless: a server that streams an endless config.json without a length (chunked) is cut off at the
+// file's MaxSize while it streams, and the .part is removed, not kept "to resume" (before: it filled the disk).
+func TestDownloadEndless(t *testing.T) {
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte(" "), 64<<10)
+		for sent.Load() < 1<<30 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			sent.Add(int64(len(chunk)))
+		}
+	}))
+	defer srv.Close()
+	dest := filepath.Join(t.TempDir(), "config.json")
+	d := &Downloader{}
+	err := d.Download(context.Background(), srv.URL+"/config.json", dest, RemoteFile{Name: "config.json", MaxSize: 1 << 20})
+	if err == nil || !strings.Contains(err.Error(), "more than 1048576 bytes") || !errors.Is(err, ErrMismatch) {
+		t.Fatalf("endless download: %v", err)
+	}
+	if exists(dest+".part") || exists(dest) {
+		t.Error("the .part of an endless download was kept")
+	}
+	if n := sent.Load(); n > 64<<20 {
+		t.Errorf("the server sent %d bytes before the client stopped", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // checkpoints writes GoMLX checkpoints atomically: GoMLX's handler writes its .bin and .json files in place, so
@@ -60,7 +61,7 @@ func openCheckpoints(dir string, keep int) (*checkpoints, error) {
 		return nil, fmt.Errorf("creating the checkpoint directory: %w", err)
 	}
 	c := &checkpoints{dir: dir, staging: staging, keep: keep, exclude: isProgressMetric}
-	if data, err := os.ReadFile(filepath.Join(dir, CheckpointMarksFile)); err == nil {
+	if data, err := files.ReadSidecar(filepath.Join(dir, CheckpointMarksFile)); err == nil {
 		if err := json.Unmarshal(data, &c.marks); err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, CheckpointMarksFile), err)
 		}
@@ -138,7 +139,7 @@ func loadNewest(dir string, store *model.Store, out io.Writer) (string, error) {
 // left out (isProgressMetric). The sizes in the metadata are checked against the data file before any tensor is
 // allocated.
 func loadCheckpointFile(dir, base string, store *model.Store) error {
-	meta, err := os.ReadFile(filepath.Join(dir, base+checkpoint.JsonNameSuffix))
+	meta, err := files.ReadSidecar(filepath.Join(dir, base+checkpoint.JsonNameSuffix))
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vitnb/vitnb/vitnb/files"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,7 +35,7 @@ func (c Config) Description() Description {
 
 // ReadDescription reads run.json of a run folder; a folder made before run.json existed gives fs.ErrNotExist.
 func ReadDescription(dir string) (map[string]any, error) {
-	data, err := os.ReadFile(filepath.Join(dir, RunFile))
+	data, err := files.ReadSidecar(filepath.Join(dir, RunFile))
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // ResultsFile is the name of the results file that a training run leaves in its folder (`vit pretrain`,
@@ -65,9 +66,13 @@ func WriteResults(path string, r *Results) error {
 	return WriteJSONAtomic(path, r)
 }
 
-// ReadResults reads a results file.
+// MaxResultsSize bounds a results file that ReadResults reads: 256 MiB (the confusion matrix of many classes is
+// stored sparse, see Metrics).
+const MaxResultsSize = 256 << 20
+
+// ReadResults reads a results file (at most MaxResultsSize bytes).
 func ReadResults(path string) (*Results, error) {
-	data, err := os.ReadFile(path)
+	data, err := files.ReadLimited(path, MaxResultsSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading results: %w", err)
 	}

@@ -444,7 +444,7 @@ func (s *skipped) Iter() iter.Seq2[train.Batch, error] {
 func ReadModelConfig(dir string) (vitnb.Config, error) {
 	var cfg vitnb.Config
 	path := filepath.Join(dir, "config.json")
-	data, err := os.ReadFile(path)
+	data, err := files.ReadSidecar(path)
 	if err != nil {
 		return cfg, fmt.Errorf("%s is not a vitnb run folder: %w", dir, err)
 	}
@@ -471,7 +471,7 @@ func checkSameModel(dir string, net Net) error {
 		return nil
 	}
 	path := filepath.Join(dir, "config.json")
-	saved, err := os.ReadFile(path)
+	saved, err := files.ReadSidecar(path)
 	if err != nil {
 		return fmt.Errorf("%s is not a vitnb run folder: %w", dir, err)
 	}

@@ -133,12 +133,8 @@ func weightsFile(name, url string) files.RemoteFile {
 
 // jsonFile is a published JSON sidecar (config.json, preprocessor_config.json).
 func jsonFile(name, url string, optional bool) files.RemoteFile {
-	return files.RemoteFile{Name: name, URL: url, Optional: optional, Check: checkJSON}
+	return files.RemoteFile{Name: name, URL: url, Optional: optional, Check: checkJSON, MaxSize: files.MaxSidecarSize}
 }
-
-// maxSidecar bounds a JSON sidecar file: Hugging Face's config.json with 21,843 ImageNet-21k labels is about
-// 1 MB.
-const maxSidecar = 16 << 20
 
 // checkWeights checks the format of a weights file in full without reading its tensors: an .npz's zip directory
 // and every .npy header against the entries' sizes, or a safetensors header against the file's size.
@@ -150,16 +146,9 @@ func checkWeights(path string) error {
 	return src.close()
 }
 
-// checkJSON checks that a sidecar file is one JSON value of sensible size.
+// checkJSON checks that a sidecar file is one JSON value of sensible size (files.ReadSidecar).
 func checkJSON(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if st.Size() > maxSidecar {
-		return fmt.Errorf("%d bytes, more than a configuration file (%d at most)", st.Size(), maxSidecar)
-	}
-	data, err := os.ReadFile(path)
+	data, err := files.ReadSidecar(path)
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,8 @@ import (
 // hubFiles are the files of a Hub model that Resolve fetches: the weights, then the sidecars Load reads.
 var hubFiles = []files.RemoteFile{
 	{Name: "model.safetensors", Check: checkWeights},
-	{Name: "config.json", Check: checkJSON},
-	{Name: "preprocessor_config.json", Check: checkJSON, Optional: true},
+	{Name: "config.json", Check: checkJSON, MaxSize: files.MaxSidecarSize},
+	{Name: "preprocessor_config.json", Check: checkJSON, Optional: true, MaxSize: files.MaxSidecarSize},
 }
 
 // HubCacheDir is the Hugging Face Hub cache, found as huggingface_hub does (constants.py): $HF_HUB_CACHE, else

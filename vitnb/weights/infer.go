@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // sidecar is what config.json (Hugging Face or timm, beside the weights) and Hugging Face's
@@ -57,14 +57,14 @@ func readSidecar(weightsPath string) (*sidecar, error) {
 	dir := filepath.Dir(weightsPath)
 	sc := &sidecar{}
 	path := filepath.Join(dir, "config.json")
-	if data, err := os.ReadFile(path); err == nil {
+	if data, err := files.ReadSidecar(path); err == nil {
 		if err := json.Unmarshal(data, sc); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		sc.path = path
 	}
 	ppPath := filepath.Join(dir, "preprocessor_config.json")
-	if data, err := os.ReadFile(ppPath); err == nil {
+	if data, err := files.ReadSidecar(ppPath); err == nil {
 		pp := &hfPreprocessor{}
 		if err := json.Unmarshal(data, pp); err != nil {
 			return nil, fmt.Errorf("%s: %w", ppPath, err)
