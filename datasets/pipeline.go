@@ -185,6 +185,9 @@ func nativeShape(src Source) (*ArraySource, bool) {
 // Name implements train.Dataset.
 func (p *Pipeline) Name() string { return p.cfg.Name }
 
+// BatchSize returns the number of examples of a batch (the last one of an epoch may have fewer).
+func (p *Pipeline) BatchSize() int { return p.cfg.BatchSize }
+
 // Shape returns the height, width and channels of the images of every batch.
 func (p *Pipeline) Shape() (height, width, channels int) { return p.h, p.w, p.c }
 

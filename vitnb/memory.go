@@ -121,6 +121,75 @@ func (c Config) InputBytes(batch int) float64 {
 	return float64(max(batch, 1)) * float64(c.ImageSize) * float64(c.ImageSize) * float64(c.Channels) * 4
 }
 
+// MaxBatch is the largest batch Batch chooses: beyond it inference is no faster per image on CPU (tiny32 on the
+// Go backend runs at its best from batch 256, docs/RESULTS.md).
+const MaxBatch = 256
+
+// BatchBudget is the memory, in bytes, that the activations of a batch chosen by Batch may take: 256 MB, or a
+// quarter of the available memory where that is less.
+const BatchBudget = 256e6
+
+// Batch returns the batch size in which to run n images (n <= 0: as many as come) through the model on backend b
+// (nil: as the Go backend): the largest at most MaxBatch (and n) whose activations (EstimateMemoryOn) plus extra
+// bytes per image fit in BatchBudget, at least 1. Among batch sizes that need as many batches, it returns the
+// smallest, so that the batches of n images are as even as can be (a last batch much smaller than the others costs
+// one more compilation). The images of a predict, an evaluation or an attention picture stream through in such
+// batches, so their memory does not grow with their number (Ti/16 at 224 pixels on the Go backend: batches of 56,
+// where 1,000 photos in one batch passed 7.5 GB).
+func (c Config) Batch(b compute.Backend, n int, training bool, extra float64) int {
+	budget := float64(BatchBudget)
+	if avail, _, ok := files.HostMemory(); ok {
+		budget = min(budget, float64(avail)/4)
+	}
+	perImage := c.EstimateMemoryOn(b, 2, training).Activations - c.EstimateMemoryOn(b, 1, training).Activations + extra
+	batch := MaxBatch
+	if perImage > 0 {
+		batch = int(min(float64(MaxBatch), max(1, math.Floor(budget/perImage))))
+	}
+	if n > 0 && n < batch {
+		batch = n
+	}
+	if n > batch {
+		batches := (n + batch - 1) / batch
+		batch = (n + batches - 1) / batches
+	}
+	return batch
+}
+
+// Measured factors between the peak memory of inference (the growth of the process's VmHWM) and the live data that
+// EstimateMemory counts, by backend (AMD EPYC Zen 4, GoMLX v0.28.16, 2026-12):
+//   - goHeapFactor: the Go backend computes attention fused in inference (no attention matrices), but Go's
+//     collector and the backend's buffer pools let the heap reach 1.6-2.1 times the live data when batches
+//     stream through (TestPredictMemoryPeak: Ti/16 blocks at 224 pixels in batches of 64, 348-358 MB against
+//     174 MB live; 208-233 MB for a single batch);
+//   - xlaCPUFactor: XLA's CPU plugin holds about 2.4 times the live data (`vit predict -preset Ti/16`: 8.2-9.1 MB
+//     per image against 3.65 MB estimated, 2.43 GB for 250 images).
+const (
+	goHeapFactor = 1.8
+	xlaCPUFactor = 2.4
+)
+
+// EstimateMemoryOn is EstimateMemory for the backend that runs the model (nil: the Go backend): in inference, the
+// activations are what that backend measured holds (goHeapFactor, xlaCPUFactor); on an accelerator, and in
+// training, the live data of EstimateMemory.
+func (c Config) EstimateMemoryOn(b compute.Backend, batch int, training bool) MemoryEstimate {
+	est := c.EstimateMemory(batch, training)
+	if training || (b != nil && onAccelerator(b)) {
+		return est
+	}
+	if b != nil && strings.HasPrefix(b.Name(), "xla") {
+		est.Activations *= xlaCPUFactor
+		return est
+	}
+	bt, t, d, m := float64(max(batch, 1)), float64(c.NumTokens()), float64(c.Width), float64(c.MLPDim)
+	s := float64(c.DType.Size())
+	if s == 0 {
+		s = 4
+	}
+	est.Activations = goHeapFactor * (c.InputBytes(batch) + bt*s*(6*t*d+2*t*m))
+	return est
+}
+
 // MemoryCheckEnv is the environment variable that turns CheckMemory off when set to 1 (for a machine whose
 // memory the checks misread, or an accelerator whose memory is not the host's); it turns off the image decoder's
 // memory check too (files.NoMemoryCheckEnv).
@@ -146,7 +215,14 @@ func (c Config) CheckMemoryOn(b compute.Backend, batch int, training bool) error
 		return checkHost(c.InputBytes(batch), fmt.Sprintf("model %s: the input, %d images of %dx%dx%d float32 on the host,",
 			c.Name, max(batch, 1), c.ImageSize, c.ImageSize, c.Channels), "use a smaller batch or image size")
 	}
-	return c.CheckMemory(batch, training)
+	if _, err := c.ParamCount(); err != nil {
+		return err
+	}
+	avail, source, ok := files.HostMemory()
+	if !ok {
+		return nil
+	}
+	return c.estimateAgainst(c.EstimateMemoryOn(b, batch, training), batch, training, avail, source)
 }
 
 // CheckParamsMemory returns an error when the parameters alone need more than the host's available memory
@@ -197,6 +273,11 @@ func (c Config) checkMemory(batch int, training bool, extra float64) error {
 func (c Config) checkMemoryAgainst(batch int, training bool, extra float64, avail uint64, source string) error {
 	est := c.EstimateMemory(batch, training)
 	est.Activations += extra
+	return c.estimateAgainst(est, batch, training, avail, source)
+}
+
+// estimateAgainst is the error of a memory check: nil when est fits in avail bytes.
+func (c Config) estimateAgainst(est MemoryEstimate, batch int, training bool, avail uint64, source string) error {
 	if est.Total() <= float64(avail) {
 		return nil
 	}

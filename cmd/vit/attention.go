@@ -20,7 +20,7 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
-	c, ds, _, err := openRun(*dir, &dataFlags{d: training.Data{Dataset: *data, Holdout: -1}, batch: *n}, true, stderr)
+	c, ds, _, err := openRun(*dir, &dataFlags{d: training.Data{Dataset: *data, Holdout: -1}}, true, stderr)
 	if err != nil {
 		return err
 	}

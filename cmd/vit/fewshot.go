@@ -12,7 +12,7 @@ import (
 
 func runFewShot(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("fewshot", "-dir RUNDIR -data NAME [-shots 1,5,10,25]", stderr)
-	df := addDataFlags(fs, training.Data{}, 128)
+	df := addDataFlags(fs, training.Data{}, 0)
 	dir := fs.String("dir", "", "run folder of a vitnb training")
 	shotsFlag := fs.String("shots", "1,5,10,25", "comma-separated numbers of examples per class")
 	l2 := fs.Float64("l2", training.FewShotL2, "ridge penalty (big_vision's 2^10)")
@@ -46,7 +46,7 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 
 func runProbe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("probe", "-dir RUNDIR -data NAME [-pool 0] [-epochs 30]", stderr)
-	df := addDataFlags(fs, training.Data{}, 128)
+	df := addDataFlags(fs, training.Data{}, 0)
 	dir := fs.String("dir", "", "run folder of a vitnb training")
 	pool := intFlag(fs, "pool", 0, 0, math.MaxInt, "training examples to fit on (drawn with seed 0; 0: all)")
 	epochs := intFlag(fs, "epochs", 30, 1, 100000, "epochs of SGD for each fit")

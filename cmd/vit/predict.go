@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/classifier"
@@ -21,6 +22,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	topK := intFlag(fs, "topk", 5, 1, 1000000, "number of best classes to print")
 	asJSON := fs.Bool("json", false, "print one JSON object per image (logits, top classes) instead of a table")
 	seed := fs.Int64("seed", 1, "seed of the random weights")
+	batch := intFlag(fs, "batch", 0, 1, 1<<20, "images per batch (default: chosen from the model and the available memory)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
@@ -31,7 +33,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if len(images) == 0 {
 		return usageErrorf("-image FILE is required")
 	}
-	o := classifier.Origin{Weights: *weightsName, Dir: *dir, Seed: *seed}
+	o := classifier.Origin{Weights: *weightsName, Dir: *dir, Seed: *seed, BatchSize: *batch}
 	if err := o.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -56,9 +58,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range c.Notes {
-		fmt.Fprintln(stderr, n)
-	}
+	fmt.Fprint(stderr, strings.Join(append(c.Notes, ""), "\n"))
 	preds, err := c.PredictFiles(images, *topK)
 	if err != nil {
 		return err

@@ -160,7 +160,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", "-dir RUNDIR [-data NAME] [-split test]", stderr)
-	df := addDataFlags(fs, training.Data{}, 128)
+	df := addDataFlags(fs, training.Data{}, 0) // -batch 0: chosen from the model and the available memory
 	dir := fs.String("dir", "", "run folder of a vitnb training (its config.json and last checkpoint)")
 	resultsPath := fs.String("results", "", "results file (default DIR/results-eval-DATA-SPLIT.json; read by the notebooks' benchmark table)")
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
@@ -200,7 +200,7 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 	if err != nil {
 		return nil, nil, "", err
 	}
-	c, err := classifier.Open(b, dir)
+	c, err := classifier.FromOrigin(b, classifier.Origin{Dir: dir, BatchSize: df.batch})
 	if err != nil {
 		return nil, nil, "", err
 	}

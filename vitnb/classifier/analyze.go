@@ -12,14 +12,19 @@ import (
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
 
-// EvalBatch is the batch size of the evaluation pipelines that Split builds.
+// EvalBatch is the most images AttentionPicture draws.
 const EvalBatch = 250
 
 // Split returns evaluation batches (in order, no augmentation, the classifier's preprocessing) of the first n
-// images of a split of a data set ("train", "validation", "test"; n = 0 for all). With subset > 0, the "train"
-// split is first reduced to that many images drawn with seed (datasets.RandomSubset, as a training job's
-// Data.TrainImages), so the images a model was trained on can be evaluated.
+// images of a split of a data set ("train", "validation", "test"; n = 0 for all), Batch(n, 0) images each. With
+// subset > 0, the "train" split is first reduced to that many images drawn with seed (datasets.RandomSubset, as a
+// training job's Data.TrainImages), so the images a model was trained on can be evaluated.
 func (c *Classifier) Split(ds *datasets.Dataset, split string, n, subset int, seed uint64) (*datasets.Pipeline, error) {
+	return c.split(ds, split, n, subset, seed, 0)
+}
+
+// split is Split in batches of Batch(n, extra) images (extra bytes per image besides the model's activations).
+func (c *Classifier) split(ds *datasets.Dataset, split string, n, subset int, seed uint64, extra float64) (*datasets.Pipeline, error) {
 	src, err := ds.Split(split)
 	if err != nil {
 		return nil, err
@@ -36,7 +41,7 @@ func (c *Classifier) Split(ds *datasets.Dataset, split string, n, subset int, se
 	}
 	pre := c.Preprocessing
 	pre.ImageSize = c.Config.ImageSize
-	cfg := pre.Eval(EvalBatch)
+	cfg := pre.Eval(c.Batch(src.Len(), extra))
 	cfg.Name = ds.Name + "/" + split
 	p, err := datasets.NewPipeline(src, cfg)
 	if err != nil {
@@ -46,9 +51,9 @@ func (c *Classifier) Split(ds *datasets.Dataset, split string, n, subset int, se
 }
 
 // Evaluate runs the model over data (inference mode): loss, top-1 and top-5 accuracy, per-class accuracy and
-// confusion matrix.
+// confusion matrix. The memory check counts batches of data's BatchSize when it has one (a Split), else of Batch.
 func (c *Classifier) Evaluate(data train.Dataset) (*training.Metrics, error) {
-	if err := c.Config.CheckMemoryOn(c.Backend, EvalBatch, false); err != nil {
+	if err := c.Config.CheckMemoryOn(c.Backend, c.dataBatch(data), false); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -67,9 +72,10 @@ func (c *Classifier) Evaluate(data train.Dataset) (*training.Metrics, error) {
 	return m, nil
 }
 
-// Representations computes the frozen representations (what the head reads) of every image of data.
+// Representations computes the frozen representations (what the head reads) of every image of data, after the
+// memory check of Evaluate.
 func (c *Classifier) Representations(data train.Dataset) (*training.Features, error) {
-	if err := c.Config.CheckMemoryOn(c.Backend, EvalBatch, false); err != nil {
+	if err := c.Config.CheckMemoryOn(c.Backend, c.dataBatch(data), false); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -86,6 +92,14 @@ func (c *Classifier) Representations(data train.Dataset) (*training.Features, er
 		return nil, fmt.Errorf("representations of %s: %w", data.Name(), err)
 	}
 	return f, nil
+}
+
+// dataBatch is the batch size of data (datasets.Pipeline.BatchSize), else Batch(0, 0).
+func (c *Classifier) dataBatch(data train.Dataset) int {
+	if p, ok := data.(interface{ BatchSize() int }); ok {
+		return p.BatchSize()
+	}
+	return c.Batch(0, 0)
 }
 
 // Features computes the frozen representations of the first n images of a split of ds (0: all); for "train",

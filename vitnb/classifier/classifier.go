@@ -23,6 +23,7 @@ import (
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/explain"
+	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
@@ -46,6 +47,10 @@ type Classifier struct {
 	Format string
 	// Notes says, one line each, what loading inferred or changed (weights.Loaded.Notes).
 	Notes []string
+	// BatchSize is the number of images that go through the model at once in Predict, PredictImages,
+	// PredictFiles, Split (Evaluate, EvaluateSplit, Representations) and AttentionPicture: 0 chooses it from the
+	// model and the available memory (Batch).
+	BatchSize int
 
 	// Run is set for a vitnb run (Train, Open).
 	Run *RunInfo
@@ -156,6 +161,8 @@ type Origin struct {
 	Dir            string
 	Config         vitnb.Config
 	Seed           int64
+	// BatchSize becomes the classifier's BatchSize (0: chosen from the model and the memory).
+	BatchSize int
 }
 
 // Validate refuses an Origin that names both Weights and Dir (in the words of the flags of `vit predict`).
@@ -171,13 +178,21 @@ func FromOrigin(b compute.Backend, o Origin) (*Classifier, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	var c *Classifier
+	var err error
 	switch {
 	case o.Weights != "":
-		return Load(b, o.Weights, o.WeightsOptions)
+		c, err = Load(b, o.Weights, o.WeightsOptions)
 	case o.Dir != "":
-		return Open(b, o.Dir)
+		c, err = Open(b, o.Dir)
+	default:
+		c, err = Random(b, o.Config, o.Seed)
 	}
-	return Random(b, o.Config, o.Seed)
+	if err != nil {
+		return nil, err
+	}
+	c.BatchSize = o.BatchSize
+	return c, nil
 }
 
 // Open returns the model of a run folder, finished or interrupted: its newest checkpoint, job, results and
@@ -264,7 +279,7 @@ func (c *Classifier) String() string {
 }
 
 func readJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
+	data, err := files.ReadSidecar(path)
 	if err != nil {
 		return err
 	}

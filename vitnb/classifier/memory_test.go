@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/datasets/datasetstest"
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/weights"
@@ -77,5 +78,83 @@ func TestLoadChecksMemory(t *testing.T) {
 	opts = weights.Options{CheckConfig: func(cfg vitnb.Config) error { return fmt.Errorf("refused %d", cfg.Width) }}
 	if _, err := Load(b, npz, opts); err == nil || !strings.Contains(err.Error(), "refused 24") {
 		t.Errorf("Load with CheckConfig: %v", err)
+	}
+}
+
+// TestPicturesSizedFirst: a sample or an attention picture larger than files.MaxPicturePixels is refused in one
+// line naming the numbers that make it, before any image is read or the model runs (before: `vit data sample -n
+// 1024 -size 1024` allocated a 12.9 GB batch, `vit attention -n 250 -scale 64` a 6.7 GB picture, past 7.5 GB).
+func TestPicturesSizedFirst(t *testing.T) {
+	ds, err := datasets.Load("folder:"+datasetstest.WriteFolder(t, 2, true), datasets.Options{Holdout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := datasetstest.Allocated(func() { _, _, err = ds.Sample(datasets.SplitTrain, 1024, 1024, false, 1, nil) }); err == nil ||
+		n > 10<<20 || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "1024 pictures of 1024x1024 pixels") {
+		t.Errorf("Sample(1024 of 1024 px): %v, %d bytes allocated", err, n)
+	}
+	if _, _, err := ds.Sample(datasets.SplitTrain, 4, 32, false, 1, nil); err != nil {
+		t.Errorf("Sample(4 of 32 px): %v", err)
+	}
+	cfg := vitnb.Config{Name: "tiny", ImageSize: 16, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 3}
+	c, err := Random(newBackend(t), cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := datasetstest.Allocated(func() { _, _, _, err = c.AttentionPicture(ds, datasets.SplitTest, 250, 400) }); err == nil ||
+		n > 10<<20 || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "250 images of 16x16 pixels at scale 400") {
+		t.Errorf("AttentionPicture(250 images at scale 400): %v, %d bytes allocated", err, n)
+	}
+	if _, shown, _, err := c.AttentionPicture(ds, datasets.SplitTest, 2, 2); err != nil || shown != 2 {
+		t.Errorf("AttentionPicture(2 images at scale 2): %d shown, %v", shown, err)
+	}
+}
+
+// TestPredictStreams: predicting more images than a batch holds gives the same answers as one at a time, in
+// batches of Batch (the last one padded), and Batch keeps the estimate of a batch within BatchBudget.
+func TestPredictStreams(t *testing.T) {
+	cfg := vitnb.Config{Name: "tiny", ImageSize: 8, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 3}
+	c, err := Random(newBackend(t), cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 7
+	input := make([]float32, n*8*8*3)
+	for i := range input {
+		input[i] = float32(i%13)/6 - 1
+	}
+	c.BatchSize = 3
+	if got := c.Batch(n, 0); got != 3 {
+		t.Errorf("Batch(%d) with BatchSize 3 = %d", n, got)
+	}
+	all, err := c.Predict(input, n, 2)
+	if err != nil || len(all) != n {
+		t.Fatalf("Predict: %d predictions, %v", len(all), err)
+	}
+	c.BatchSize = 1
+	for i := range n {
+		one, err := c.Predict(input[i*8*8*3:(i+1)*8*8*3], 1, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, l := range one[0].Logits {
+			if d := l - all[i].Logits[j]; d > 1e-4 || d < -1e-4 {
+				t.Errorf("image %d class %d: logit %g alone, %g in batches of 3", i, j, l, all[i].Logits[j])
+			}
+		}
+		if all[i].Image != fmt.Sprintf("image %d", i) {
+			t.Errorf("prediction %d names %q", i, all[i].Image)
+		}
+	}
+	ti, err := vitnb.Preset("Ti/16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ti.Batch(nil, 1000, false, 0)
+	if b < 8 || b > vitnb.MaxBatch || ti.EstimateMemoryOn(nil, b, false).Activations > vitnb.BatchBudget {
+		t.Errorf("Ti/16, 1000 images: batch %d, estimate %v", b, ti.EstimateMemoryOn(nil, b, false))
+	}
+	if last := 1000 % b; last != 0 && last < b/2 {
+		t.Errorf("Ti/16, 1000 images in batches of %d: a last batch of %d", b, last)
 	}
 }
