@@ -86,6 +86,12 @@ type modelInfo struct {
 // store is empty, from its seed) and the reference preprocessing. A model that cannot run on one image in the
 // machine's memory (Config.CheckMemoryOn) is an error here, before any variable is created.
 func New(b compute.Backend, cfg vitnb.Config, store *model.Store) (*Classifier, error) {
+	if b == nil {
+		return nil, errNoBackend
+	}
+	if store == nil {
+		return nil, errors.New("no store for the variables (nil): pass model.NewStore() for random ones, or use Random")
+	}
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -104,6 +110,26 @@ func New(b compute.Backend, cfg vitnb.Config, store *model.Store) (*Classifier, 
 	return c, nil
 }
 
+// errNoBackend is the error of a constructor given a nil backend.
+var errNoBackend = errors.New("no backend (nil): open one with backend.Open or backend.New")
+
+// usable tells what keeps c from running: a nil or zero Classifier (not made by New, Random, Load or Open), a
+// missing backend or store, an invalid configuration. The methods that run the model check it first.
+func (c *Classifier) usable() error {
+	switch {
+	case c == nil:
+		return errors.New("nil classifier: make one with New, Random, Load or Open")
+	case c.Backend == nil:
+		return errors.New("the classifier has no backend: make it with New, Random, Load or Open")
+	case c.Store == nil:
+		return errors.New("the classifier has no variables (nil Store): make it with New, Random, Load or Open")
+	}
+	if err := c.Config.Validate(); err != nil {
+		return fmt.Errorf("the classifier's model: %w", err)
+	}
+	return nil
+}
+
 // Random returns a classifier of cfg with random weights drawn with seed.
 func Random(b compute.Backend, cfg vitnb.Config, seed int64) (*Classifier, error) {
 	store := model.NewStore()
@@ -116,6 +142,9 @@ func Random(b compute.Backend, cfg vitnb.Config, seed int64) (*Classifier, error
 // The model (at opts.ImageSize, if given) is checked against the backend's memory, as New does, before any
 // tensor is read.
 func Load(b compute.Backend, name string, opts weights.Options) (*Classifier, error) {
+	if b == nil {
+		return nil, errNoBackend
+	}
 	path, err := resolveWeights(name)
 	if err != nil {
 		return nil, err
@@ -183,6 +212,9 @@ func FromOrigin(b compute.Backend, o Origin) (*Classifier, error) {
 // Open returns the model of a run folder, finished or interrupted: its newest checkpoint, job, results and
 // training curve.
 func Open(b compute.Backend, dir string) (*Classifier, error) {
+	if b == nil {
+		return nil, errNoBackend
+	}
 	cfg, err := training.ReadModelConfig(dir)
 	if err != nil {
 		return nil, err

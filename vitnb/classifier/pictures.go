@@ -16,8 +16,17 @@ import (
 // scale. It also returns how many images it shows (fewer than n when the split is smaller) and how many of them the
 // model classifies right.
 func (c *Classifier) AttentionPicture(ds *datasets.Dataset, split string, n, scale int) (pic *image.RGBA, shown, correct int, err error) {
+	if err := c.usable(); err != nil {
+		return nil, 0, 0, err
+	}
+	if ds == nil {
+		return nil, 0, 0, errNoDataset
+	}
 	if n <= 0 || n > EvalBatch {
 		return nil, 0, 0, fmt.Errorf("attention picture: n must be in [1, %d], got %d", EvalBatch, n)
+	}
+	if scale < 1 {
+		return nil, 0, 0, fmt.Errorf("attention picture: the zoom (scale) must be at least 1, got %d", scale)
 	}
 	pipe, err := c.Split(ds, split, n, 0, 0)
 	if err != nil {

@@ -2,10 +2,12 @@ package classifier
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"io"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/gomlx/compute/dtypes"
@@ -49,6 +51,12 @@ type ClassProb struct {
 // Logits runs the model on a batch of model input [n, size, size, channels] (already preprocessed) and returns
 // float32 logits [n, classes].
 func (c *Classifier) Logits(images *tensors.Tensor) (*tensors.Tensor, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	if images == nil {
+		return nil, errors.New("no images (nil tensor)")
+	}
 	if c.Config.NumClasses <= 0 {
 		return nil, fmt.Errorf("%s has no classification head", c.Config.Name)
 	}
@@ -76,14 +84,22 @@ func (c *Classifier) Logits(images *tensors.Tensor) (*tensors.Tensor, error) {
 }
 
 // Predict classifies n images given as model input (flattened NHWC, preprocessed) and returns the k best classes
-// of each. Non-finite logits (broken weights) are an error, not a ranking.
+// of each. An input holding NaN or infinite values is an error that says so; non-finite logits of a finite input
+// (broken weights) are an error, not a ranking.
 func (c *Classifier) Predict(input []float32, n, k int) ([]Prediction, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	s, ch := c.Config.ImageSize, c.Config.Channels
 	if n <= 0 || len(input) != n*s*s*ch {
 		return nil, fmt.Errorf("predict: %d values for %d images of %dx%dx%d", len(input), n, s, s, ch)
 	}
 	if k <= 0 {
 		return nil, fmt.Errorf("predict: top-k must be positive, got %d", k)
+	}
+	if i := slices.IndexFunc(input, notFinite); i >= 0 {
+		return nil, fmt.Errorf("predict: the input of image %d holds %g (value %d of its %d): the input must be finite",
+			i/(s*s*ch), input[i], i%(s*s*ch), s*s*ch)
 	}
 	out, err := c.Logits(tensors.FromFlatDataAndDimensions(input, n, s, s, ch))
 	if err != nil {
@@ -106,6 +122,9 @@ func (c *Classifier) Predict(input []float32, n, k int) ([]Prediction, error) {
 // PredictImages preprocesses images as the weights expect (Preprocessing.Input) and classifies them. The batch
 // is checked against the machine's memory (Config.CheckMemoryOn) before any image is preprocessed.
 func (c *Classifier) PredictImages(images []image.Image, k int) ([]Prediction, error) {
+	if err := c.checkPredict(len(images), k); err != nil {
+		return nil, err
+	}
 	if err := c.Config.CheckMemoryOn(c.Backend, len(images), false); err != nil {
 		return nil, err
 	}
@@ -123,6 +142,9 @@ func (c *Classifier) PredictImages(images []image.Image, k int) ([]Prediction, e
 // PredictFiles decodes image files (JPEG, PNG, GIF, BMP, TIFF, WebP) and classifies them (PredictImages), after
 // the same memory check.
 func (c *Classifier) PredictFiles(paths []string, k int) ([]Prediction, error) {
+	if err := c.checkPredict(len(paths), k); err != nil {
+		return nil, err
+	}
 	if err := c.Config.CheckMemoryOn(c.Backend, len(paths), false); err != nil {
 		return nil, err
 	}
@@ -148,10 +170,30 @@ func (c *Classifier) PredictFiles(paths []string, k int) ([]Prediction, error) {
 	return preds, nil
 }
 
+// checkPredict refuses what the prediction of n images, k classes each, cannot do, before anything is read.
+func (c *Classifier) checkPredict(n, k int) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	switch {
+	case n == 0:
+		return errors.New("predict: no images")
+	case k <= 0:
+		return fmt.Errorf("predict: top-k must be positive, got %d", k)
+	}
+	return nil
+}
+
 // WritePredictions writes preds, made by c on the backend named backendName (c.Backend.Name() when ""), to w as
 // `vit predict` prints them: with asJSON one Report per line, else for each image a line "MODEL on IMAGE
 // (BACKEND)" and its top classes, one numbered line each.
 func (c *Classifier) WritePredictions(w io.Writer, preds []Prediction, backendName string, asJSON bool) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if w == nil {
+		return errors.New("writing predictions: no writer (nil)")
+	}
 	if backendName == "" {
 		backendName = c.Backend.Name()
 	}
@@ -176,6 +218,9 @@ func (c *Classifier) WritePredictions(w io.Writer, preds []Prediction, backendNa
 	}
 	return nil
 }
+
+// notFinite tells whether x is NaN or infinite.
+func notFinite(x float32) bool { return math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) }
 
 // finiteLogits returns an error naming image i and the class when one of its logits is NaN or infinite: the
 // weights hold such values, and ranking or explaining them would give nonsense.

@@ -63,6 +63,9 @@ func settings(job training.Job) training.Job {
 // evaluates on the job's evaluation split and writes the results file. It returns the trained classifier, whose
 // Run holds the job, results and training curve. With opts.Resume, a finished run is opened instead.
 func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier, error) {
+	if b == nil {
+		return nil, errNoBackend // before anything is written
+	}
 	if err := job.Validate(); err != nil {
 		return nil, err
 	}
@@ -239,7 +242,7 @@ func startingPoint(b compute.Backend, job training.Job, ds *datasets.Dataset, no
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	c, err := New(b, cfg, nil)
+	c, err := New(b, cfg, model.NewStore())
 	if err != nil {
 		return nil, nil, err
 	}
