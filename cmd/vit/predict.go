@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/vitnb/vitnb/vitnb/backend"
@@ -56,9 +55,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range c.Notes {
-		fmt.Fprintln(stderr, n)
-	}
+	c.WriteNotes(stderr)
 	preds, err := c.PredictFiles(images, *topK)
 	if err != nil {
 		return err

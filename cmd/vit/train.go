@@ -174,7 +174,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	path := cmp.Or(*resultsPath, training.EvalResultsFile(*dir, ds.Name, df.d.EvalSplit))
+	path := cmp.Or(*resultsPath, c.EvalResultsFile(ds.Name, df.d.EvalSplit))
 	if err := training.WriteResults(path, res); err != nil {
 		return err
 	}
@@ -204,6 +204,7 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 	if err != nil {
 		return nil, nil, "", err
 	}
+	c.WriteNotes(stderr) // an older checkpoint used, and why
 	if sameClasses && len(ds.Classes) != c.Config.NumClasses {
 		return nil, nil, "", fmt.Errorf("the model in %s has %d classes, %s has %d", dir, c.Config.NumClasses, ds.Name, len(ds.Classes))
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -70,6 +71,9 @@ type RunInfo struct {
 	Curve []training.StepRecord
 	// TrainSeconds is the training time of this process (0 when opened).
 	TrainSeconds float64
+	// Checkpoint is the checkpoint the model was loaded from (Open: the newest readable one; its Fallback says
+	// why newer ones were not used) or last saved (Train).
+	Checkpoint training.CheckpointInfo
 }
 
 // ModelFile is the file of a run folder that holds the preprocessing and class names of the run's model (beside
@@ -80,6 +84,19 @@ const ModelFile = "model.json"
 type modelInfo struct {
 	Preprocessing datasets.Preprocessing `json:"preprocessing"`
 	Classes       []string               `json:"classes"`
+}
+
+// check tells whether the model file fits the model of cfg: class names for every class of the head (or none),
+// preprocessing at the model's image size for its channels.
+func (m modelInfo) check(cfg vitnb.Config) error {
+	if len(m.Classes) > 0 && len(m.Classes) != cfg.NumClasses {
+		return fmt.Errorf("%d class names for the %d classes of the model's head", len(m.Classes), cfg.NumClasses)
+	}
+	if m.Preprocessing.ImageSize != cfg.ImageSize {
+		return fmt.Errorf("preprocessing for %dx%d images, the model takes %dx%d", m.Preprocessing.ImageSize,
+			m.Preprocessing.ImageSize, cfg.ImageSize, cfg.ImageSize)
+	}
+	return m.Preprocessing.Check(cfg.Channels)
 }
 
 // New returns a classifier of cfg with the variables of store (random ones are created at first use when the
@@ -219,7 +236,7 @@ func Open(b compute.Backend, dir string) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := training.LoadRun(dir)
+	store, ck, err := training.LoadRunModel(dir, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -228,10 +245,17 @@ func Open(b compute.Backend, dir string) (*Classifier, error) {
 		return nil, err
 	}
 	c.Source = dir
-	c.Run = &RunInfo{Dir: dir}
+	c.Run = &RunInfo{Dir: dir, Checkpoint: ck}
+	if ck.Fallback != "" {
+		c.Notes = append(c.Notes, ck.Fallback)
+	}
 	var info modelInfo
-	switch err := readJSON(filepath.Join(dir, ModelFile), &info); {
+	path := filepath.Join(dir, ModelFile)
+	switch err := readJSON(path, &info); {
 	case err == nil:
+		if err := info.check(cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 		c.Preprocessing, c.Classes = info.Preprocessing, info.Classes
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
@@ -265,6 +289,17 @@ func Open(b compute.Backend, dir string) (*Classifier, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// WriteNotes writes c.Notes to w, one line each (nothing for a nil w): what loading inferred or changed, such as
+// an older checkpoint used because the newest could not be read.
+func (c *Classifier) WriteNotes(w io.Writer) {
+	if c == nil || w == nil {
+		return
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintln(w, n)
+	}
 }
 
 // Finished tells whether the classifier is a run that finished (its results file is written last).

@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -120,5 +121,132 @@ func TestBadInputsAreErrors(t *testing.T) {
 		if allocated > 64<<20 {
 			t.Errorf("%s allocated %d MB", tc.name, allocated>>20)
 		}
+	}
+}
+
+// editJSON rewrites a JSON file of a run folder through edit.
+func editJSON(t *testing.T, path string, edit func(map[string]any)) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	if data, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRunFolderMustFitItsCheckpoint: a run folder whose config.json or model.json disagrees with its checkpoint
+// (depth edited down or up, class names for another number of classes) is an error naming both values, for
+// Open, a resumed training and a fine-tuning from it; a truncated newest checkpoint makes Open use the one before,
+// says so and records it in the evaluation results, which go to a file of their own instead of replacing the
+// final checkpoint's.
+func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
+	b := newBackend(t)
+	data := datasetstest.WriteFolder(t, 8, true)
+	dir := filepath.Join(t.TempDir(), "run")
+	job := tinyJob(data, dir, 20)
+	job.Model.Depth, job.CheckpointEvery = 2, 10
+	c, err := Train(b, job, TrainOptions{Output: &strings.Builder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Run.Results.Checkpoint != "checkpoint-n0000020-step-00000020" || c.Run.Checkpoint.Step != 20 {
+		t.Fatalf("the results of the training name checkpoint %q, the run %+v", c.Run.Results.Checkpoint, c.Run.Checkpoint)
+	}
+	ds, err := datasets.Load("folder:"+data, datasets.Options{Holdout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := Open(b, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := opened.EvalResultsFile(ds.Name, "test"), training.EvalResultsFile(dir, ds.Name, "test", 0); got != want {
+		t.Fatalf("the final checkpoint's evaluation goes to %s, want %s", got, want)
+	}
+
+	configPath := filepath.Join(dir, training.ModelConfigFile)
+	original, err := os.ReadFile(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, depth := range []int{1, 3} {
+		editJSON(t, configPath, func(m map[string]any) { m["Depth"] = depth })
+		want := fmt.Sprintf("Depth (encoder blocks) %d in the model, 2 in the checkpoint", depth)
+		if _, err := Open(b, dir); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), configPath) {
+			t.Errorf("config.json with depth %d: %v", depth, err)
+		}
+	}
+	// A training resumed with the edited config.json (and the same depth asked) trains no truncated model either.
+	if err := os.Rename(filepath.Join(dir, training.ResultsFile), filepath.Join(dir, "results.bak")); err != nil {
+		t.Fatal(err)
+	}
+	resumed := job
+	resumed.Model.Depth, resumed.Optimizer.TotalSteps = 3, 30
+	if _, err := Train(b, resumed, TrainOptions{Resume: true, Output: &strings.Builder{},
+		Overrides: []string{"model", "optimizer.TotalSteps"}}); err == nil || !strings.Contains(err.Error(), "3 in the model, 2 in the checkpoint") {
+		t.Errorf("resuming with config.json at depth 3: %v", err)
+	}
+	if err := os.Rename(filepath.Join(dir, "results.bak"), filepath.Join(dir, training.ResultsFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(configPath, original, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Fine-tuning from the run with a shallower model: an error, not a truncated model.
+	ft := tinyJob(data, filepath.Join(t.TempDir(), "ft"), 10)
+	ft.Command, ft.From, ft.Model.Depth = "finetune", dir, 1
+	if _, err := Train(b, ft, TrainOptions{Output: &strings.Builder{}}); err == nil ||
+		!strings.Contains(err.Error(), "Depth (encoder blocks) 1 in the model, 2 in the checkpoint") {
+		t.Errorf("fine-tuning a 2-block run as 1 block: %v", err)
+	}
+
+	modelPath := filepath.Join(dir, ModelFile)
+	for _, names := range [][]string{{"a", "b", "c"}, {"a"}} {
+		editJSON(t, modelPath, func(m map[string]any) { m["classes"] = names })
+		want := fmt.Sprintf("%d class names for the 2 classes", len(names))
+		if _, err := Open(b, dir); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("model.json with %d class names: %v", len(names), err)
+		}
+	}
+	editJSON(t, modelPath, func(m map[string]any) { m["classes"] = []string{"left", "right"} })
+
+	// The newest checkpoint cut short: the one before is used, and said, and recorded.
+	newest := filepath.Join(dir, "checkpoint-n0000020-step-00000020.bin")
+	bin, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(newest, bin[:len(bin)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	older, err := Open(b, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := &strings.Builder{}
+	older.WriteNotes(notes)
+	if older.Run.Checkpoint.Step != 10 || !strings.Contains(notes.String(), "falling back to checkpoint-n0000010-step-00000010") {
+		t.Fatalf("opened %+v with notes %q", older.Run.Checkpoint, notes)
+	}
+	res, err := older.EvaluateSplit(ds, "test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Checkpoint != "checkpoint-n0000010-step-00000010" || res.Steps != 10 || !strings.Contains(res.CheckpointFallback, "cannot be read") {
+		t.Errorf("evaluation results of the older checkpoint: checkpoint %q, steps %d, fallback %q", res.Checkpoint, res.Steps, res.CheckpointFallback)
+	}
+	if got, want := older.EvalResultsFile(ds.Name, "test"), training.EvalResultsFile(dir, ds.Name, "test", 10); got != want {
+		t.Errorf("the older checkpoint's evaluation goes to %s, want %s (not the final one's file)", got, want)
 	}
 }

@@ -177,7 +177,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 		return nil, err
 	}
 	wall := time.Since(start)
-	c.Run.TrainSeconds = wall.Seconds()
+	c.Run.TrainSeconds, c.Run.Checkpoint = wall.Seconds(), run.LastCheckpoint()
 	fmt.Fprintf(out, "trained %d steps in %s\n", run.Step()-startStep, wall.Round(time.Second))
 	m, err := c.Evaluate(evalData)
 	if err != nil {
@@ -188,7 +188,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 		TrainExamples: trainSrc.Len(), EvalSplit: evalSplit, Backend: opts.BackendName, Steps: run.Step(),
 		Devices: max(job.Devices, 1), BatchSize: job.BatchSize * accumulate, Accumulate: job.Accumulate,
 		Augmentation: d.Augmentation(), LabelSmoothing: job.LabelSmoothing, WallSeconds: wall.Seconds(),
-		Metrics: m, Finished: time.Now(), From: job.From, Weights: job.Weights}
+		Metrics: m, Finished: time.Now(), From: job.From, Weights: job.Weights, Checkpoint: run.LastCheckpoint().Name}
 	if res.Backend == "" {
 		res.Backend = b.Name()
 	}

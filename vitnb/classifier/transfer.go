@@ -128,7 +128,8 @@ func (c *Classifier) frozen(ds *datasets.Dataset, evalSplit string, pool int) (t
 }
 
 // EvaluateSplit evaluates the classifier on a split of ds and returns the results of that evaluation (Command
-// "eval"; From is the run folder, or the weights, the model came from), as `vit eval` writes them (training.EvalResultsFile).
+// "eval"; From is the run folder, or the weights, the model came from; for a run, Checkpoint and Steps name the
+// checkpoint evaluated), as `vit eval` writes them (EvalResultsFile).
 func (c *Classifier) EvaluateSplit(ds *datasets.Dataset, split, backendName string) (*training.Results, error) {
 	if err := c.usable(); err != nil {
 		return nil, err
@@ -148,6 +149,26 @@ func (c *Classifier) EvaluateSplit(ds *datasets.Dataset, split, backendName stri
 	if backendName == "" {
 		backendName = c.Backend.Name()
 	}
-	return &training.Results{Command: "eval", Model: c.Config, Data: ds.Name, EvalSplit: split, Backend: backendName,
-		Devices: 1, WallSeconds: time.Since(start).Seconds(), Metrics: m, From: c.Source, Finished: time.Now()}, nil
+	res := &training.Results{Command: "eval", Model: c.Config, Data: ds.Name, EvalSplit: split, Backend: backendName,
+		Devices: 1, WallSeconds: time.Since(start).Seconds(), Metrics: m, From: c.Source, Finished: time.Now()}
+	if c.Run != nil {
+		ck := c.Run.Checkpoint
+		res.Checkpoint, res.Steps, res.CheckpointFallback = ck.Name, ck.Step, ck.Fallback
+	}
+	return res, nil
+}
+
+// EvalResultsFile is where EvaluateSplit's results for data set data and split belong (training.EvalResultsFile):
+// in the run folder, under a name of their own unless the checkpoint evaluated is the run's final one, so that an
+// evaluation during training, or of an older checkpoint, does not replace the results of another checkpoint. A
+// classifier that is not a run has none ("").
+func (c *Classifier) EvalResultsFile(data, split string) string {
+	if c == nil || c.Run == nil {
+		return ""
+	}
+	step := c.Run.Checkpoint.Step
+	if c.Finished() && c.Run.Results.Steps == step && c.Run.Checkpoint.Fallback == "" {
+		step = 0 // the final checkpoint
+	}
+	return training.EvalResultsFile(c.Run.Dir, data, split, step)
 }
