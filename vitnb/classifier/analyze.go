@@ -195,5 +195,5 @@ func (c *Classifier) ExportTimm(path, configPath string) error {
 	if configPath == "" {
 		return nil
 	}
-	return weights.WriteTimmConfig(configPath, c.Config, c.Preprocessing)
+	return weights.WriteTimmConfig(configPath, c.Config, c.Preprocessing, c.Classes)
 }

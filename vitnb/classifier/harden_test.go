@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vitnb/vitnb/datasets"
@@ -248,5 +249,58 @@ func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
 	}
 	if got, want := older.EvalResultsFile(ds.Name, "test"), training.EvalResultsFile(dir, ds.Name, "test", 10); got != want {
 		t.Errorf("the older checkpoint's evaluation goes to %s, want %s (not the final one's file)", got, want)
+	}
+}
+
+// TestExportTimmKeepsClassNames: ExportTimm's config.json carries the class names, as its comment says, so that the
+// exported weights load back with the same labels and the same predictions.
+func TestExportTimmKeepsClassNames(t *testing.T) {
+	b := newBackend(t)
+	cfg := vitnb.Config{Name: "tiny", ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 3}
+	c, err := Random(b, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Classes = []string{"cat", "dog", "cow"}
+	input := make([]float32, 8*8*3)
+	for i := range input {
+		input[i] = float32(i%7) / 7
+	}
+	// Random weights are created at first use; the head starts at zero: give it a bias that orders the classes.
+	if _, err := c.Predict(input, 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store.GetVariable("/" + vitnb.VarHead + "/bias").SetValue(tensors.FromFlatDataAndDimensions([]float32{0.1, 0.5, -0.2}, 3)); err != nil {
+		t.Fatal(err)
+	}
+	c.logits = nil // compiled with the old bias (GoMLX's Go backend may hold weights as constants)
+	p1, err := c.Predict(input, 1, 3)
+	if err != nil || p1[0].Top[0].Label != "dog" {
+		t.Fatalf("prediction before the export: %v %+v", err, p1)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.safetensors")
+	if err := c.ExportTimm(path, filepath.Join(dir, "config.json")); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(b, path, weights.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(back.Classes, ",") != "cat,dog,cow" {
+		t.Fatalf("classes after export and load: %v", back.Classes)
+	}
+	p2, err := back.Predict(input, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p1[0].Top {
+		if p1[0].Top[i].Label != p2[0].Top[i].Label || math.Abs(float64(p1[0].Top[i].Logit-p2[0].Top[i].Logit)) > 1e-5 {
+			t.Errorf("top %d: exported %+v, original %+v", i, p2[0].Top[i], p1[0].Top[i])
+		}
+	}
+	c.Classes = []string{"cat"}
+	if err := c.ExportTimm(filepath.Join(dir, "m2.safetensors"), filepath.Join(dir, "c2.json")); err == nil || !strings.Contains(err.Error(), "1 class names") {
+		t.Errorf("exporting 1 class name for 3 classes: %v", err)
 	}
 }
