@@ -26,12 +26,8 @@ import (
 // few-shot settings out of range, a zero Classifier, nil data sets, backends, stores and writers, a negative zoom,
 // and NaN in the input (blamed on the input, not the weights).
 func TestBadInputsAreErrors(t *testing.T) {
-	b := newBackend(t)
-	cfg := vitnb.Config{Name: "tiny", ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 2}
-	c, err := Random(b, cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, b := tinyRandom(t, 2)
+	cfg := c.Config
 	data := datasetstest.WriteFolder(t, 4, true)
 	ds, err := datasets.Load("folder:"+data, datasets.Options{Holdout: -1})
 	if err != nil {
@@ -255,12 +251,7 @@ func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
 // TestExportTimmKeepsClassNames: ExportTimm's config.json carries the class names, as its comment says, so that the
 // exported weights load back with the same labels and the same predictions.
 func TestExportTimmKeepsClassNames(t *testing.T) {
-	b := newBackend(t)
-	cfg := vitnb.Config{Name: "tiny", ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 3}
-	c, err := Random(b, cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, b := tinyRandom(t, 3)
 	c.Classes = []string{"cat", "dog", "cow"}
 	input := make([]float32, 8*8*3)
 	for i := range input {
