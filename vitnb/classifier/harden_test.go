@@ -207,6 +207,9 @@ func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
 		!strings.Contains(err.Error(), "Depth (encoder blocks) 1 in the model, 2 in the checkpoint") {
 		t.Errorf("fine-tuning a 2-block run as 1 block: %v", err)
 	}
+	if _, err := os.Stat(ft.Dir); err == nil {
+		t.Errorf("the refused fine-tuning made its run folder %s", ft.Dir)
+	}
 
 	modelPath := filepath.Join(dir, ModelFile)
 	for _, names := range [][]string{{"a", "b", "c"}, {"a"}} {

@@ -249,6 +249,9 @@ func startingPoint(b compute.Backend, job training.Job, ds *datasets.Dataset, no
 	if src == nil {
 		return c, nil, nil
 	}
+	if err := training.CheckFineTune(src.Store, cfg, src.Source); err != nil {
+		return nil, nil, err // before the run folder is made
+	}
 	c.Preprocessing = src.Preprocessing
 	c.Preprocessing.ImageSize = cfg.ImageSize
 	return c, training.InitFromStore(src.Store, cfg, src.Source, notes), nil

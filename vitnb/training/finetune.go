@@ -57,28 +57,11 @@ func InitFromRun(dir string, cfg vitnb.Config, notes io.Writer) func(store *mode
 // names the source in errors; a line goes to notes (if not nil) when the head is new.
 func InitFromStore(src *model.Store, cfg vitnb.Config, from string, notes io.Writer) func(store *model.Store) error {
 	return func(store *model.Store) error {
-		found := ModelShapes(src)
-		want := cfg.VariableShapes()
-		compared := cfg
-		newHead := false
-		for name := range want {
-			if strings.HasPrefix(name, vitnb.VarHead+"/") && !slices.Equal(found[name], want[name]) {
-				newHead = true
-			}
+		copied, newHead, err := fineTuneVariables(src, cfg, from)
+		if err != nil {
+			return err
 		}
-		if newHead {
-			compared.NumClasses = 0
-			for name := range found {
-				if strings.HasPrefix(name, vitnb.VarHead+"/") ||
-					(cfg.RepresentationSize == 0 && strings.HasPrefix(name, vitnb.VarPreLogits+"/")) {
-					delete(found, name)
-				}
-			}
-		}
-		if err := compared.CheckVariables(found); err != nil {
-			return fmt.Errorf("%s is another architecture than the model to fine-tune: %w", from, err)
-		}
-		for name := range compared.VariableShapes() {
+		for name := range copied {
 			value, err := src.GetVariable("/" + name).Value()
 			if err != nil {
 				return fmt.Errorf("reading %s of %s: %w", name, from, err)
@@ -93,4 +76,39 @@ func InitFromStore(src *model.Store, cfg vitnb.Config, from string, notes io.Wri
 		}
 		return nil
 	}
+}
+
+// CheckFineTune tells whether a fine-tuning of model cfg can start from the variables of src (InitFromStore's
+// rule), so that a caller can refuse before it creates a run folder.
+func CheckFineTune(src *model.Store, cfg vitnb.Config, from string) error {
+	_, _, err := fineTuneVariables(src, cfg, from)
+	return err
+}
+
+// fineTuneVariables returns the variables of cfg that a fine-tuning copies from src, and whether the head is new:
+// the model variables of src must be exactly those of cfg (CheckModel) but for a head of another shape (left out,
+// with the pre-logits layer when cfg has none).
+func fineTuneVariables(src *model.Store, cfg vitnb.Config, from string) (map[string][]int, bool, error) {
+	found := ModelShapes(src)
+	want := cfg.VariableShapes()
+	compared := cfg
+	newHead := false
+	for name := range want {
+		if strings.HasPrefix(name, vitnb.VarHead+"/") && !slices.Equal(found[name], want[name]) {
+			newHead = true
+		}
+	}
+	if newHead {
+		compared.NumClasses = 0
+		for name := range found {
+			if strings.HasPrefix(name, vitnb.VarHead+"/") ||
+				(cfg.RepresentationSize == 0 && strings.HasPrefix(name, vitnb.VarPreLogits+"/")) {
+				delete(found, name)
+			}
+		}
+	}
+	if err := compared.CheckVariables(found); err != nil {
+		return nil, false, fmt.Errorf("%s is another architecture than the model to fine-tune: %w", from, err)
+	}
+	return compared.VariableShapes(), newHead, nil
 }
