@@ -86,7 +86,7 @@ func decodeImage(r io.Reader) (image.Image, error) {
 		}
 		return nil, fmt.Errorf("decoding %s image header: %w", format, err)
 	}
-	if err := checkPixels(cfg.Width, cfg.Height, format); err != nil {
+	if err := checkPixels(cfg.Width, cfg.Height, format+" header"); err != nil {
 		return nil, err
 	}
 	if err := checkDecodeMemory(cfg, format); err != nil {
@@ -99,15 +99,15 @@ func decodeImage(r io.Reader) (image.Image, error) {
 	return img, nil
 }
 
-// checkPixels compares the dimensions of an image header with MaxImagePixels.
-func checkPixels(w, h int, format string) error {
+// checkPixels compares the dimensions that what (an image header, "PNG header") gives with MaxImagePixels.
+func checkPixels(w, h int, what string) error {
 	if w <= 0 || h <= 0 {
-		return fmt.Errorf("%s header gives %dx%d pixels, not an image", format, w, h)
+		return fmt.Errorf("%s gives %dx%d pixels, not an image", what, w, h)
 	}
 	limit := MaxImagePixels
 	if limit > 0 && int64(w) > limit/int64(h) { // w*h > limit without overflowing
-		return fmt.Errorf("%s header claims %dx%d = %d pixels, above the limit of %d (set %s to raise it, 0 for none)",
-			format, w, h, int64(w)*int64(h), limit, MaxPixelsEnv)
+		return fmt.Errorf("%s claims %dx%d = %d pixels, above the limit of %d (set %s to raise it, 0 for none)",
+			what, w, h, int64(w)*int64(h), limit, MaxPixelsEnv)
 	}
 	return nil
 }

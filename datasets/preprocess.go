@@ -129,7 +129,14 @@ func (p Preprocessing) apply(cfg *Config) {
 // pipeline does: the central CropPct of the shorter side, resized with the filter, normalised; channels is 1 or 3
 // (RGB to grey with ITU-R 601 luma).
 func (p Preprocessing) Input(img image.Image, channels int) ([]float32, error) {
-	return p.InputPixels(ToRGB(img), channels)
+	if err := p.Check(channels); err != nil {
+		return nil, err
+	}
+	px, err := ImagePixels(img)
+	if err != nil {
+		return nil, err
+	}
+	return p.InputPixels(px, channels)
 }
 
 // InputPixels is Input for decoded pixels (DecodeFile).

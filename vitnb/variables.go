@@ -3,6 +3,8 @@ package vitnb
 import (
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -185,4 +187,123 @@ func (c Config) FLOPs() int64 {
 		repr = int64(c.RepresentationSize)
 	}
 	return flops + 2*repr*int64(c.NumClasses)
+}
+
+// IsModelVariable tells whether name, relative to the model's scope, is one of the names a ViT's VariableShapes
+// can list (patch embedding, class token, encoder, pre-logits, head), as opposed to what shares a checkpoint with
+// them: the optimizer's state, the global step, the random generator's state, progress metrics.
+func IsModelVariable(name string) bool {
+	first, _, _ := strings.Cut(name, "/")
+	for _, v := range []string{VarPatchKernel, VarClassToken, VarPosEmbedding, VarPreLogits, VarHead} {
+		if top, _, _ := strings.Cut(v, "/"); first == top {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckVariables compares the model variables of a checkpoint (found: name relative to the model's scope and
+// shape; names that are not IsModelVariable are ignored) with c.VariableShapes(): every variable of the model must
+// be present with its shape, and none of the checkpoint left unused, or a model edited by hand (a config.json that
+// says 2 blocks for a checkpoint of 4, or 6) would run on part of its weights, or on random ones. The error is one
+// line: the architecture fields that differ, each with the model's value and the checkpoint's (the depth from its
+// encoder blocks, the classes from its head, ...), else the first variables that differ.
+func (c Config) CheckVariables(found map[string][]int) error {
+	want := c.VariableShapes()
+	var missing, unused, misshaped []string
+	for name, dims := range want {
+		got, ok := found[name]
+		switch {
+		case !ok:
+			missing = append(missing, fmt.Sprintf("%s %v", name, dims))
+		case !slices.Equal(got, dims):
+			misshaped = append(misshaped, fmt.Sprintf("%s %v in the checkpoint, %v in the model", name, got, dims))
+		}
+	}
+	for name, dims := range found {
+		if _, ok := want[name]; !ok && IsModelVariable(name) {
+			unused = append(unused, fmt.Sprintf("%s %v", name, dims))
+		}
+	}
+	if len(missing)+len(unused)+len(misshaped) == 0 {
+		return nil
+	}
+	if fields := c.differingFields(found); len(fields) > 0 {
+		return fmt.Errorf("the model and the checkpoint differ: %s", strings.Join(fields, "; "))
+	}
+	var parts []string
+	for _, list := range []struct {
+		what  string
+		names []string
+	}{{"missing from the checkpoint", missing}, {"mis-shaped", misshaped}, {"in the checkpoint, unused by the model", unused}} {
+		if len(list.names) == 0 {
+			continue
+		}
+		slices.Sort(list.names)
+		shown, more := list.names, ""
+		if len(shown) > 2 {
+			shown, more = shown[:2], fmt.Sprintf(" and %d more", len(shown)-2)
+		}
+		parts = append(parts, fmt.Sprintf("%d variable(s) %s (%s%s)", len(list.names), list.what, strings.Join(shown, ", "), more))
+	}
+	return fmt.Errorf("the model (%s) and the checkpoint differ: %s", c, strings.Join(parts, "; "))
+}
+
+// differingFields names the architecture fields of c that the shapes of a checkpoint's variables contradict,
+// each as "Field: V in the model, W in the checkpoint".
+func (c Config) differingFields(found map[string][]int) []string {
+	var out []string
+	differ := func(field string, model, ckpt any) {
+		if model != ckpt {
+			out = append(out, fmt.Sprintf("%s %v in the model, %v in the checkpoint", field, model, ckpt))
+		}
+	}
+	blocks := 0
+	for name := range found {
+		if rest, ok := strings.CutPrefix(name, "Transformer/"); ok {
+			var i int
+			if _, err := fmt.Sscanf(rest, encoderBlockFormat+"/", &i); err == nil && i+1 > blocks {
+				blocks = i + 1
+			}
+		}
+	}
+	differ("Depth (encoder blocks)", c.Depth, blocks)
+	dim := func(name string, axis int) int {
+		if d := found[name]; axis < len(d) {
+			return d[axis]
+		}
+		return 0
+	}
+	if _, ok := found[VarPatchKernel]; ok {
+		differ("PatchSize", c.PatchSize, dim(VarPatchKernel, 0))
+		differ("Channels", c.Channels, dim(VarPatchKernel, 2))
+		differ("Width", c.Width, dim(VarPatchKernel, 3))
+	}
+	block0 := BlockScope(0) + "/"
+	if _, ok := found[block0+BlockMLP+"/"+MLPDense0+"/bias"]; ok {
+		differ("MLPDim", c.MLPDim, dim(block0+BlockMLP+"/"+MLPDense0+"/bias", 0))
+	}
+	if _, ok := found[block0+BlockAttention+"/query/bias"]; ok {
+		differ("Heads", c.Heads, dim(block0+BlockAttention+"/query/bias", 0))
+	}
+	pooling := PoolMean
+	if _, ok := found[VarClassToken]; ok {
+		pooling = PoolToken
+	}
+	differ("Pooling", c.Pooling, pooling)
+	if tokens := dim(VarPosEmbedding, 1); len(out) == 0 && tokens > 0 { // tokens tell the image size when the rest agrees
+		patches := tokens
+		if pooling == PoolToken {
+			patches--
+		}
+		grid := int(math.Round(math.Sqrt(float64(patches))))
+		if grid*grid == patches {
+			differ("ImageSize", c.ImageSize, grid*c.PatchSize)
+		} else {
+			differ("tokens", c.NumTokens(), tokens)
+		}
+	}
+	differ("RepresentationSize", c.RepresentationSize, dim(VarPreLogits+"/bias", 0))
+	differ("NumClasses (head)", c.NumClasses, dim(VarHead+"/bias", 0))
+	return out
 }

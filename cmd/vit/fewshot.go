@@ -70,10 +70,9 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 }
 
 // printResult prints the result of an analysis as one JSON object, or as its text.
-func printResult(w io.Writer, res interface{ WriteText(io.Writer) }, asJSON bool) error {
+func printResult(w io.Writer, res interface{ WriteText(io.Writer) error }, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(res)
 	}
-	res.WriteText(w)
-	return nil
+	return res.WriteText(w)
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"strings"
 
 	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/classifier"
@@ -58,7 +56,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(stderr, strings.Join(append(c.Notes, ""), "\n"))
+	c.WriteNotes(stderr)
 	preds, err := c.PredictFiles(images, *topK)
 	if err != nil {
 		return err

@@ -153,9 +153,9 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c.Metrics().WriteTable(stdout, c.Run.Results.Data+"/"+c.Run.Results.EvalSplit, c.ClassName)
-	fmt.Fprintf(stdout, "results written to %s\n", filepath.Join(job.Dir, training.ResultsFile))
-	return nil
+	werr := c.Metrics().WriteTable(stdout, c.Run.Results.Data+"/"+c.Run.Results.EvalSplit, c.ClassName)
+	_, err = fmt.Fprintf(stdout, "results written to %s\n", filepath.Join(job.Dir, training.ResultsFile))
+	return cmp.Or(werr, err)
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -174,13 +174,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res.Metrics.WriteTable(stdout, ds.Name+"/"+df.d.EvalSplit, c.ClassName)
-	path := cmp.Or(*resultsPath, training.EvalResultsFile(*dir, ds.Name, df.d.EvalSplit))
+	path := cmp.Or(*resultsPath, c.EvalResultsFile(ds.Name, df.d.EvalSplit))
 	if err := training.WriteResults(path, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "results written to %s\n", path)
-	return nil
+	werr := res.Metrics.WriteTable(stdout, ds.Name+"/"+df.d.EvalSplit, c.ClassName)
+	_, err = fmt.Fprintf(stdout, "results written to %s\n", path)
+	return cmp.Or(werr, err)
 }
 
 // openRun opens the run in dir (-dir, required) and the data set of df; with sameClasses, it checks that the model's
@@ -204,6 +204,7 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 	if err != nil {
 		return nil, nil, "", err
 	}
+	c.WriteNotes(stderr) // an older checkpoint used, and why
 	if sameClasses && len(ds.Classes) != c.Config.NumClasses {
 		return nil, nil, "", fmt.Errorf("the model in %s has %d classes, %s has %d", dir, c.Config.NumClasses, ds.Name, len(ds.Classes))
 	}

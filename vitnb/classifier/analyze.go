@@ -1,7 +1,9 @@
 package classifier
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/gomlx/gomlx/ml/train"
 
@@ -25,6 +27,15 @@ func (c *Classifier) Split(ds *datasets.Dataset, split string, n, subset int, se
 
 // split is Split in batches of Batch(n, extra) images (extra bytes per image besides the model's activations).
 func (c *Classifier) split(ds *datasets.Dataset, split string, n, subset int, seed uint64, extra float64) (*datasets.Pipeline, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	if ds == nil {
+		return nil, errNoDataset
+	}
+	if n < 0 || subset < 0 {
+		return nil, fmt.Errorf("%s/%s: the number of images and the subset must not be negative, got %d and %d", ds.Name, split, n, subset)
+	}
 	src, err := ds.Split(split)
 	if err != nil {
 		return nil, err
@@ -50,9 +61,29 @@ func (c *Classifier) split(ds *datasets.Dataset, split string, n, subset int, se
 	return p, nil
 }
 
+// errNoDataset is the error of an analysis given a nil data set.
+var errNoDataset = errors.New("no data set (nil): load one with datasets.Load")
+
+// checkData tells what keeps c from running over data: c unusable, or no data (a nil interface or nil pointer).
+func (c *Classifier) checkData(data train.Dataset) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if data == nil {
+		return errNoDataset
+	}
+	if v := reflect.ValueOf(data); v.Kind() == reflect.Pointer && v.IsNil() {
+		return errNoDataset
+	}
+	return nil
+}
+
 // Evaluate runs the model over data (inference mode): loss, top-1 and top-5 accuracy, per-class accuracy and
 // confusion matrix. The memory check counts batches of data's BatchSize when it has one (a Split), else of Batch.
 func (c *Classifier) Evaluate(data train.Dataset) (*training.Metrics, error) {
+	if err := c.checkData(data); err != nil {
+		return nil, err
+	}
 	if err := c.Config.CheckMemoryOn(c.Backend, c.dataBatch(data), false); err != nil {
 		return nil, err
 	}
@@ -75,6 +106,9 @@ func (c *Classifier) Evaluate(data train.Dataset) (*training.Metrics, error) {
 // Representations computes the frozen representations (what the head reads) of every image of data, after the
 // memory check of Evaluate.
 func (c *Classifier) Representations(data train.Dataset) (*training.Features, error) {
+	if err := c.checkData(data); err != nil {
+		return nil, err
+	}
 	if err := c.Config.CheckMemoryOn(c.Backend, c.dataBatch(data), false); err != nil {
 		return nil, err
 	}
@@ -115,6 +149,9 @@ func (c *Classifier) Features(ds *datasets.Dataset, split string, n, pool int) (
 // Inspect runs the model on n images of model input (flattened NHWC) and returns its logits [image][class] and
 // the attention weights of every block [image][block], each [heads, tokens, tokens] row-major.
 func (c *Classifier) Inspect(input []float32, n int) (logits [][]float32, attention [][][]float32, err error) {
+	if err := c.usable(); err != nil {
+		return nil, nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.inspector == nil {
@@ -128,6 +165,9 @@ func (c *Classifier) Inspect(input []float32, n int) (logits [][]float32, attent
 // Explainer returns the classifier's explainer (package explain: raw attention, rollout, gradient-weighted
 // relevance, deletion faithfulness), created once and kept with its compiled graphs.
 func (c *Classifier) Explainer() (*explain.Explainer, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.explainer == nil {
@@ -143,6 +183,9 @@ func (c *Classifier) Explainer() (*explain.Explainer, error) {
 // Variable returns the value of a model variable by its checkpoint name (e.g. vitnb.VarPatchKernel) as float32s
 // with its dimensions.
 func (c *Classifier) Variable(name string) ([]float32, []int, error) {
+	if err := c.usable(); err != nil {
+		return nil, nil, err
+	}
 	v := c.Store.GetVariable(name)
 	if v == nil {
 		return nil, nil, fmt.Errorf("%s has no variable %q", c.Config.Name, name)
@@ -157,11 +200,14 @@ func (c *Classifier) Variable(name string) ([]float32, []int, error) {
 // ExportTimm writes the model as timm safetensors at path, with a timm config.json beside it that carries the
 // preprocessing and the class names (weights.SaveTimm, weights.WriteTimmConfig).
 func (c *Classifier) ExportTimm(path, configPath string) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
 	if err := weights.SaveTimm(path, c.Store, "/", c.Config); err != nil {
 		return err
 	}
 	if configPath == "" {
 		return nil
 	}
-	return weights.WriteTimmConfig(configPath, c.Config, c.Preprocessing)
+	return weights.WriteTimmConfig(configPath, c.Config, c.Preprocessing, c.Classes)
 }

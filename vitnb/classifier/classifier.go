@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -75,6 +76,9 @@ type RunInfo struct {
 	Curve []training.StepRecord
 	// TrainSeconds is the training time of this process (0 when opened).
 	TrainSeconds float64
+	// Checkpoint is the checkpoint the model was loaded from (Open: the newest readable one; its Fallback says
+	// why newer ones were not used) or last saved (Train).
+	Checkpoint training.CheckpointInfo
 }
 
 // ModelFile is the file of a run folder that holds the preprocessing and class names of the run's model (beside
@@ -87,10 +91,29 @@ type modelInfo struct {
 	Classes       []string               `json:"classes"`
 }
 
+// check tells whether the model file fits the model of cfg: class names for every class of the head (or none),
+// preprocessing at the model's image size for its channels.
+func (m modelInfo) check(cfg vitnb.Config) error {
+	if len(m.Classes) > 0 && len(m.Classes) != cfg.NumClasses {
+		return fmt.Errorf("%d class names for the %d classes of the model's head", len(m.Classes), cfg.NumClasses)
+	}
+	if m.Preprocessing.ImageSize != cfg.ImageSize {
+		return fmt.Errorf("preprocessing for %dx%d images, the model takes %dx%d", m.Preprocessing.ImageSize,
+			m.Preprocessing.ImageSize, cfg.ImageSize, cfg.ImageSize)
+	}
+	return m.Preprocessing.Check(cfg.Channels)
+}
+
 // New returns a classifier of cfg with the variables of store (random ones are created at first use when the
 // store is empty, from its seed) and the reference preprocessing. A model that cannot run on one image in the
 // machine's memory (Config.CheckMemoryOn) is an error here, before any variable is created.
 func New(b compute.Backend, cfg vitnb.Config, store *model.Store) (*Classifier, error) {
+	if b == nil {
+		return nil, errNoBackend
+	}
+	if store == nil {
+		return nil, errors.New("no store for the variables (nil): pass model.NewStore() for random ones, or use Random")
+	}
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -109,6 +132,26 @@ func New(b compute.Backend, cfg vitnb.Config, store *model.Store) (*Classifier, 
 	return c, nil
 }
 
+// errNoBackend is the error of a constructor given a nil backend.
+var errNoBackend = errors.New("no backend (nil): open one with backend.Open or backend.New")
+
+// usable tells what keeps c from running: a nil or zero Classifier (not made by New, Random, Load or Open), a
+// missing backend or store, an invalid configuration. The methods that run the model check it first.
+func (c *Classifier) usable() error {
+	switch {
+	case c == nil:
+		return errors.New("nil classifier: make one with New, Random, Load or Open")
+	case c.Backend == nil:
+		return errors.New("the classifier has no backend: make it with New, Random, Load or Open")
+	case c.Store == nil:
+		return errors.New("the classifier has no variables (nil Store): make it with New, Random, Load or Open")
+	}
+	if err := c.Config.Validate(); err != nil {
+		return fmt.Errorf("the classifier's model: %w", err)
+	}
+	return nil
+}
+
 // Random returns a classifier of cfg with random weights drawn with seed.
 func Random(b compute.Backend, cfg vitnb.Config, seed int64) (*Classifier, error) {
 	store := model.NewStore()
@@ -121,6 +164,9 @@ func Random(b compute.Backend, cfg vitnb.Config, seed int64) (*Classifier, error
 // The model (at opts.ImageSize, if given) is checked against the backend's memory, as New does, before any
 // tensor is read.
 func Load(b compute.Backend, name string, opts weights.Options) (*Classifier, error) {
+	if b == nil {
+		return nil, errNoBackend
+	}
 	path, err := resolveWeights(name)
 	if err != nil {
 		return nil, err
@@ -198,11 +244,14 @@ func FromOrigin(b compute.Backend, o Origin) (*Classifier, error) {
 // Open returns the model of a run folder, finished or interrupted: its newest checkpoint, job, results and
 // training curve.
 func Open(b compute.Backend, dir string) (*Classifier, error) {
+	if b == nil {
+		return nil, errNoBackend
+	}
 	cfg, err := training.ReadModelConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	store, err := training.LoadRun(dir)
+	store, ck, err := training.LoadRunModel(dir, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -211,10 +260,17 @@ func Open(b compute.Backend, dir string) (*Classifier, error) {
 		return nil, err
 	}
 	c.Source = dir
-	c.Run = &RunInfo{Dir: dir}
+	c.Run = &RunInfo{Dir: dir, Checkpoint: ck}
+	if ck.Fallback != "" {
+		c.Notes = append(c.Notes, ck.Fallback)
+	}
 	var info modelInfo
-	switch err := readJSON(filepath.Join(dir, ModelFile), &info); {
+	path := filepath.Join(dir, ModelFile)
+	switch err := readJSON(path, &info); {
 	case err == nil:
+		if err := info.check(cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 		c.Preprocessing, c.Classes = info.Preprocessing, info.Classes
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
@@ -248,6 +304,17 @@ func Open(b compute.Backend, dir string) (*Classifier, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// WriteNotes writes c.Notes to w, one line each (nothing for a nil w): what loading inferred or changed, such as
+// an older checkpoint used because the newest could not be read.
+func (c *Classifier) WriteNotes(w io.Writer) {
+	if c == nil || w == nil {
+		return
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintln(w, n)
+	}
 }
 
 // Finished tells whether the classifier is a run that finished (its results file is written last).

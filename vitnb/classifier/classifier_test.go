@@ -243,12 +243,8 @@ func TestTrainOpenPredict(t *testing.T) {
 
 // Weights holding NaN make Predict fail with a message, not rank the NaN class first.
 func TestPredictNaN(t *testing.T) {
-	b := newBackend(t)
-	cfg := vitnb.Config{Name: "tiny", ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 3}
-	c, err := Random(b, cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := tinyRandom(t, 3)
+	cfg := c.Config
 	input := make([]float32, 8*8*3)
 	if _, err := c.Predict(input, 1, 2); err != nil {
 		t.Fatal(err)

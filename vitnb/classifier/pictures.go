@@ -18,8 +18,17 @@ import (
 // model classifies right. The size of the picture is checked first (files.CheckPicture), and the images are
 // explained a batch at a time (Batch: the backward pass and the attention maps count as extra memory per image).
 func (c *Classifier) AttentionPicture(ds *datasets.Dataset, split string, n, scale int) (pic *image.RGBA, shown, correct int, err error) {
+	if err := c.usable(); err != nil {
+		return nil, 0, 0, err
+	}
+	if ds == nil {
+		return nil, 0, 0, errNoDataset
+	}
 	if n <= 0 || n > EvalBatch {
 		return nil, 0, 0, fmt.Errorf("attention picture: n must be in [1, %d], got %d", EvalBatch, n)
+	}
+	if scale < 1 {
+		return nil, 0, 0, fmt.Errorf("attention picture: the zoom (scale) must be at least 1, got %d", scale)
 	}
 	cfg := c.Config
 	longest := 0

@@ -2,11 +2,13 @@ package classifier
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 
 	"github.com/gomlx/compute/dtypes"
@@ -51,6 +53,12 @@ type ClassProb struct {
 // Logits runs the model on a batch of model input [n, size, size, channels] (already preprocessed) and returns
 // float32 logits [n, classes].
 func (c *Classifier) Logits(images *tensors.Tensor) (*tensors.Tensor, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	if images == nil {
+		return nil, errors.New("no images (nil tensor)")
+	}
 	if c.Config.NumClasses <= 0 {
 		return nil, fmt.Errorf("%s has no classification head", c.Config.Name)
 	}
@@ -79,9 +87,12 @@ func (c *Classifier) Logits(images *tensors.Tensor) (*tensors.Tensor, error) {
 
 // Predict classifies n images given as model input (flattened NHWC, preprocessed) and returns the k best classes
 // of each. The images go through the model in batches (BatchSize, else chosen from the model and the memory:
-// vitnb.Config.Batch), checked against the machine's memory first. Non-finite logits (broken weights) are an
-// error, not a ranking.
+// vitnb.Config.Batch), checked against the machine's memory first. An input holding NaN or infinite values is an
+// error that says so; non-finite logits of a finite input (broken weights) are an error, not a ranking.
 func (c *Classifier) Predict(input []float32, n, k int) ([]Prediction, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	s, ch := c.Config.ImageSize, c.Config.Channels
 	if n <= 0 || len(input) != n*s*s*ch {
 		return nil, fmt.Errorf("predict: %d values for %d images of %dx%dx%d", len(input), n, s, s, ch)
@@ -146,6 +157,9 @@ func (c *Classifier) Batch(n int, extra float64) int {
 // is filled again for every batch (a new one each batch was garbage that Go's collector let pile up to 1.5 times
 // the batch's memory); the last batch is padded with zeros, so that the model is compiled for one shape.
 func (c *Classifier) stream(n, k int, fill func(i int, dst []float32) error) ([]Prediction, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	if k <= 0 {
 		return nil, fmt.Errorf("predict: top-k must be positive, got %d", k)
 	}
@@ -170,6 +184,10 @@ func (c *Classifier) stream(n, k int, fill func(i int, dst []float32) error) ([]
 				if err = fill(start+i, flat[i*per:(i+1)*per]); err != nil {
 					return
 				}
+			}
+			if i := slices.IndexFunc(flat[:m*per], notFinite); i >= 0 {
+				err = fmt.Errorf("predict: the input of image %d holds %g (value %d of its %d): the input must be finite",
+					start+i/per, flat[i], i%per, per)
 			}
 		}); merr != nil {
 			return nil, merr
@@ -215,6 +233,12 @@ func fill(dst, x []float32) error {
 // `vit predict` prints them: with asJSON one Report per line, else for each image a line "MODEL on IMAGE
 // (BACKEND)" and its top classes, one numbered line each.
 func (c *Classifier) WritePredictions(w io.Writer, preds []Prediction, backendName string, asJSON bool) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if w == nil {
+		return errors.New("writing predictions: no writer (nil)")
+	}
 	if backendName == "" {
 		backendName = c.Backend.Name()
 	}
@@ -239,6 +263,9 @@ func (c *Classifier) WritePredictions(w io.Writer, preds []Prediction, backendNa
 	}
 	return nil
 }
+
+// notFinite tells whether x is NaN or infinite.
+func notFinite(x float32) bool { return math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) }
 
 // finiteLogits returns an error naming image i and the class when one of its logits is NaN or infinite: the
 // weights hold such values, and ranking or explaining them would give nonsense.

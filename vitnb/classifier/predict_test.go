@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute"
+
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
@@ -14,6 +16,19 @@ import (
 // tinyConfig is a ViT small enough to build in milliseconds.
 var tinyConfig = vitnb.Config{Name: "tiny", ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2,
 	MLPDim: 32, NumClasses: 3}
+
+// tinyRandom returns a classifier of tinyConfig with that many classes and random weights, on the test backend.
+func tinyRandom(t *testing.T, classes int) (*Classifier, compute.Backend) {
+	t.Helper()
+	b := newBackend(t)
+	cfg := tinyConfig
+	cfg.NumClasses = classes
+	c, err := Random(b, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, b
+}
 
 // TestFromOrigin: weights, a run folder or random weights, as the Origin says; not weights and a folder at once.
 func TestFromOrigin(t *testing.T) {

@@ -63,6 +63,9 @@ func settings(job training.Job) training.Job {
 // evaluates on the job's evaluation split and writes the results file. It returns the trained classifier, whose
 // Run holds the job, results and training curve. With opts.Resume, a finished run is opened instead.
 func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier, error) {
+	if b == nil {
+		return nil, errNoBackend // before anything is written
+	}
 	if err := job.Validate(); err != nil {
 		return nil, err
 	}
@@ -174,7 +177,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 		return nil, err
 	}
 	wall := time.Since(start)
-	c.Run.TrainSeconds = wall.Seconds()
+	c.Run.TrainSeconds, c.Run.Checkpoint = wall.Seconds(), run.LastCheckpoint()
 	fmt.Fprintf(out, "trained %d steps in %s\n", run.Step()-startStep, wall.Round(time.Second))
 	m, err := c.Evaluate(evalData)
 	if err != nil {
@@ -185,7 +188,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 		TrainExamples: trainSrc.Len(), EvalSplit: evalSplit, Backend: opts.BackendName, Steps: run.Step(),
 		Devices: max(job.Devices, 1), BatchSize: job.BatchSize * accumulate, Accumulate: job.Accumulate,
 		Augmentation: d.Augmentation(), LabelSmoothing: job.LabelSmoothing, WallSeconds: wall.Seconds(),
-		Metrics: m, Finished: time.Now(), From: job.From, Weights: job.Weights}
+		Metrics: m, Finished: time.Now(), From: job.From, Weights: job.Weights, Checkpoint: run.LastCheckpoint().Name}
 	if res.Backend == "" {
 		res.Backend = b.Name()
 	}
@@ -239,12 +242,15 @@ func startingPoint(b compute.Backend, job training.Job, ds *datasets.Dataset, no
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	c, err := New(b, cfg, nil)
+	c, err := New(b, cfg, model.NewStore())
 	if err != nil {
 		return nil, nil, err
 	}
 	if src == nil {
 		return c, nil, nil
+	}
+	if err := training.CheckFineTune(src.Store, cfg, src.Source); err != nil {
+		return nil, nil, err // before the run folder is made
 	}
 	c.Preprocessing = src.Preprocessing
 	c.Preprocessing.ImageSize = cfg.ImageSize

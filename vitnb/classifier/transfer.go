@@ -1,9 +1,11 @@
 package classifier
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vitnb/vitnb/datasets"
@@ -29,16 +31,22 @@ type FewShotResult struct {
 }
 
 // WriteText writes one line per number of shots.
-func (r *FewShotResult) WriteText(w io.Writer) {
+func (r *FewShotResult) WriteText(w io.Writer) error {
+	if w == nil {
+		return errors.New("writing few-shot results: no writer (nil)")
+	}
+	var b strings.Builder
 	shots := make([]int, 0, len(r.Accuracy))
 	for k := range r.Accuracy {
 		shots = append(shots, k)
 	}
 	sort.Ints(shots)
 	for _, k := range shots {
-		fmt.Fprintf(w, "%s %d-shot linear: %.2f%% (%s/%s, %d test images, mean of %d draws)\n", r.Model, k,
+		fmt.Fprintf(&b, "%s %d-shot linear: %.2f%% (%s/%s, %d test images, mean of %d draws)\n", r.Model, k,
 			100*r.Accuracy[k], r.Data, r.Split, r.TestImages, r.Seeds)
 	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // FewShot is the paper's few-shot linear evaluation (training.FewShot) of the classifier's frozen representations:
@@ -46,6 +54,9 @@ func (r *FewShotResult) WriteText(w io.Writer) {
 // its split evalSplit. The data set need not be the one the model was trained on; l2 is the ridge penalty
 // (training.FewShotL2 as the paper's code) and seeds the number of draws averaged.
 func (c *Classifier) FewShot(ds *datasets.Dataset, evalSplit string, pool int, shots []int, l2 float64, seeds int) (*FewShotResult, error) {
+	if err := training.CheckFewShot(shots, l2, seeds); err != nil { // before computing any representation
+		return nil, err
+	}
 	tr, te, err := c.frozen(ds, evalSplit, pool)
 	if err != nil {
 		return nil, err
@@ -70,10 +81,14 @@ type ProbeResult struct {
 }
 
 // WriteText writes the probe's result in one line.
-func (r *ProbeResult) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "%s linear probe: %.2f%% on %s/%s (%d test images); fit on %d training images, %.2f%% on them; "+
+func (r *ProbeResult) WriteText(w io.Writer) error {
+	if w == nil {
+		return errors.New("writing probe results: no writer (nil)")
+	}
+	_, err := fmt.Fprintf(w, "%s linear probe: %.2f%% on %s/%s (%d test images); fit on %d training images, %.2f%% on them; "+
 		"weight decay %g chosen on a 10%% hold-out\n", r.Model, 100*r.Probe.Accuracy, r.Data, r.Split, r.TestImages,
 		r.TrainExamples, 100*r.Probe.TrainAccuracy, r.Probe.WeightDecay)
+	return err
 }
 
 // Probe fits a linear classifier (training.LinearProbe) on the frozen representations of pool training images of
@@ -94,6 +109,12 @@ func (c *Classifier) Probe(ds *datasets.Dataset, evalSplit string, pool int, cfg
 // frozen computes the representations of pool training images of ds (drawn with seed 0; 0: all) and of its split
 // evalSplit.
 func (c *Classifier) frozen(ds *datasets.Dataset, evalSplit string, pool int) (tr, te *training.Features, err error) {
+	if err := c.usable(); err != nil {
+		return nil, nil, err
+	}
+	if ds == nil {
+		return nil, nil, errNoDataset
+	}
 	if pool < 0 {
 		return nil, nil, fmt.Errorf("the pool of training examples must not be negative, got %d", pool)
 	}
@@ -107,8 +128,15 @@ func (c *Classifier) frozen(ds *datasets.Dataset, evalSplit string, pool int) (t
 }
 
 // EvaluateSplit evaluates the classifier on a split of ds and returns the results of that evaluation (Command
-// "eval"; From is the run folder, or the weights, the model came from), as `vit eval` writes them (training.EvalResultsFile).
+// "eval"; From is the run folder, or the weights, the model came from; for a run, Checkpoint and Steps name the
+// checkpoint evaluated), as `vit eval` writes them (EvalResultsFile).
 func (c *Classifier) EvaluateSplit(ds *datasets.Dataset, split, backendName string) (*training.Results, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	if ds == nil {
+		return nil, errNoDataset
+	}
 	data, err := c.Split(ds, split, 0, 0, 0)
 	if err != nil {
 		return nil, err
@@ -121,6 +149,26 @@ func (c *Classifier) EvaluateSplit(ds *datasets.Dataset, split, backendName stri
 	if backendName == "" {
 		backendName = c.Backend.Name()
 	}
-	return &training.Results{Command: "eval", Model: c.Config, Data: ds.Name, EvalSplit: split, Backend: backendName,
-		Devices: 1, WallSeconds: time.Since(start).Seconds(), Metrics: m, From: c.Source, Finished: time.Now()}, nil
+	res := &training.Results{Command: "eval", Model: c.Config, Data: ds.Name, EvalSplit: split, Backend: backendName,
+		Devices: 1, WallSeconds: time.Since(start).Seconds(), Metrics: m, From: c.Source, Finished: time.Now()}
+	if c.Run != nil {
+		ck := c.Run.Checkpoint
+		res.Checkpoint, res.Steps, res.CheckpointFallback = ck.Name, ck.Step, ck.Fallback
+	}
+	return res, nil
+}
+
+// EvalResultsFile is where EvaluateSplit's results for data set data and split belong (training.EvalResultsFile):
+// in the run folder, under a name of their own unless the checkpoint evaluated is the run's final one, so that an
+// evaluation during training, or of an older checkpoint, does not replace the results of another checkpoint. A
+// classifier that is not a run has none ("").
+func (c *Classifier) EvalResultsFile(data, split string) string {
+	if c == nil || c.Run == nil {
+		return ""
+	}
+	step := c.Run.Checkpoint.Step
+	if c.Finished() && c.Run.Results.Steps == step && c.Run.Checkpoint.Fallback == "" {
+		step = 0 // the final checkpoint
+	}
+	return training.EvalResultsFile(c.Run.Dir, data, split, step)
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/files"
 )
 
@@ -34,6 +36,8 @@ type checkpoints struct {
 	// exclude are the variables left out of checkpoints (per-run progress metrics), set on the first save.
 	exclude func(path string) bool
 	marks   checkpointMarks
+	// last is the checkpoint saved last by this process.
+	last CheckpointInfo
 }
 
 // CheckpointMarksFile is the file in a run folder that names the best and the last sane checkpoints.
@@ -99,35 +103,41 @@ func (c *checkpoints) has() (bool, error) {
 	return len(names) > 0, err
 }
 
-// load reads the newest readable checkpoint into store (every variable: model, optimizer state, global step, rng
-// state). A newest checkpoint that cannot be read is skipped for the one before, with a line to out saying so.
-func (c *checkpoints) load(store *model.Store, out io.Writer) error {
-	_, err := loadNewest(c.dir, store, out)
-	return err
+// CheckpointInfo names the checkpoint of a run folder that a store was loaded from.
+type CheckpointInfo struct {
+	// Name is the checkpoint's base name in the run folder (its .json and .bin files), e.g.
+	// "checkpoint-n0000060-step-00000060".
+	Name string
+	// Step is the training step it was saved at (the global step it holds).
+	Step int
+	// Fallback says in one line which newer checkpoints could not be read, and why, when an older one was
+	// loaded instead ("" when the newest was read).
+	Fallback string
 }
 
-// loadNewest loads the newest checkpoint of dir that can be read, falling back to older ones (saying so to out);
-// it returns the name loaded.
-func loadNewest(dir string, store *model.Store, out io.Writer) (string, error) {
+// loadNewest loads the newest checkpoint of dir that can be read, falling back to older ones (which the
+// returned Fallback says).
+func loadNewest(dir string, store *model.Store) (CheckpointInfo, error) {
 	names, err := listCheckpoints(dir)
 	if err != nil {
-		return "", err
+		return CheckpointInfo{}, err
 	}
 	if len(names) == 0 {
-		return "", fmt.Errorf("%s holds no checkpoint", dir)
+		return CheckpointInfo{}, fmt.Errorf("%s holds no checkpoint", dir)
 	}
 	var failures []string
 	for i := len(names) - 1; i >= 0; i-- {
 		err := loadCheckpointFile(dir, names[i], store)
 		if err == nil {
-			if len(failures) > 0 && out != nil {
-				fmt.Fprintf(out, "%s; falling back to %s\n", strings.Join(failures, "; "), names[i])
+			ck := CheckpointInfo{Name: names[i], Step: int(optimizer.GetGlobalStep(store))}
+			if len(failures) > 0 {
+				ck.Fallback = fmt.Sprintf("%s; falling back to %s (step %d)", strings.Join(failures, "; "), names[i], ck.Step)
 			}
-			return names[i], nil
+			return ck, nil
 		}
 		failures = append(failures, fmt.Sprintf("checkpoint %s cannot be read (%v)", names[i], oneLine(err)))
 	}
-	return "", fmt.Errorf("no checkpoint of %s can be read: %s", dir, strings.Join(failures, "; "))
+	return CheckpointInfo{}, fmt.Errorf("no checkpoint of %s can be read: %s", dir, strings.Join(failures, "; "))
 }
 
 // loadCheckpointFile loads one checkpoint (base name, without suffix) into store, creating its variables in the
@@ -311,6 +321,7 @@ func (c *checkpoints) save(store *model.Store, loss float64, sane bool) error {
 			return fmt.Errorf("publishing checkpoint %s: %w", e.Name(), err)
 		}
 	}
+	c.last = CheckpointInfo{Name: base, Step: int(step)}
 	mark := &CheckpointMark{Name: base, Step: int(step), Loss: loss}
 	changed := false
 	if sane && !math.IsNaN(loss) {
@@ -396,20 +407,46 @@ func checkFinite(store *model.Store) error {
 }
 
 // LoadRun returns a store holding the newest checkpoint of a run folder: the model's variables (with the
-// optimizer state and step). Hyperparameters stored in the checkpoint are left out.
-// A newest checkpoint that cannot be read is skipped for the one before (silently: use LoadRunFrom to hear it).
-func LoadRun(dir string) (*model.Store, error) {
-	store, _, err := LoadRunFrom(dir, nil)
-	return store, err
+// optimizer state and step). Hyperparameters stored in the checkpoint are left out. A newest checkpoint that
+// cannot be read is skipped for the one before, which the returned CheckpointInfo names (its Fallback says why).
+// LoadRunModel also checks the checkpoint against the run's model.
+func LoadRun(dir string) (*model.Store, CheckpointInfo, error) {
+	store := model.NewStore()
+	ck, err := loadNewest(dir, store)
+	if err != nil {
+		return nil, ck, fmt.Errorf("loading the run %s: %w", dir, err)
+	}
+	return store, ck, nil
 }
 
-// LoadRunFrom is LoadRun that also returns the name of the checkpoint loaded and writes to out a line for each
-// newer checkpoint that could not be read.
-func LoadRunFrom(dir string, out io.Writer) (*model.Store, string, error) {
-	store := model.NewStore()
-	name, err := loadNewest(dir, store, out)
+// LoadRunModel is LoadRun for the model cfg of the run folder (its config.json, ReadModelConfig): the
+// checkpoint loaded must hold exactly the variables of cfg, with their shapes (CheckModel), or it is an error that
+// names both values, say config.json's depth and the checkpoint's number of encoder blocks.
+func LoadRunModel(dir string, cfg vitnb.Config) (*model.Store, CheckpointInfo, error) {
+	store, ck, err := LoadRun(dir)
 	if err != nil {
-		return nil, "", fmt.Errorf("loading the run %s: %w", dir, err)
+		return nil, ck, err
 	}
-	return store, name, nil
+	if err := CheckModel(store, cfg); err != nil {
+		store.Finalize()
+		return nil, ck, fmt.Errorf("%s does not fit its checkpoint %s: %w", filepath.Join(dir, ModelConfigFile), ck.Name, err)
+	}
+	return store, ck, nil
+}
+
+// ModelShapes returns the model variables of store at its root scope (vitnb.IsModelVariable; not the optimizer's
+// state or the step) with their shapes.
+func ModelShapes(store *model.Store) map[string][]int {
+	shapes := map[string][]int{}
+	for v := range store.IterVariables() {
+		if name := strings.TrimPrefix(v.Path(), "/"); vitnb.IsModelVariable(name) {
+			shapes[name] = v.Shape().Dimensions
+		}
+	}
+	return shapes
+}
+
+// CheckModel tells whether the model variables of store are exactly those of cfg (vitnb.Config.CheckVariables).
+func CheckModel(store *model.Store, cfg vitnb.Config) error {
+	return cfg.CheckVariables(ModelShapes(store))
 }

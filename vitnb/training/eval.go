@@ -1,6 +1,8 @@
 package training
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -96,6 +98,9 @@ func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, 
 			row := logits[i*classes : (i+1)*classes]
 			for _, l := range row {
 				if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+					if v, ok := nonFiniteInput(batch.Inputs[0], i); ok {
+						return nil, fmt.Errorf("example %d: the input holds %g: the data must be finite", m.Examples+i, v)
+					}
 					return nil, fmt.Errorf("example %d: the model gave a non-finite logit (%g): its weights hold NaN or infinite values", m.Examples+i, l)
 				}
 			}
@@ -130,6 +135,23 @@ func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, 
 	return m, nil
 }
 
+// nonFiniteInput returns the first NaN or infinite value of example i of a batch of float32 images, if any: a
+// non-finite logit is then the input's fault, not the weights'.
+func nonFiniteInput(images *tensors.Tensor, i int) (float32, bool) {
+	flat, err := tensors.CopyFlatData[float32](images)
+	dims := images.Shape().Dimensions
+	if err != nil || len(dims) == 0 || dims[0] <= i {
+		return 0, false
+	}
+	per := len(flat) / dims[0]
+	for _, v := range flat[i*per : (i+1)*per] {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
 // rankOf returns how many logits are strictly larger than row[class] (0 = top-1). Ties count in favour.
 func rankOf(row []float32, class int) int {
 	r := 0
@@ -154,23 +176,32 @@ func Predicted[T float32 | float64](row []T) int {
 
 // WriteTable writes the metrics of data (e.g. "fashion-mnist/test") as `vit eval` prints them: accuracy and loss
 // on one line, then, for at most 20 classes, each class's accuracy and its row of the confusion matrix.
-func (m *Metrics) WriteTable(w io.Writer, data string, className func(int) string) {
-	fmt.Fprintf(w, "%s: %d examples, top-1 %.2f%%, top-5 %.2f%%, loss %.4f\n", data, m.Examples, 100*m.Top1, 100*m.Top5, m.Loss)
-	if len(m.PerClass) > 20 {
-		return
+func (m *Metrics) WriteTable(w io.Writer, data string, className func(int) string) error {
+	if w == nil {
+		return errors.New("writing the metrics: no writer (nil)")
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "class\taccuracy\t")
-	for i := range m.PerClass {
-		fmt.Fprintf(tw, "%d\t", i)
-	}
-	fmt.Fprintln(tw)
-	for c, acc := range m.PerClass {
-		fmt.Fprintf(tw, "%s\t%.1f%%\t", className(c), 100*acc)
-		for _, n := range m.Confusion[c] {
-			fmt.Fprintf(tw, "%d\t", n)
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "%s: %d examples, top-1 %.2f%%, top-5 %.2f%%, loss %.4f\n", data, m.Examples, 100*m.Top1, 100*m.Top5, m.Loss)
+	if len(m.PerClass) <= 20 && len(m.Confusion) == len(m.PerClass) {
+		tw := tabwriter.NewWriter(&buf, 0, 0, 1, ' ', tabwriter.AlignRight)
+		fmt.Fprint(tw, "class\taccuracy\t")
+		for i := range m.PerClass {
+			fmt.Fprintf(tw, "%d\t", i)
 		}
 		fmt.Fprintln(tw)
+		for c, acc := range m.PerClass {
+			name := fmt.Sprint(c)
+			if className != nil {
+				name = className(c)
+			}
+			fmt.Fprintf(tw, "%s\t%.1f%%\t", name, 100*acc)
+			for _, n := range m.Confusion[c] {
+				fmt.Fprintf(tw, "%d\t", n)
+			}
+			fmt.Fprintln(tw)
+		}
+		_ = tw.Flush()
 	}
-	_ = tw.Flush()
+	_, err := w.Write(buf.Bytes())
+	return err
 }

@@ -57,6 +57,9 @@ func RepresentationsWith(exec *model.Exec, data train.Dataset) (*Features, error
 		f.Dim = out.Shape().Dimensions[1]
 		for i, v := range tensors.MustCopyFlatData[float32](out) {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				if x, ok := nonFiniteInput(batch.Inputs[0], i/f.Dim); ok {
+					return nil, fmt.Errorf("example %d: the input holds %g: the data must be finite", len(f.Labels)+i/f.Dim, x)
+				}
 				return nil, fmt.Errorf("example %d: the model gave a non-finite representation (%g): its weights hold NaN "+
 					"or infinite values", len(f.Labels)+i/f.Dim, v)
 			}
@@ -81,11 +84,37 @@ const FewShotL2 = 1024
 // (big_vision's BIAS_CONSTANT).
 const fewShotBias = 100.0
 
+// CheckFewShot tells what is wrong with the settings of a few-shot evaluation (FewShot), if anything: every number
+// of shots at least 1, a finite ridge penalty l2 >= 0, at least one draw.
+func CheckFewShot(shots []int, l2 float64, seeds int) error {
+	if len(shots) == 0 {
+		return fmt.Errorf("few-shot: no numbers of shots")
+	}
+	for _, k := range shots {
+		if k < 1 {
+			return fmt.Errorf("few-shot: %d shots: want at least 1 example per class", k)
+		}
+	}
+	if !(l2 >= 0) || math.IsInf(l2, 0) {
+		return fmt.Errorf("few-shot: the ridge penalty l2 must be a finite number >= 0, got %g", l2)
+	}
+	if seeds < 1 {
+		return fmt.Errorf("few-shot: want at least 1 draw (seeds), got %d", seeds)
+	}
+	return nil
+}
+
 // FewShot is the paper's few-shot linear evaluation (Section 4.1, "Metrics"): for each number of shots, it draws
 // that many training examples per class (for each seed), whitens their frozen representations, and solves the
 // regularised least-squares regression to {-1, 1} one-hot targets; the accuracy of the arg-max on the test
 // representations is averaged over seeds. It returns accuracy by shots.
 func FewShot(trainF, testF *Features, classes int, shots []int, l2 float64, seeds int) (map[int]float64, error) {
+	if err := CheckFewShot(shots, l2, seeds); err != nil {
+		return nil, err
+	}
+	if trainF == nil || testF == nil || classes <= 0 {
+		return nil, fmt.Errorf("few-shot: want training and test features and classes > 0, got %d classes", classes)
+	}
 	byClass := make([][]int, classes)
 	for i, l := range trainF.Labels {
 		if int(l) < 0 || int(l) >= classes {

@@ -34,43 +34,35 @@ func PaperFineTuning(steps, warmup int) OptimizerConfig {
 }
 
 // InitFromRun returns a Config.Init that starts a fine-tuning from the newest checkpoint of the vitnb run folder
-// dir: see InitFromStore. Optimizer state and step are not carried over.
+// dir: see InitFromStore. Optimizer state and step are not carried over. A newest checkpoint that cannot be read
+// is skipped for the one before, said on notes.
 func InitFromRun(dir string, cfg vitnb.Config, notes io.Writer) func(store *model.Store) error {
 	return func(store *model.Store) error {
-		src, err := LoadRun(dir)
+		src, ck, err := LoadRun(dir)
 		if err != nil {
 			return err
+		}
+		if ck.Fallback != "" && notes != nil {
+			fmt.Fprintln(notes, ck.Fallback)
 		}
 		return InitFromStore(src, cfg, dir, notes)(store)
 	}
 }
 
 // InitFromStore returns a Config.Init that copies the variables of model cfg from src (pretrained weights) into
-// the new store: every model variable, with the same shape; the head is left out, and so starts at zero as in
-// the paper's fine-tuning, when its shape differs (another number of classes). from names the source in errors;
-// a line goes to notes (if not nil) when the head is new.
+// the new store. The model variables of src must be exactly those of cfg, with their shapes (CheckModel), but
+// for the head: it is left out, and so starts at zero as in the paper's fine-tuning, when its shape differs
+// (another number of classes); the pre-logits layer goes with it when cfg has none. A model of fewer blocks than
+// src, or of more, is an error naming both depths: it would fine-tune part of the weights, or random ones. from
+// names the source in errors; a line goes to notes (if not nil) when the head is new.
 func InitFromStore(src *model.Store, cfg vitnb.Config, from string, notes io.Writer) func(store *model.Store) error {
 	return func(store *model.Store) error {
-		var dropped []string
-		for name, dims := range cfg.VariableShapes() {
-			v := src.GetVariable("/" + name)
-			isHead := strings.HasPrefix(name, vitnb.VarHead+"/")
-			if v == nil {
-				if isHead {
-					dropped = append(dropped, name) // dropped by the loader: the head starts at zero
-					continue
-				}
-				return fmt.Errorf("%s has no variable %s: is it a vitnb ViT?", from, name)
-			}
-			if !slices.Equal(v.Shape().Dimensions, dims) {
-				if isHead {
-					dropped = append(dropped, name)
-					continue
-				}
-				return fmt.Errorf("%s has %s of shape %v, the model needs %v: another architecture or resolution",
-					from, name, v.Shape().Dimensions, dims)
-			}
-			value, err := v.Value()
+		copied, newHead, err := fineTuneVariables(src, cfg, from)
+		if err != nil {
+			return err
+		}
+		for name := range copied {
+			value, err := src.GetVariable("/" + name).Value()
 			if err != nil {
 				return fmt.Errorf("reading %s of %s: %w", name, from, err)
 			}
@@ -78,10 +70,45 @@ func InitFromStore(src *model.Store, cfg vitnb.Config, from string, notes io.Wri
 				return fmt.Errorf("copying %s of %s: %w", name, from, err)
 			}
 		}
-		if len(dropped) > 0 && notes != nil {
+		if newHead && notes != nil {
 			fmt.Fprintf(notes, "fine-tuning: new zero-initialised head (%d classes) instead of the pretrained one\n",
 				cfg.NumClasses)
 		}
 		return nil
 	}
+}
+
+// CheckFineTune tells whether a fine-tuning of model cfg can start from the variables of src (InitFromStore's
+// rule), so that a caller can refuse before it creates a run folder.
+func CheckFineTune(src *model.Store, cfg vitnb.Config, from string) error {
+	_, _, err := fineTuneVariables(src, cfg, from)
+	return err
+}
+
+// fineTuneVariables returns the variables of cfg that a fine-tuning copies from src, and whether the head is new:
+// the model variables of src must be exactly those of cfg (CheckModel) but for a head of another shape (left out,
+// with the pre-logits layer when cfg has none).
+func fineTuneVariables(src *model.Store, cfg vitnb.Config, from string) (map[string][]int, bool, error) {
+	found := ModelShapes(src)
+	want := cfg.VariableShapes()
+	compared := cfg
+	newHead := false
+	for name := range want {
+		if strings.HasPrefix(name, vitnb.VarHead+"/") && !slices.Equal(found[name], want[name]) {
+			newHead = true
+		}
+	}
+	if newHead {
+		compared.NumClasses = 0
+		for name := range found {
+			if strings.HasPrefix(name, vitnb.VarHead+"/") ||
+				(cfg.RepresentationSize == 0 && strings.HasPrefix(name, vitnb.VarPreLogits+"/")) {
+				delete(found, name)
+			}
+		}
+	}
+	if err := compared.CheckVariables(found); err != nil {
+		return nil, false, fmt.Errorf("%s is another architecture than the model to fine-tune: %w", from, err)
+	}
+	return compared.VariableShapes(), newHead, nil
 }

@@ -439,7 +439,7 @@ func TestDamagedCheckpoints(t *testing.T) {
 		}
 		var n uint64
 		var lerr error
-		n = datasetstest.Allocated(func() { _, lerr = LoadRun(d) })
+		n = datasetstest.Allocated(func() { _, _, lerr = LoadRun(d) })
 		if lerr == nil || !strings.Contains(lerr.Error(), c.want) || strings.Contains(lerr.Error(), "\n") {
 			t.Errorf("%s: got %v, want one line containing %q", name, lerr, c.want)
 		}

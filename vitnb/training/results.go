@@ -46,8 +46,13 @@ type Results struct {
 	// From is the run folder this run started from (fine-tuning a vitnb run) or, for "eval", the run evaluated.
 	From string `json:"from,omitempty"`
 	// Weights is the pretrained checkpoint a fine-tuning started from (Google .npz, Hugging Face, timm).
-	Weights  string    `json:"weights,omitempty"`
-	Finished time.Time `json:"finished"`
+	Weights string `json:"weights,omitempty"`
+	// Checkpoint is the checkpoint of the run folder that the results come from: for "eval" the one evaluated
+	// (the newest that could be read), for a training the last one it saved. Steps is then its step.
+	Checkpoint string `json:"checkpoint,omitempty"`
+	// CheckpointFallback says why newer checkpoints of the run were not used ("" when the newest was).
+	CheckpointFallback string    `json:"checkpoint_fallback,omitempty"`
+	Finished           time.Time `json:"finished"`
 }
 
 // ImagesSeen is the number of training images the run processed: steps times images per step (0 for "eval").
@@ -86,10 +91,15 @@ func ReadResults(path string) (*Results, error) {
 	return r, nil
 }
 
-// EvalResultsFile is where `vit eval` writes the results of evaluating the run in dir on a split of a data set:
-// DIR/results-eval-DATA-SPLIT.json (FindResults reads it: the notebooks' benchmark table).
-func EvalResultsFile(dir, data, split string) string {
+// EvalResultsFile is where `vit eval` writes the results of evaluating the final checkpoint of the run in dir on a
+// split of a data set: DIR/results-eval-DATA-SPLIT.json (FindResults reads it: the notebooks' benchmark table).
+// With step > 0, for a checkpoint that is not the run's final one (an evaluation during training, or of an older
+// checkpoint): DIR/results-eval-DATA-SPLIT-step-N.json, so that it does not replace the final one's.
+func EvalResultsFile(dir, data, split string, step int) string {
 	n := strings.NewReplacer("/", "_", ":", "_").Replace(data)
+	if step > 0 {
+		return filepath.Join(dir, fmt.Sprintf("results-eval-%s-%s-step-%d.json", n, split, step))
+	}
 	return filepath.Join(dir, fmt.Sprintf("results-eval-%s-%s.json", n, split))
 }
 

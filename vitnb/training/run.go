@@ -102,6 +102,7 @@ type Run struct {
 	Resumed bool
 	// ResumedFrom is the step of the checkpoint the run resumed from (0 for a new run).
 	ResumedFrom int
+	resumedFrom CheckpointInfo
 	lock        *dirLock
 	watch       *divergence
 }
@@ -217,13 +218,18 @@ func (r *Run) openDir() error {
 		if err != nil {
 			return err
 		}
-		name, err := loadNewest(cfg.Dir, r.Store, cfg.Output)
+		ck, err := loadNewest(cfg.Dir, r.Store)
 		if err != nil {
 			return err
 		}
-		r.Resumed, r.ResumedFrom = true, r.Step()
-		fmt.Fprintf(cfg.Output, "resuming from step %d in %s (%s)\n", r.ResumedFrom, cfg.Dir, name)
-		for _, line := range append(accepted, note) {
+		if v, ok := cfg.Net.(vitNet); ok {
+			if err := CheckModel(r.Store, v.cfg); err != nil {
+				return fmt.Errorf("%s does not fit its checkpoint %s: %w", filepath.Join(cfg.Dir, ModelConfigFile), ck.Name, err)
+			}
+		}
+		r.Resumed, r.ResumedFrom, r.resumedFrom = true, r.Step(), ck
+		fmt.Fprintf(cfg.Output, "resuming from step %d in %s (%s)\n", r.ResumedFrom, cfg.Dir, ck.Name)
+		for _, line := range append([]string{ck.Fallback}, append(accepted, note)...) {
 			if line != "" {
 				fmt.Fprintln(cfg.Output, line)
 			}
@@ -237,7 +243,7 @@ func (r *Run) openDir() error {
 			why = " (-resume: there is no checkpoint to resume there)"
 		}
 		fmt.Fprintf(cfg.Output, "starting a new run in %s%s\n", cfg.Dir, why)
-		if err := WriteJSONAtomic(filepath.Join(cfg.Dir, "config.json"), cfg.Net.Config()); err != nil {
+		if err := WriteJSONAtomic(filepath.Join(cfg.Dir, ModelConfigFile), cfg.Net.Config()); err != nil {
 			return err
 		}
 		if err := writeDescription(cfg.Dir, desc); err != nil {
@@ -258,6 +264,18 @@ func accuracyGraph(_ *model.Scope, labels, logits []*Node) *Node {
 	choice := ArgMax(l, -1, labels[0].DType())
 	hit := ConvertDType(Equal(choice, Reshape(labels[0], l.Shape().Dimensions[0])), l.DType())
 	return ReduceAllMean(hit)
+}
+
+// LastCheckpoint is the checkpoint that the run saved last (Train saves one at the end), or that it resumed from
+// when it has saved none; zero without a run folder.
+func (r *Run) LastCheckpoint() CheckpointInfo {
+	if r.ckpt == nil {
+		return CheckpointInfo{}
+	}
+	if r.ckpt.last.Name == "" {
+		return r.resumedFrom
+	}
+	return r.ckpt.last
 }
 
 // Step returns the number of steps trained so far (GoMLX's global step).
@@ -440,10 +458,14 @@ func (s *skipped) Iter() iter.Seq2[train.Batch, error] {
 	}
 }
 
+// ModelConfigFile is the file of a run folder that holds the configuration of its model (vitnb.Config, or the
+// Config of another Net), written when the run starts.
+const ModelConfigFile = "config.json"
+
 // ReadModelConfig reads the model configuration of a run folder (its config.json).
 func ReadModelConfig(dir string) (vitnb.Config, error) {
 	var cfg vitnb.Config
-	path := filepath.Join(dir, "config.json")
+	path := filepath.Join(dir, ModelConfigFile)
 	data, err := files.ReadSidecar(path)
 	if err != nil {
 		return cfg, fmt.Errorf("%s is not a vitnb run folder: %w", dir, err)
@@ -470,7 +492,7 @@ func checkSameModel(dir string, net Net) error {
 		}
 		return nil
 	}
-	path := filepath.Join(dir, "config.json")
+	path := filepath.Join(dir, ModelConfigFile)
 	saved, err := files.ReadSidecar(path)
 	if err != nil {
 		return fmt.Errorf("%s is not a vitnb run folder: %w", dir, err)

@@ -2,7 +2,9 @@ package weights
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -25,12 +27,16 @@ type sidecar struct {
 	IntermediateSize  int               `json:"intermediate_size"`
 	ImageSize         json.RawMessage   `json:"image_size"`
 	PatchSize         json.RawMessage   `json:"patch_size"`
+	NumChannels       int               `json:"num_channels"`
 	LayerNormEps      float64           `json:"layer_norm_eps"`
 	HiddenAct         string            `json:"hidden_act"`
 	ID2Label          map[string]string `json:"id2label"`
 
 	// timm hub config.
 	Architecture   string          `json:"architecture"`
+	NumClasses     *int            `json:"num_classes"`
+	NumFeatures    int             `json:"num_features"`
+	GlobalPool     *string         `json:"global_pool"`
 	LabelNames     []string        `json:"label_names"`
 	PretrainedCfg  *timmPretrained `json:"pretrained_cfg"`
 	ModelArgs      map[string]any  `json:"model_args"`
@@ -43,6 +49,7 @@ type timmPretrained struct {
 	Std           []float64 `json:"std"`
 	CropPct       float64   `json:"crop_pct"`
 	Interpolation string    `json:"interpolation"`
+	NumClasses    *int      `json:"num_classes"`
 }
 
 type hfPreprocessor struct {
@@ -57,14 +64,18 @@ func readSidecar(weightsPath string) (*sidecar, error) {
 	dir := filepath.Dir(weightsPath)
 	sc := &sidecar{}
 	path := filepath.Join(dir, "config.json")
-	if data, err := files.ReadSidecar(path); err == nil {
+	if data, err := readSidecarFile(path); err != nil {
+		return nil, err
+	} else if data != nil {
 		if err := json.Unmarshal(data, sc); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		sc.path = path
 	}
 	ppPath := filepath.Join(dir, "preprocessor_config.json")
-	if data, err := files.ReadSidecar(ppPath); err == nil {
+	if data, err := readSidecarFile(ppPath); err != nil {
+		return nil, err
+	} else if data != nil {
 		pp := &hfPreprocessor{}
 		if err := json.Unmarshal(data, pp); err != nil {
 			return nil, fmt.Errorf("%s: %w", ppPath, err)
@@ -72,6 +83,116 @@ func readSidecar(weightsPath string) (*sidecar, error) {
 		sc.preprocessorHF = pp
 	}
 	return sc, nil
+}
+
+// check tells where config.json contradicts the architecture of the weights beside it (cfg, read from their names
+// and shapes), naming both values: sizes, depth, classes, pooling (timm's global_pool "avg" is vitnb's mean
+// pooling only without a class token), resolution and the number of class names. Without it a config.json
+// edited, or of another model, changed the labels or the preprocessing without a word.
+func (sc *sidecar) check(f Format, cfg vitnb.Config) error {
+	if sc.path == "" {
+		return nil
+	}
+	var diffs []string
+	differ := func(field string, said, weights any) {
+		if said != weights {
+			diffs = append(diffs, fmt.Sprintf("%s %v, the weights %v", field, said, weights))
+		}
+	}
+	positive := func(field string, said, weights int) {
+		if said > 0 {
+			differ(field, said, weights)
+		}
+	}
+	switch f {
+	case FormatHF:
+		positive("hidden_size", sc.HiddenSize, cfg.Width)
+		positive("num_hidden_layers", sc.NumHiddenLayers, cfg.Depth)
+		positive("intermediate_size", sc.IntermediateSize, cfg.MLPDim)
+		positive("num_channels", sc.NumChannels, cfg.Channels)
+		positive("patch_size", intOf(sc.PatchSize), cfg.PatchSize)
+		positive("image_size", intOf(sc.ImageSize), cfg.ImageSize)
+		if n := len(sc.ID2Label); n > 0 && cfg.NumClasses > 0 && !placeholderLabels(sc.ID2Label) {
+			differ("id2label: classes", n, cfg.NumClasses)
+		}
+	case FormatTimm:
+		arg := func(key string) int {
+			switch v := sc.ModelArgs[key].(type) {
+			case float64:
+				return int(v)
+			case []any:
+				if n, ok := v[len(v)-1].(float64); ok && len(v) > 0 {
+					return int(n)
+				}
+			}
+			return -1
+		}
+		for _, a := range []struct {
+			key     string
+			weights int
+		}{{"embed_dim", cfg.Width}, {"depth", cfg.Depth}, {"patch_size", cfg.PatchSize}, {"in_chans", cfg.Channels},
+			{"img_size", cfg.ImageSize}, {"num_classes", cfg.NumClasses}} {
+			if _, ok := sc.ModelArgs[a.key]; ok {
+				differ("model_args "+a.key, arg(a.key), a.weights)
+			}
+		}
+		if r, ok := sc.ModelArgs["mlp_ratio"].(float64); ok && math.Abs(r*float64(cfg.Width)-float64(cfg.MLPDim)) >= 1 {
+			differ("model_args mlp_ratio", r, float64(cfg.MLPDim)/float64(cfg.Width))
+		}
+		if token, ok := sc.ModelArgs["class_token"].(bool); ok {
+			differ("model_args class_token", token, cfg.Pooling == vitnb.PoolToken)
+		}
+		if fcNorm, ok := sc.ModelArgs["fc_norm"].(bool); ok && fcNorm {
+			diffs = append(diffs, "model_args fc_norm true: timm's LayerNorm after pooling is not the order vitnb implements")
+		}
+		pools := map[string]any{"model_args global_pool": sc.ModelArgs["global_pool"]}
+		if sc.GlobalPool != nil {
+			pools["global_pool"] = *sc.GlobalPool
+		}
+		for field, v := range pools {
+			if pool, ok := v.(string); ok {
+				want := map[vitnb.Pooling]string{vitnb.PoolToken: "token", vitnb.PoolMean: "avg"}[cfg.Pooling]
+				if pool != want {
+					diffs = append(diffs, fmt.Sprintf("%s %q, but the weights (%s) pool with %q (a class token is "+
+						"\"token\", none is \"avg\": the mean of every token after the final norm)", field, pool,
+						map[bool]string{true: "with a class token", false: "without a class token"}[cfg.Pooling == vitnb.PoolToken], want))
+				}
+			}
+		}
+		if sc.NumClasses != nil {
+			differ("num_classes", *sc.NumClasses, cfg.NumClasses)
+		}
+		positive("num_features", sc.NumFeatures, cfg.Width)
+		if pc := sc.PretrainedCfg; pc != nil {
+			if len(pc.InputSize) == 3 {
+				differ("pretrained_cfg input_size", fmt.Sprint(pc.InputSize),
+					fmt.Sprint([]int{cfg.Channels, cfg.ImageSize, cfg.ImageSize}))
+			}
+			if pc.NumClasses != nil {
+				differ("pretrained_cfg num_classes", *pc.NumClasses, cfg.NumClasses)
+			}
+		}
+		if n := len(sc.LabelNames); n > 0 {
+			differ("label_names: classes", n, cfg.NumClasses)
+		}
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("%s does not describe the weights beside it: %s", sc.path, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+// readSidecarFile reads a file beside the weights: nil when there is none; an error for one that is there and
+// cannot be read (a folder named config.json, say), which was ignored before.
+func readSidecarFile(path string) ([]byte, error) {
+	data, err := files.ReadSidecar(path)
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	}
+	return nil, fmt.Errorf("reading the weights' configuration: %w", err)
 }
 
 // intOf reads an int or the first of a list of ints ([224, 224]) from JSON.
@@ -94,6 +215,12 @@ func intOf(raw json.RawMessage) int {
 		}
 	}
 	return 0
+}
+
+// headsClaim is a number of attention heads and where it is stated.
+type headsClaim struct {
+	n    int
+	from string
 }
 
 // standardHeads is the number of heads of the standard ViT widths (head dim 64), for timm files without a
@@ -206,11 +333,22 @@ func inferConfig(f Format, keys map[string]string, src source, sc *sidecar, opts
 	}
 	cfg.ImageSize = grid * cfg.PatchSize
 
-	// What the sidecar config.json says.
+	// The number of heads, where the file or the caller states it: every statement must agree (a config.json
+	// that says 4 heads for a file whose metadata says 2 would otherwise give wrong answers without a word).
+	// The caller's choice (the heads option, else the preset's) comes first; the shapes of a Google file, when
+	// they disagree with it, are reported by the key check.
+	var heads []headsClaim
+	if opts.Heads > 0 {
+		heads = append(heads, headsClaim{opts.Heads, "the heads option"})
+	} else if p, err := vitnb.Preset(opts.Preset); opts.Preset != "" && err == nil {
+		heads = append(heads, headsClaim{p.Heads, "preset " + p.Name})
+	} else if cfg.Heads > 0 {
+		heads = append(heads, headsClaim{cfg.Heads, headsFrom})
+	}
 	if sc.path != "" {
 		if f == FormatHF {
-			if sc.NumAttentionHeads > 0 && cfg.Heads == 0 {
-				cfg.Heads, headsFrom = sc.NumAttentionHeads, sc.path
+			if sc.NumAttentionHeads > 0 {
+				heads = append(heads, headsClaim{sc.NumAttentionHeads, sc.path})
 			}
 			if sc.LayerNormEps > 0 {
 				cfg.LayerNormEpsilon = sc.LayerNormEps
@@ -223,21 +361,19 @@ func inferConfig(f Format, keys map[string]string, src source, sc *sidecar, opts
 				return cfg, "", fmt.Errorf("%s: hidden_act %q is not a GELU; vitnb supports gelu (exact) and gelu_pytorch_tanh", sc.path, sc.HiddenAct)
 			}
 		}
-		if f == FormatTimm && cfg.Heads == 0 {
-			if n, ok := sc.ModelArgs["num_heads"].(float64); ok && n > 0 {
-				cfg.Heads, headsFrom = int(n), sc.path+" (model_args)"
-			} else if sc.Architecture != "" {
-				if p, err := vitnb.Preset(sc.Architecture); err == nil && p.Width == cfg.Width {
-					cfg.Heads, headsFrom = p.Heads, fmt.Sprintf("%s (architecture %s)", sc.path, sc.Architecture)
-				}
-			}
+		if n, ok := sc.ModelArgs["num_heads"].(float64); f == FormatTimm && ok {
+			heads = append(heads, headsClaim{int(n), sc.path + " (model_args)"})
 		}
 	}
 
 	// Files written by SaveTimm say their heads and GELU in the metadata.
 	if meta := src.metadata(); meta != nil {
-		if n, err := strconv.Atoi(meta[metaHeads]); err == nil && n > 0 && cfg.Heads == 0 {
-			cfg.Heads, headsFrom = n, "the file's metadata"
+		if v, ok := meta[metaHeads]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				n = -1
+			}
+			heads = append(heads, headsClaim{n, "the file's metadata"})
 		}
 		if g := vitnb.GELU(meta[metaGELU]); g == vitnb.GELUExact || g == vitnb.GELUTanh {
 			cfg.GELU = g
@@ -253,10 +389,19 @@ func inferConfig(f Format, keys map[string]string, src source, sc *sidecar, opts
 		cfg.Name = p.Name
 		cfg.Width, cfg.Depth, cfg.Heads, cfg.MLPDim, cfg.PatchSize, cfg.Channels = p.Width, p.Depth, p.Heads, p.MLPDim, p.PatchSize, p.Channels
 		cfg.ImageSize = grid * cfg.PatchSize
-		headsFrom = "preset " + p.Name
 	}
-	if opts.Heads > 0 {
-		cfg.Heads, headsFrom = opts.Heads, "the heads option"
+	for _, h := range heads {
+		if h.n != heads[0].n {
+			return cfg, "", fmt.Errorf("the number of attention heads: %d in %s, %d in %s", heads[0].n, heads[0].from, h.n, h.from)
+		}
+	}
+	if len(heads) > 0 {
+		cfg.Heads, headsFrom = heads[0].n, heads[0].from
+	}
+	if cfg.Heads == 0 && f == FormatTimm && sc.Architecture != "" {
+		if p, err := vitnb.Preset(sc.Architecture); err == nil && p.Width == cfg.Width {
+			cfg.Heads, headsFrom = p.Heads, fmt.Sprintf("%s (architecture %s)", sc.path, sc.Architecture)
+		}
 	}
 	if cfg.Heads == 0 {
 		if h, ok := standardHeads[cfg.Width]; ok {
@@ -264,6 +409,12 @@ func inferConfig(f Format, keys map[string]string, src source, sc *sidecar, opts
 		} else {
 			return cfg, "", fmt.Errorf("the number of attention heads cannot be read from the %s names and shapes "+
 				"(width %d): put the model's config.json beside the file, or give a preset or the number of heads", f, cfg.Width)
+		}
+	}
+	if opts.Preset == "" {
+		// What config.json says of the architecture must be what the file holds.
+		if err := sc.check(f, cfg); err != nil {
+			return cfg, "", err
 		}
 	}
 	if cfg.Heads <= 0 || cfg.Width%cfg.Heads != 0 {

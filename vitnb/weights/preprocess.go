@@ -3,7 +3,6 @@ package weights
 import (
 	_ "embed"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -59,32 +58,34 @@ func ImageNetClasses() []string {
 	return strings.Split(strings.TrimRight(imagenetClasses, "\n"), "\n")
 }
 
+// placeholderLabels tells whether id2label holds Hugging Face's placeholder names ("LABEL_0", ...) only, which
+// transformers writes for models without class names.
+func placeholderLabels(id2label map[string]string) bool {
+	for id, name := range id2label {
+		if name != "LABEL_"+id {
+			return false
+		}
+	}
+	return true
+}
+
 // labelsFor returns the class names of the sidecar config (HF id2label, timm label_names) or ImageNet's for a
 // 1000-class head. Hugging Face's placeholder names ("LABEL_0") count as none.
 func labelsFor(sc *sidecar, classes int) []string {
 	if sc != nil && len(sc.LabelNames) == classes && classes > 0 {
 		return sc.LabelNames
 	}
-	if sc != nil && len(sc.ID2Label) == classes && classes > 0 {
+	if sc != nil && len(sc.ID2Label) == classes && classes > 0 && !placeholderLabels(sc.ID2Label) {
 		labels := make([]string, classes)
-		ids := make([]string, 0, classes)
-		for id := range sc.ID2Label {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		placeholder := true
-		for _, id := range ids {
+		ok := true
+		for id, name := range sc.ID2Label {
 			i, err := strconv.Atoi(id)
-			if err != nil || i < 0 || i >= classes {
-				placeholder = true
-				break
+			if ok = err == nil && i >= 0 && i < classes; !ok {
+				break // not the ids 0 to classes-1
 			}
-			labels[i] = sc.ID2Label[id]
-			if labels[i] != "LABEL_"+id {
-				placeholder = false
-			}
+			labels[i] = name
 		}
-		if !placeholder {
+		if ok {
 			return labels
 		}
 	}

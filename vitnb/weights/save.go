@@ -112,8 +112,12 @@ func SaveTimm(path string, store *model.Store, scopePath string, cfg vitnb.Confi
 // WriteTimmConfig writes a timm hub config.json for a model saved with SaveTimm: "architecture" (the timm name
 // of the nearest standard model), "model_args" with the exact sizes (so timm.create_model builds the same
 // architecture), "num_classes" and "pretrained_cfg" with the preprocessing (input size, mean, std,
-// interpolation, crop). Load reads it back when it lies beside the weights as config.json.
-func WriteTimmConfig(path string, cfg vitnb.Config, pre Preprocessing) error {
+// interpolation, crop), and the class names as "label_names" (timm's key) when there is one for each class. Load
+// reads it back when it lies beside the weights as config.json.
+func WriteTimmConfig(path string, cfg vitnb.Config, pre Preprocessing, labels []string) error {
+	if len(labels) > 0 && len(labels) != cfg.NumClasses {
+		return fmt.Errorf("%s: %d class names for a head of %d classes", path, len(labels), cfg.NumClasses)
+	}
 	// A registered timm name: the exact one for the standard sizes, else the same width's patch-16 model (or
 	// base), which model_args then reshape.
 	sizeName := map[int]string{192: "tiny", 384: "small", 768: "base", 1024: "large"}[cfg.Width]
@@ -150,6 +154,9 @@ func WriteTimmConfig(path string, cfg vitnb.Config, pre Preprocessing) error {
 			"interpolation": interp, "crop_pct": pre.CropPct, "num_classes": cfg.NumClasses,
 		},
 	}
+	if len(labels) > 0 {
+		doc["label_names"] = labels
+	}
 	return files.WriteJSON(path, doc)
 }
 
@@ -180,7 +187,7 @@ func Convert(in, out, configPath string, opts Options) (string, error) {
 		return "", err
 	}
 	if configPath != "" {
-		if err := WriteTimmConfig(configPath, info.Config, info.Preprocessing); err != nil {
+		if err := WriteTimmConfig(configPath, info.Config, info.Preprocessing, info.Labels); err != nil {
 			return "", err
 		}
 	}

@@ -1,0 +1,133 @@
+package weights
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeJSONFile writes v as JSON at path.
+func writeJSONFile(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSidecarMustDescribeTheWeights: a config.json beside the weights that contradicts them (heads against the
+// file's own metadata, depth, width, classes, resolution, pooling, number of class names) is an error naming
+// both values, and so is a config.json or preprocessor_config.json that is a folder; one that agrees loads.
+func TestSidecarMustDescribeTheWeights(t *testing.T) {
+	// A timm file that says its heads in its metadata (SaveTimm) and its config.json (WriteTimmConfig).
+	store, info, err := Load("testdata/timm.safetensors", Options{Heads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.safetensors")
+	if err := SaveTimm(path, store, "/", info.Config); err != nil {
+		t.Fatal(err)
+	}
+	configPath := filepath.Join(dir, "config.json")
+	labels := []string{"a", "b", "c", "d", "e"}
+	if err := WriteTimmConfig(configPath, info.Config, info.Preprocessing, labels); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, loaded, err := Load(path, Options{})
+	if err != nil || strings.Join(loaded.Labels, ",") != "a,b,c,d,e" || loaded.Config.Heads != 3 {
+		t.Fatalf("the file with its own config.json: %v, %+v", err, loaded)
+	}
+	edit := func(change func(m map[string]any)) {
+		var m map[string]any
+		if err := json.Unmarshal(good, &m); err != nil {
+			t.Fatal(err)
+		}
+		change(m)
+		writeJSONFile(t, configPath, m)
+	}
+	args := func(m map[string]any) map[string]any { return m["model_args"].(map[string]any) }
+	cases := map[string]struct {
+		change func(m map[string]any)
+		want   string
+	}{
+		"heads against the metadata": {func(m map[string]any) { args(m)["num_heads"] = 4 }, "the number of attention heads: 4 in " + configPath + " (model_args), 3 in the file's metadata"},
+		"global_pool avg":            {func(m map[string]any) { m["global_pool"] = "avg" }, `global_pool "avg", but the weights (with a class token) pool with "token"`},
+		"model_args global_pool avg": {func(m map[string]any) { args(m)["global_pool"] = "avg" }, `model_args global_pool "avg"`},
+		"depth":                      {func(m map[string]any) { args(m)["depth"] = 3 }, "model_args depth 3, the weights 2"},
+		"width":                      {func(m map[string]any) { args(m)["embed_dim"] = 48; m["num_features"] = 48 }, "model_args embed_dim 48, the weights 24"},
+		"mlp ratio":                  {func(m map[string]any) { args(m)["mlp_ratio"] = 4 }, "model_args mlp_ratio 4, the weights 2"},
+		"class token":                {func(m map[string]any) { args(m)["class_token"] = false }, "model_args class_token false, the weights true"},
+		"classes":                    {func(m map[string]any) { m["num_classes"] = 10 }, "num_classes 10, the weights 5"},
+		"resolution":                 {func(m map[string]any) { m["pretrained_cfg"].(map[string]any)["input_size"] = []int{3, 32, 32} }, "input_size [3 32 32], the weights [3 16 16]"},
+		"3 class names":              {func(m map[string]any) { m["label_names"] = []string{"a", "b", "c"} }, "label_names: classes 3, the weights 5"},
+		"12 class names":             {func(m map[string]any) { m["label_names"] = make([]string, 12) }, "label_names: classes 12, the weights 5"},
+	}
+	for name, c := range cases {
+		edit(c.change)
+		_, _, err := Load(path, Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: got %v, want one line containing %q", name, err, c.want)
+		}
+	}
+	// A heads option against the file's metadata is refused too; the same number is fine.
+	if err := os.WriteFile(configPath, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(path, Options{Heads: 6}); err == nil || !strings.Contains(err.Error(), "6 in the heads option, 3 in") {
+		t.Errorf("-heads 6 against the metadata's 3: %v", err)
+	}
+	if _, _, err := Load(path, Options{Heads: 3}); err != nil {
+		t.Errorf("-heads 3 as the metadata: %v", err)
+	}
+
+	// Hugging Face: config.json against the file's shapes; real class names must be one per class.
+	hfDir := t.TempDir()
+	copyFile(t, "testdata/hf/model.safetensors", filepath.Join(hfDir, "model.safetensors"))
+	hfGood, err := os.ReadFile("testdata/hf/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		key  string
+		val  any
+		want string
+	}{
+		"layers":      {"num_hidden_layers", 3, "num_hidden_layers 3, the weights 2"},
+		"hidden size": {"hidden_size", 48, "hidden_size 48, the weights 24"},
+		"image size":  {"image_size", 32, "image_size 32, the weights 16"},
+		"labels":      {"id2label", map[string]string{"0": "cat", "1": "dog", "2": "cow"}, "id2label: classes 3, the weights 5"},
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(hfGood, &m); err != nil {
+			t.Fatal(err)
+		}
+		m[c.key] = c.val
+		writeJSONFile(t, filepath.Join(hfDir, "config.json"), m)
+		_, _, err := Load(filepath.Join(hfDir, "model.safetensors"), Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", name, err, c.want)
+		}
+	}
+
+	// A folder where config.json or preprocessor_config.json should be.
+	for _, name := range []string{"config.json", "preprocessor_config.json"} {
+		d := t.TempDir()
+		copyFile(t, path, filepath.Join(d, "model.safetensors"))
+		if err := os.Mkdir(filepath.Join(d, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Load(filepath.Join(d, "model.safetensors"), Options{}); err == nil || !strings.Contains(err.Error(), name+" is a folder") {
+			t.Errorf("%s as a folder: %v", name, err)
+		}
+	}
+}
