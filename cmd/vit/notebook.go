@@ -15,7 +15,7 @@ func notebookSetup(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notebook setup", "", stderr)
 	home := fs.String("home", notebook.DefaultHome(), "folder for the tools (also $VITNB_NOTEBOOK_HOME)")
 	python := fs.String("python", "python3", "Python 3 that creates the virtual environment")
-	lab := fs.Bool("lab", false, "also install JupyterLab into the virtual environment, to browse the notebooks")
+	lab := fs.Bool("lab", false, "also check JupyterLab (it comes with nbgrader) and say how to browse the notebooks")
 	force := fs.Bool("force", false, "install again even when the last setup left everything in place")
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
