@@ -60,6 +60,7 @@ var commands = []command{
 	{"notebook lab", "start JupyterLab on a folder of notebooks (after setup -lab) and print its address", notebookLab},
 	{"notebook run", "execute notebooks headlessly; fail on any error, panic, exit status or signal in a cell", notebookRun},
 	{"notebook check", "check the stored outputs of notebooks: clean, complete and written from the current code", notebookCheck},
+	{"notebook course", "DIR: an nbgrader course of the notebooks, the students' versions made (-check: graded as CI does)", notebookCourse},
 }
 
 // errUsage marks errors caused by bad flags or arguments: vit prints them and exits with status 2.

@@ -520,3 +520,36 @@ func (r *CheckResult) Report(w io.Writer) {
 	}
 	fmt.Fprintf(w, "graded in %.0fs\n", r.Seconds)
 }
+
+// RunCourse is `vit notebook course`: it makes the course (MakeCourse; o.Notebooks default notebooks/*.ipynb), says
+// how to use it on w, and with a budget (not "") grades it against itself (Course.Check) and reports the scores:
+// the error counts the problems.
+func RunCourse(ctx context.Context, o CourseOptions, budget string, w io.Writer) error {
+	if err := CheckBudget(budget); err != nil {
+		return err
+	}
+	if len(o.Notebooks) == 0 {
+		nbs, err := filepath.Glob(filepath.Join("notebooks", "*.ipynb"))
+		if err != nil || len(nbs) == 0 {
+			return errors.New("no notebooks named and none in notebooks/ (run it in the repository)")
+		}
+		o.Notebooks = nbs
+	}
+	c, err := MakeCourse(ctx, o)
+	if err != nil {
+		return err
+	}
+	c.Describe(w)
+	if budget == "" {
+		return nil
+	}
+	res, err := c.Check(ctx, budget)
+	if err != nil {
+		return err
+	}
+	res.Report(w)
+	if len(res.Problems) > 0 {
+		return fmt.Errorf("%d problems in the graded course (FAIL lines above)", len(res.Problems))
+	}
+	return nil
+}
