@@ -2,6 +2,7 @@ package notebook
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +20,7 @@ func fakeNbgrader(t *testing.T) (home, log string) {
 		t.Fatal(err)
 	}
 	script := "#!/bin/sh\necho \"$* | PATH=$PATH\" >> " + log + "\n" +
-		"if [ \"$1\" = generate_assignment ]; then mkdir -p release && cp -r \"source/$3\" release/; fi\n"
+		"if [ \"$1\" = generate_assignment ]; then mkdir -p release && cp -r source/* release/; fi\n"
 	if err := os.WriteFile(filepath.Join(bin, "nbgrader"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestMakeCourseLayout(t *testing.T) {
 		t.Errorf("images not copied beside the assignment: %v", err)
 	}
 	calls, _ := os.ReadFile(log)
-	if want := "generate_assignment --force exercise | PATH=" + filepath.Join(home, "venv", "bin") + ":"; !strings.HasPrefix(string(calls), want) {
+	if want := "generate_assignment --force * | PATH=" + filepath.Join(home, "venv", "bin") + ":"; !strings.HasPrefix(string(calls), want) {
 		t.Errorf("nbgrader calls %q, want %q...", calls, want)
 	}
 
@@ -232,5 +233,35 @@ func TestCourseEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "✗ softmax: not implemented: write your solution") || strings.Contains(out.String(), "goroutine") {
 		t.Errorf("the stub's test cell says:\n%s", out.String())
+	}
+}
+
+// TestCheckNothingGraded: a course without graded cells runs no nbgrader (nothing to grade) and says which
+// assignments it skipped; what an earlier Check submitted is gone.
+func TestCheckNothingGraded(t *testing.T) {
+	home, log := fakeNbgrader(t)
+	c := &Course{Dir: t.TempDir(), Home: home, Assignments: []Assignment{{Name: "01_patches"}}, log: io.Discard}
+	stale := filepath.Join(c.Dir, "submitted", StubStudent, "old", "old.ipynb")
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Check(context.Background(), "quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Skipped, []string{"01_patches"}) || len(res.Scores) > 0 || len(res.Problems) > 0 {
+		t.Errorf("result %+v, want 01_patches skipped and nothing else", res)
+	}
+	if calls, _ := os.ReadFile(log); len(calls) > 0 {
+		t.Errorf("nbgrader ran: %s", calls)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("an earlier submission of the stub student is still there")
+	}
+	if _, err := c.Check(context.Background(), "slow"); err == nil || !strings.Contains(err.Error(), `unknown budget "slow"`) {
+		t.Errorf("Check with budget slow: %v", err)
 	}
 }
