@@ -15,7 +15,7 @@ export PATH := $(PATH):$(GO_FALLBACK)/bin
 # JupyterLab's port for `make lab`.
 LAB_PORT ?= 8888
 
-.PHONY: build setup lab demo test test-go test-xla lint
+.PHONY: build setup lab demo course test test-go test-xla lint
 
 build:
 	go build -o $(BIN)/vit ./cmd/vit
@@ -41,6 +41,13 @@ demo: setup
 	$(BIN)/vit data get fashion-mnist
 	$(BIN)/vit pretrain -preset micro28 -data fashion-mnist -steps 600 -warmup 60 -lr 2e-3 -batch 128 -dir $(DEMO) -resume
 	$(BIN)/vit attention -dir $(DEMO) -data fashion-mnist -n 8 -o $(DEMO)/attention.png
+
+# An nbgrader course of the notebooks for an instructor (notebooks/COURSE.md): nbgrader_config.py, source/ (the
+# notebooks, solutions in place) and release/ (the students' versions) in $(COURSE); it prints how to hand out,
+# collect and grade. `bin/vit notebook course -check quick DIR` also grades both versions, as CI does.
+COURSE ?= runs/course
+course: setup
+	$(BIN)/vit notebook course $(COURSE)
 
 # All tests: every package on the pure-Go backend, then the model tests on XLA CPU when its plugin is installed.
 test: lint test-go test-xla

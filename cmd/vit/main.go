@@ -56,10 +56,11 @@ var commands = []command{
 	{"weights get", "NAME or hf:ORG/NAME: download a checkpoint into the cache (the Hub's own for hf:), resumed and verified", weightsGet},
 	{"weights info", "FILE: format, inferred architecture, preprocessing of a weights file (.npz or .safetensors)", weightsInfo},
 	{"weights convert", "FILE -o OUT.safetensors: load any format and save it in timm's naming, for PyTorch", weightsConvert},
-	{"notebook setup", "install GoNB (pinned), goimports, the gonb kernel spec and a Python venv with nbclient", notebookSetup},
+	{"notebook setup", "install GoNB (pinned), goimports, gopls, the gonb kernel spec and a venv with nbclient, nbgrader, JupyterLab", notebookSetup},
 	{"notebook lab", "start JupyterLab on a folder of notebooks (after setup -lab) and print its address", notebookLab},
 	{"notebook run", "execute notebooks headlessly; fail on any error, panic, exit status or signal in a cell", notebookRun},
 	{"notebook check", "check the stored outputs of notebooks: clean, complete and written from the current code", notebookCheck},
+	{"notebook course", "DIR: an nbgrader course of the notebooks, the students' versions made (-check: graded as CI does)", notebookCourse},
 }
 
 // errUsage marks errors caused by bad flags or arguments: vit prints them and exits with status 2.

@@ -4,9 +4,6 @@ import (
 	"cmp"
 	"context"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/vitnb/vitnb/vitnb/notebook"
 )
@@ -15,18 +12,16 @@ func notebookSetup(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notebook setup", "", stderr)
 	home := fs.String("home", notebook.DefaultHome(), "folder for the tools (also $VITNB_NOTEBOOK_HOME)")
 	python := fs.String("python", "python3", "Python 3 that creates the virtual environment")
-	lab := fs.Bool("lab", false, "also install JupyterLab into the virtual environment, to browse the notebooks")
+	lab := fs.Bool("lab", false, "also check JupyterLab (it comes with nbgrader) and say how to browse the notebooks")
 	force := fs.Bool("force", false, "install again even when the last setup left everything in place")
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
-	in, err := notebook.Setup(context.Background(), notebook.SetupOptions{Home: *home, Python: *python, Lab: *lab,
-		Force: *force, Log: stdout})
-	if err != nil {
-		return err
+	in, err := notebook.Setup(context.Background(), notebook.SetupOptions{Home: *home, Python: *python, Lab: *lab, Force: *force, Log: stdout})
+	if err == nil {
+		in.Describe(stdout)
 	}
-	in.Describe(stdout)
-	return nil
+	return err
 }
 
 func notebookLab(args []string, stdout, stderr io.Writer) error {
@@ -46,15 +41,8 @@ func notebookLab(args []string, stdout, stderr io.Writer) error {
 	if err := notebook.CheckBudget(*budget); err != nil {
 		return usageErrorf("-budget: %v", err)
 	}
-	dir := cmp.Or(fs.Arg(0), "notebooks")
-	var log io.Writer = stderr
-	if *quiet {
-		log = io.Discard
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return notebook.Serve(ctx, notebook.LabOptions{Home: *home, Dir: dir, IP: *ip, Port: *port, Token: *token,
-		Budget: *budget, Log: log}, stdout)
+	return notebook.Serve(context.Background(), notebook.LabOptions{Home: *home, Dir: cmp.Or(fs.Arg(0), "notebooks"),
+		IP: *ip, Port: *port, Token: *token, Budget: *budget, Log: stderr, Quiet: *quiet}, stdout)
 }
 
 func notebookRun(args []string, stdout, stderr io.Writer) error {
@@ -84,4 +72,16 @@ func notebookCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return notebook.CheckAll(paths, stdout)
+}
+
+func notebookCourse(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("notebook course", "[-check BUDGET] DIR [NOTEBOOKS.ipynb...]   (default notebooks/*.ipynb)", stderr)
+	check := "" // validated as it is parsed: a usage error
+	fs.Func("check", "then autograde both versions with this budget (quick: CI's); fail unless the solutions score every point and the stubs none",
+		func(s string) error { check = s; return notebook.CheckBudget(s) })
+	paths, err := parseArgs(fs, args, -1, "the course folder")
+	if err != nil {
+		return err
+	}
+	return notebook.RunCourse(context.Background(), notebook.CourseOptions{Dir: paths[0], Notebooks: paths[1:], Log: stderr}, check, stdout)
 }

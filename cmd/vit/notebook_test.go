@@ -96,3 +96,27 @@ func TestNotebookRunEndToEnd(t *testing.T) {
 		t.Fatal("-write replaced a notebook that failed")
 	}
 }
+
+// TestNotebookCourseUsage: a bad budget or no folder is a usage error (exit 2, one line); without nbgrader the
+// command says to run the setup.
+func TestNotebookCourseUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"notebook", "course", "-check", "slow", "dir"}, 2, `vit notebook course: invalid value "slow" for flag -check: unknown budget "slow"`},
+		{[]string{"notebook", "course"}, 2, "vit notebook course: missing the course folder"},
+		{[]string{"notebook", "course", t.TempDir(), "../../vitnb/notebook/testdata/exercise.ipynb"}, 1, "nbgrader is not installed"},
+	} {
+		t.Setenv("VITNB_NOTEBOOK_HOME", t.TempDir())
+		code, _, errOut := runVit(t, tt.args...)
+		last := strings.TrimSpace(errOut)
+		if i := strings.LastIndex(last, "\n"); i >= 0 {
+			last = last[i+1:]
+		}
+		if code != tt.code || !strings.Contains(last, tt.want) {
+			t.Errorf("vit %q: exit %d, last line %q; want %d and %q", tt.args, code, last, tt.code, tt.want)
+		}
+	}
+}

@@ -32,6 +32,19 @@ type Cell struct {
 	Source         Text     `json:"source"`
 	Outputs        []Output `json:"outputs"`
 	ExecutionCount *int     `json:"execution_count"` // nil when the cell never ran
+	Metadata       struct {
+		// Nbgrader marks the cells of a course assignment (Course); nil in other cells.
+		Nbgrader *NbgraderCell `json:"nbgrader"`
+	} `json:"metadata"`
+}
+
+// NbgraderCell is a cell's nbgrader metadata: a solution region (Solution) or a graded test (Grade, Points).
+type NbgraderCell struct {
+	GradeID  string  `json:"grade_id"`
+	Grade    bool    `json:"grade"`
+	Solution bool    `json:"solution"`
+	Locked   bool    `json:"locked"`
+	Points   float64 `json:"points"`
 }
 
 // Output is one output of a code cell.

@@ -32,8 +32,9 @@ type LabOptions struct {
 	Budget string
 	// Env is added to the server's environment, which the kernels inherit.
 	Env []string
-	// Log receives JupyterLab's own log (io.Discard when nil).
-	Log io.Writer
+	// Log receives JupyterLab's own log (io.Discard when nil or Quiet).
+	Log   io.Writer
+	Quiet bool
 	// StartTimeout is how long to wait for the server to answer (60 s when 0).
 	StartTimeout time.Duration
 }
@@ -83,7 +84,7 @@ func StartLab(ctx context.Context, o LabOptions) (*Lab, error) {
 		env = append(env, "VITNB_BUDGET="+o.Budget)
 	}
 	log := o.Log
-	if log == nil {
+	if log == nil || o.Quiet {
 		log = io.Discard
 	}
 	jupyter := filepath.Join(o.Home, "venv", "bin", "jupyter-lab")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 // RunAll runs notebooks one after the other (Run) into o.OutDir, which it creates (a new temporary folder when
@@ -77,9 +79,11 @@ func CheckAll(paths []string, w io.Writer) error {
 	return nil
 }
 
-// Serve starts JupyterLab (StartLab), says its address on w, and runs it until it ends or ctx is done (Ctrl-C),
-// then stops it and its kernels.
+// Serve starts JupyterLab (StartLab), says its address on w, and runs it until it ends, ctx is done or the
+// process is interrupted (Ctrl-C, SIGTERM), then stops it and its kernels.
 func Serve(ctx context.Context, o LabOptions, w io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	lab, err := StartLab(ctx, o)
 	if err != nil {
 		return err

@@ -57,9 +57,11 @@ func TestRunAllOutDir(t *testing.T) {
 
 func TestInstalledDescribe(t *testing.T) {
 	var w strings.Builder
-	(&Installed{Home: "/h", KernelSpec: "/k/kernel.json"}).Describe(&w)
+	(&Installed{Home: "/h", KernelSpec: "/k/kernel.json", Gopls: "/h/bin/gopls", Nbgrader: "/h/venv/bin/nbgrader"}).Describe(&w)
 	if s := w.String(); !strings.HasPrefix(s, "GoNB "+GoNBVersion+" kernel installed: /k/kernel.json\n") ||
-		!strings.Contains(s, "vit notebook run") || strings.Contains(s, "vit notebook lab") {
+		!strings.Contains(s, "vit notebook run") || strings.Contains(s, "vit notebook lab") ||
+		!strings.Contains(s, "gopls "+GoplsVersion+" (Tab completion and help in the cells): /h/bin/gopls\n") ||
+		!strings.Contains(s, "nbgrader (course assignments, vit notebook course): /h/venv/bin/nbgrader\n") {
 		t.Errorf("installed:\n%s", s)
 	}
 	w.Reset()

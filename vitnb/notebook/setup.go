@@ -21,10 +21,18 @@ const (
 	GoNBVersion      = "v0.11.5"
 	GoimportsModule  = "golang.org/x/tools/cmd/goimports"
 	GoimportsVersion = "v0.34.0" // the golang.org/x/tools that GoNB v0.11.5 requires
+	// GoplsModule gives GoNB's Tab completion and contextual help. Installed on its own (`go install`), not in the
+	// tool module: it needs a newer golang.org/x/tools than GoNB's goimports. v0.24.0 wants Go 1.27.
+	GoplsModule  = "golang.org/x/tools/gopls"
+	GoplsVersion = "v0.24.0"
 )
 
 // JupyterPackages are the PyPI packages that execute notebooks headlessly.
 var JupyterPackages = []string{"nbclient==0.11.0", "nbformat==5.11.1", "jupyter_client==8.10.0", "jupyter_core==5.9.1"}
+
+// CoursePackages are the PyPI packages of `vit notebook course` (nbgrader makes and grades course assignments).
+// nbgrader requires JupyterLab, so Setup always installs LabPackages with them, pinned.
+var CoursePackages = []string{"nbgrader==0.9.6"}
 
 // LabPackages are the PyPI packages that Setup adds with Lab: JupyterLab, pinned: the browser test relies on its CSS
 // selectors (DESIGN.md section 9, checked on 4.6).
@@ -88,7 +96,9 @@ type SetupOptions struct {
 type Installed struct {
 	Home       string // the tools' folder
 	Python     string // the virtual environment's python, with nbclient
-	Jupyter    string // its jupyter command (JupyterLab with Lab)
+	Jupyter    string // its jupyter command
+	Nbgrader   string // its nbgrader command
+	Gopls      string // the gopls binary (completion and help in the cells)
 	GoNB       string // the gonb binary
 	KernelSpec string // the gonb kernel spec (kernel.json)
 	// Lab is true when JupyterLab is installed too (SetupOptions.Lab).
@@ -105,6 +115,8 @@ func (in *Installed) Describe(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "GoNB %s kernel installed: %s\n", GoNBVersion, in.KernelSpec)
 	}
+	fmt.Fprintf(w, "gopls %s (Tab completion and help in the cells): %s\n", GoplsVersion, in.Gopls)
+	fmt.Fprintf(w, "nbgrader (course assignments, vit notebook course): %s\n", in.Nbgrader)
 	fmt.Fprintln(w, "run the notebooks: vit notebook run notebooks/*.ipynb")
 	if in.Lab {
 		fmt.Fprintln(w, "browse them:       vit notebook lab notebooks/")
@@ -114,14 +126,15 @@ func (in *Installed) Describe(w io.Writer) {
 // setupStamp is written to Home/setup.json when Setup succeeds; a later Setup with the same versions skips
 // every step while the files it names are still there, so that `make lab` starts in seconds the second time.
 type setupStamp struct {
-	GoNB, Goimports string
-	Jupyter         []string
-	Lab             []string `json:",omitempty"`
-	KernelSpec      string
+	GoNB, Goimports, Gopls string
+	Jupyter, Course        []string
+	Lab                    []string `json:",omitempty"`
+	KernelSpec             string
 }
 
 func (o SetupOptions) stamp(spec string) setupStamp {
-	s := setupStamp{GoNB: GoNBVersion, Goimports: GoimportsVersion, Jupyter: JupyterPackages, KernelSpec: spec}
+	s := setupStamp{GoNB: GoNBVersion, Goimports: GoimportsVersion, Gopls: GoplsVersion, Jupyter: JupyterPackages,
+		Course: CoursePackages, KernelSpec: spec}
 	if o.Lab {
 		s.Lab = LabPackages
 	}
@@ -146,7 +159,7 @@ func upToDate(home string, want setupStamp, in *Installed) bool {
 	if string(a) != string(b) {
 		return false
 	}
-	files := []string{in.Python, in.Jupyter, in.GoNB, in.KernelSpec, filepath.Join(home, "bin", "goimports")}
+	files := []string{in.Python, in.Jupyter, in.Nbgrader, in.GoNB, in.Gopls, in.KernelSpec, filepath.Join(home, "bin", "goimports")}
 	if want.Lab != nil {
 		files = append(files, filepath.Join(filepath.Dir(in.Jupyter), "jupyter-lab"))
 	}
@@ -160,8 +173,8 @@ func upToDate(home string, want setupStamp, in *Installed) bool {
 	return err == nil && strings.Contains(string(spec), filepath.Join(home, "bin"))
 }
 
-// Setup installs GoNB (pinned) and goimports into Home/bin, a Python virtual environment with nbclient (and
-// JupyterLab with Lab) into Home/venv, and the gonb kernel spec with the Go environment its cells need. When a
+// Setup installs GoNB (pinned), goimports and gopls into Home/bin, a Python virtual environment with nbclient,
+// nbgrader and JupyterLab into Home/venv, and the gonb kernel spec with the Go environment its cells need. When a
 // previous Setup with the same versions left everything in place, it does nothing and says so (Skipped).
 func Setup(ctx context.Context, o SetupOptions) (*Installed, error) {
 	if o.Home == "" {
@@ -184,7 +197,8 @@ func Setup(ctx context.Context, o SetupOptions) (*Installed, error) {
 	}
 	venv := filepath.Join(h, "venv")
 	in := &Installed{Home: h, Python: filepath.Join(venv, "bin", "python"), Jupyter: filepath.Join(venv, "bin", "jupyter"),
-		GoNB: filepath.Join(h, "bin", "gonb"), KernelSpec: spec, Lab: o.Lab}
+		Nbgrader: filepath.Join(venv, "bin", "nbgrader"), GoNB: filepath.Join(h, "bin", "gonb"),
+		Gopls: filepath.Join(h, "bin", "gopls"), KernelSpec: spec, Lab: o.Lab}
 	want := o.stamp(spec)
 	if !o.Force && upToDate(h, want, in) {
 		in.Skipped = true
@@ -195,16 +209,14 @@ func Setup(ctx context.Context, o SetupOptions) (*Installed, error) {
 	}
 	env := ToolEnv(h)
 
-	// 1. Python virtual environment with nbclient (and JupyterLab with Lab).
+	// 1. Python virtual environment with nbclient, nbgrader and JupyterLab.
 	if _, err := os.Stat(in.Python); err != nil {
 		if err := step(ctx, log, h, env, o.Python, "-m", "venv", venv); err != nil {
 			return nil, fmt.Errorf("%w\n(on Debian or Ubuntu: apt-get install python3-venv)", err)
 		}
 	}
 	pkgs := append([]string{"-m", "pip", "install", "-q", "--disable-pip-version-check"}, JupyterPackages...)
-	if o.Lab {
-		pkgs = append(pkgs, LabPackages...)
-	}
+	pkgs = append(append(pkgs, CoursePackages...), LabPackages...)
 	if err := step(ctx, log, h, env, in.Python, pkgs...); err != nil {
 		return nil, err
 	}
@@ -222,6 +234,10 @@ func Setup(ctx context.Context, o SetupOptions) (*Installed, error) {
 		return nil, err
 	}
 	if err := step(ctx, log, tool, append(env, "GOBIN="+filepath.Join(h, "bin")), "go", "install", "tool"); err != nil {
+		return nil, err
+	}
+	if err := step(ctx, log, h, append(env, "GOBIN="+filepath.Join(h, "bin")), "go", "install",
+		GoplsModule+"@"+GoplsVersion); err != nil {
 		return nil, err
 	}
 

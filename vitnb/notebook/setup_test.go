@@ -36,7 +36,8 @@ func TestSetupSkipsWhenInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := []string{filepath.Join(home, "venv", "bin", "python"), filepath.Join(home, "venv", "bin", "jupyter"),
-		filepath.Join(home, "bin", "gonb"), filepath.Join(home, "bin", "goimports"), spec}
+		filepath.Join(home, "bin", "gonb"), filepath.Join(home, "bin", "goimports"), spec,
+		filepath.Join(home, "venv", "bin", "nbgrader"), filepath.Join(home, "bin", "gopls")}
 	for _, p := range files {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -52,8 +53,18 @@ func TestSetupSkipsWhenInPlace(t *testing.T) {
 	if _, err := Setup(context.Background(), o); err == nil {
 		t.Fatal("Setup without a stamp did not try to install (and fail)")
 	}
-	stamp := `{"GoNB": "` + GoNBVersion + `", "Goimports": "` + GoimportsVersion + `", "Jupyter": ["` +
+	// The stamp of a setup before gopls and nbgrader: install them.
+	old := `{"GoNB": "` + GoNBVersion + `", "Goimports": "` + GoimportsVersion + `", "Jupyter": ["` +
 		strings.Join(JupyterPackages, `", "`) + `"], "KernelSpec": "` + spec + `"}`
+	if err := os.WriteFile(filepath.Join(home, "setup.json"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Setup(context.Background(), o); err == nil {
+		t.Fatal("Setup skipped after a setup without gopls and nbgrader")
+	}
+	stamp := `{"GoNB": "` + GoNBVersion + `", "Goimports": "` + GoimportsVersion + `", "Gopls": "` + GoplsVersion +
+		`", "Jupyter": ["` + strings.Join(JupyterPackages, `", "`) + `"], "Course": ["` +
+		strings.Join(CoursePackages, `", "`) + `"], "KernelSpec": "` + spec + `"}`
 	if err := os.WriteFile(filepath.Join(home, "setup.json"), []byte(stamp), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +92,17 @@ func TestSetupSkipsWhenInPlace(t *testing.T) {
 	o.Lab = false // JupyterLab in place does not matter without -lab
 	if in, err := Setup(context.Background(), o); err != nil || !in.Skipped {
 		t.Fatalf("Setup after a setup -lab: %v", err)
+	}
+	for _, gone := range files[5:] { // nbgrader, gopls
+		if err := os.Rename(gone, gone+".away"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Setup(context.Background(), o); err == nil {
+			t.Fatalf("Setup skipped although %s is gone", gone)
+		}
+		if err := os.Rename(gone+".away", gone); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := os.Remove(files[2]); err != nil {
 		t.Fatal(err)
