@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -32,6 +33,9 @@ type Cell struct {
 	Source         Text     `json:"source"`
 	Outputs        []Output `json:"outputs"`
 	ExecutionCount *int     `json:"execution_count"` // nil when the cell never ran
+	Metadata       struct {
+		Tags []string `json:"tags"` // see TagShowsPicture, TagMayShowNothing
+	} `json:"metadata"`
 }
 
 // Output is one output of a code cell.
@@ -42,6 +46,8 @@ type Output struct {
 	EName      string   `json:"ename"`
 	EValue     string   `json:"evalue"`
 	Traceback  []string `json:"traceback"`
+	// Data holds a display_data or execute_result output by MIME type (image/png, text/html, text/markdown...).
+	Data map[string]json.RawMessage `json:"data"`
 }
 
 // Stamp is what `vit notebook run -write` records in the notebook's metadata ("vitnb"), so that CheckStored
@@ -142,8 +148,17 @@ func (p Problem) String() string {
 var failurePatterns = regexp.MustCompile(`(?m)^(panic: .*|fatal error: .*|exit status \d+.*|signal: .*)$`)
 
 // CheckOutputs returns the problems in the outputs of an executed notebook: error outputs (compile errors,
-// kernel errors), and the lines `panic:`, `fatal error:`, `exit status N` and `signal:` in a cell's text.
+// kernel errors), the lines `panic:`, `fatal error:`, `exit status N` and `signal:` in a cell's text, and
+// pictures, tables or Markdown that a cell shows but did not store (CheckDisplays).
 func CheckOutputs(nb *Notebook) []Problem {
+	failed := failures(nb)
+	problems := append(failed, checkDisplays(nb, failed)...)
+	slices.SortStableFunc(problems, func(a, b Problem) int { return a.Cell - b.Cell })
+	return problems
+}
+
+// failures returns the problems of CheckOutputs that say a cell failed.
+func failures(nb *Notebook) []Problem {
 	var problems []Problem
 	for i, c := range nb.Cells {
 		if c.CellType != "code" {
