@@ -34,7 +34,7 @@ type Cell struct {
 	Outputs        []Output `json:"outputs"`
 	ExecutionCount *int     `json:"execution_count"` // nil when the cell never ran
 	Metadata       struct {
-		Tags []string `json:"tags"` // see TagShowsPicture, TagMayShowNothing
+		Tags []string `json:"tags"` // see TagShowsPicture, TagMayShowNothing, TagQuotesOutputs
 	} `json:"metadata"`
 }
 
@@ -203,8 +203,9 @@ func FailureLines(text string) []string {
 	return lines
 }
 
-// CheckStored checks a notebook as stored in the repository: its outputs are clean, every code cell ran, and
-// the stamp of `vit notebook run -write` matches the current code (the pictures are fresh).
+// CheckStored checks a notebook as stored in the repository: its outputs are clean, every code cell ran, the
+// numbers of markdown cells tagged TagQuotesOutputs are in the outputs (CheckQuoted), and the stamp of `vit
+// notebook run -write` matches the current code (the pictures are fresh).
 func CheckStored(nb *Notebook) []string {
 	var problems []string
 	for _, p := range CheckOutputs(nb) {
@@ -215,6 +216,7 @@ func CheckStored(nb *Notebook) []string {
 			problems = append(problems, fmt.Sprintf("cell %d (%s) was not executed", i+1, FirstLine(string(c.Source))))
 		}
 	}
+	problems = append(problems, CheckQuoted(nb)...)
 	switch {
 	case nb.Metadata.Vitnb == nil:
 		problems = append(problems, "no vitnb stamp in the metadata: the outputs were not written by `vit notebook run -write`")

@@ -79,7 +79,7 @@ func TestCheckAllNamesNotebookAndCell(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	err = CheckAll([]string{path}, &out)
+	err = CheckAll([]string{path}, false, &out)
 	if err == nil || err.Error() != "1 of 1 notebooks failed the check" || !strings.Contains(out.String(), "FAIL "+path) ||
 		!strings.Contains(out.String(), "cell 1 (%%): shows a picture (nb.Show) but stored none") {
 		t.Fatalf("CheckAll: %v, output:\n%s", err, out.String())
