@@ -126,3 +126,11 @@ func Must2[A, B any](a A, b B, err error) (A, B) {
 	}
 	return a, b
 }
+
+// Must3 returns a, b and c, or panics with err.
+func Must3[A, B, C any](a A, b B, c C, err error) (A, B, C) {
+	if err != nil {
+		panic(err)
+	}
+	return a, b, c
+}

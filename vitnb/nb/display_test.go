@@ -2,6 +2,7 @@ package nb
 
 import (
 	"encoding/gob"
+	"errors"
 	"image"
 	"os"
 	"os/exec"
@@ -114,4 +115,16 @@ func TestShowReachesKernelBeforeExit(t *testing.T) {
 		t.Fatalf("the kernel passed on %q before the cell's program exited, want the PNG then the sync: a picture "+
 			"shown last in a cell is lost", got)
 	}
+}
+
+func TestMust3(t *testing.T) {
+	if a, b, c := Must3(1, "x", 2.5, nil); a != 1 || b != "x" || c != 2.5 {
+		t.Fatalf("Must3 = %v, %v, %v", a, b, c)
+	}
+	defer func() {
+		if r := recover(); r == nil || r.(error).Error() != "boom" {
+			t.Fatalf("Must3 with an error: recovered %v, want the error", r)
+		}
+	}()
+	Must3(1, 2, 3, errors.New("boom"))
 }
