@@ -23,8 +23,8 @@ const (
 
 // Kinds of display output a cell stores.
 const (
-	shownPicture  = "picture"
-	shownTable    = "HTML table"
+	shownPicture  = "a picture"
+	shownTable    = "HTML"
 	shownMarkdown = "Markdown"
 )
 
@@ -134,7 +134,7 @@ func checkDisplays(nb *Notebook, failed []Problem) []Problem {
 		for _, k := range order {
 			if !have[k] {
 				problems = append(problems, Problem{Cell: i + 1, Head: FirstLine(string(c.Source)),
-					What: fmt.Sprintf("shows a %s (%s) but stored none", k, strings.Join(want[k], ", "))})
+					What: fmt.Sprintf("shows %s (%s) but stored none", k, strings.Join(want[k], ", "))})
 			}
 		}
 	}

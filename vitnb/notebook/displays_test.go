@@ -42,25 +42,14 @@ const displaysNotebook = `{
 // call; declarations, comments, skipped sections, an exempting tag and cells that failed are not; a tag asks for a
 // picture that the code does not show directly.
 func TestCheckDisplays(t *testing.T) {
-	nb, err := Parse([]byte(displaysNotebook), "displays.ipynb")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, p := range CheckOutputs(nb) {
-		got = append(got, p.String())
-	}
-	want := []string{
+	wantProblems(t, displaysNotebook, []string{
 		"cell 2 (%%): shows a picture (nb.Show) but stored none",
-		"cell 3 (%%): shows a HTML table (nb.ShowTable) but stored none",
+		"cell 3 (%%): shows HTML (nb.ShowTable) but stored none",
 		"cell 8 (%%): shows a picture (tag shows-picture) but stored none",
-		"cell 10 (%%): shows a Markdown (nb.ShowMarkdown) but stored none",
+		"cell 10 (%%): shows Markdown (nb.ShowMarkdown) but stored none",
 		"cell 11 (%%): panic: boom",
 		"cell 12 (func main() {): shows a picture (gonbui.DisplayImage) but stored none",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	})
 }
 
 // TestCheckAllNamesNotebookAndCell: `vit notebook check` fails on a stored notebook whose picture cell stored no
