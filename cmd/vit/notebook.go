@@ -67,11 +67,12 @@ func notebookRun(args []string, stdout, stderr io.Writer) error {
 
 func notebookCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notebook check", "FILES.ipynb", stderr)
+	numbers := fs.Bool("numbers", false, "also list every number in the prose and the output that holds it (or none), for a reread")
 	paths, err := parseArgs(fs, args, -1, "notebook files")
 	if err != nil {
 		return err
 	}
-	return notebook.CheckAll(paths, stdout)
+	return notebook.CheckAll(paths, *numbers, stdout)
 }
 
 func notebookCourse(args []string, stdout, stderr io.Writer) error {

@@ -31,6 +31,9 @@ func clockPath() string {
 // StartClock marks the start of a notebook run (its budget cell calls it); ElapsedSince and WallTime measure from
 // here.
 func StartClock() error {
+	if err := resetLedger(); err != nil {
+		return err
+	}
 	now := time.Now()
 	clockMu.Lock()
 	clockStart = now
@@ -64,13 +67,14 @@ func Elapsed() (time.Duration, error) {
 	return time.Since(clockStart), nil
 }
 
-// WallTime is the line a notebook prints at its end: how long it ran, with which budget and what the budget
-// promised (expected, e.g. "10m").
+// WallTime is the line a notebook prints at its end: how long it ran, with which budget, how much of it went to
+// training models and to loading trained ones (TrainOrLoad, TrainCNN), and what the budget promised (expected,
+// e.g. "10m").
 func WallTime(budget, expected string) (string, error) {
 	d, err := Elapsed()
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("this notebook ran in %s with the %s budget (expected: at most about %s on 2 CPU cores)",
-		Duration(d.Seconds()), budget, expected), nil
+	return fmt.Sprintf("this notebook ran in %s with the %s budget: %s (expected: at most about %s on 2 CPU cores)",
+		Duration(d.Seconds()), budget, spentLine(d), expected), nil
 }

@@ -42,3 +42,28 @@ func TestClockOutsideNotebook(t *testing.T) {
 		t.Fatalf("Elapsed = %v, %v", d, err)
 	}
 }
+
+// TestWallTimeSplit: the time that cells (processes) spent training and loading models is summed in the kernel's
+// ledger and said by WallTime; StartClock (a new run of the notebook) forgets it.
+func TestWallTimeSplit(t *testing.T) {
+	t.Setenv(protocol.GONB_TMP_DIR_ENV, t.TempDir())
+	if err := StartClock(); err != nil {
+		t.Fatal(err)
+	}
+	recordSince(time.Now().Add(-90*time.Second), spentTraining) // one cell trained for 1m30s
+	recordSince(time.Now().Add(-4*time.Second), spentLoading)   // two cells loaded it
+	recordSince(time.Now().Add(-3*time.Second), spentLoading)
+	line, err := WallTime(Default, "10 minutes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(line, ": 1m30s training (1 model), 7s loading trained models (2 loads), 0s the rest (expected: at most about 10 minutes") {
+		t.Fatalf("WallTime = %q", line)
+	}
+	if err := StartClock(); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := WallTime(Default, "1m"); !strings.Contains(line, "0s training (0 models), 0s loading trained models (0 loads)") {
+		t.Fatalf("after StartClock: WallTime = %q", line)
+	}
+}

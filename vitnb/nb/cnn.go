@@ -76,6 +76,7 @@ func TrainCNN(b compute.Backend, preset string, spec TrainSpec) (*CNNRun, error)
 	}
 	defer func() { _ = run.Close() }()
 	start := time.Now()
+	defer recordSince(start, spentTraining) // for WallTime
 	if err := run.Train(data); err != nil {
 		return nil, fmt.Errorf("nb: training the CNN %s: %w", cfg.Name, err)
 	}

@@ -63,7 +63,15 @@ func Show(img image.Image) {
 		return
 	}
 	gonbui.DisplayPNG(data)
+	flush()
 }
+
+// flush returns once GoNB has passed on to the notebook everything this program displayed so far. The display
+// data travel through a named pipe that GoNB stops reading when the cell's program exits: without this, what a
+// cell displays just before it ends can be lost (a small picture fits in the pipe's buffer, so the program exits
+// before GoNB has read it; notebook 3's two-head picture was missing from the stored outputs that way, while a
+// slower front end happened to read it in time).
+func flush() { gonbui.Sync() }
 
 // ShowScaled displays an image enlarged by an integer factor (small images stay crisp).
 func ShowScaled(img image.Image, factor int) { Show(viz.Scale(img, factor)) }
@@ -76,6 +84,7 @@ func ShowHTML(html string) {
 		return
 	}
 	gonbui.DisplayHTML(html)
+	flush()
 }
 
 // ShowMarkdown displays Markdown in the cell.
@@ -85,6 +94,7 @@ func ShowMarkdown(md string) {
 		return
 	}
 	gonbui.DisplayMarkdown(md)
+	flush()
 }
 
 // ShowTable displays an HTML table (see viz.Table).
@@ -115,4 +125,12 @@ func Must2[A, B any](a A, b B, err error) (A, B) {
 		panic(err)
 	}
 	return a, b
+}
+
+// Must3 returns a, b and c, or panics with err.
+func Must3[A, B, C any](a A, b B, c C, err error) (A, B, C) {
+	if err != nil {
+		panic(err)
+	}
+	return a, b, c
 }

@@ -75,6 +75,7 @@ func Explore(controls []Control, render func(values []int) (image.Image, error))
 	controlsID := id + "-controls"
 	gonbui.DisplayHTML(fmt.Sprintf(`<div id="%s" style="margin-bottom:6px"></div>`, controlsID))
 	gonbui.UpdateHTML(id, imgHTML(img))
+	flush()
 
 	type change struct{ control, value int }
 	changes := make(chan change, 16)

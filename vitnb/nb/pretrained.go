@@ -14,6 +14,7 @@ import (
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb/classifier"
+	"github.com/vitnb/vitnb/vitnb/notebook"
 	"github.com/vitnb/vitnb/vitnb/viz"
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
@@ -33,8 +34,10 @@ func Pretrained(b compute.Backend) (*classifier.Classifier, error) {
 	name := strings.TrimSpace(os.Getenv(PretrainedEnv))
 	if name == "" {
 		if _, err := weights.Resolve(context.Background(), PublicViT, weights.ResolveOptions{Offline: true}); err != nil {
-			fmt.Printf("no public ViT-B/16 at hand, this section is skipped: `vit weights get %s` downloads it "+
-				"(350 MB, into the Hugging Face cache), or set $%s to a checkpoint file\n", PublicViT, PretrainedEnv)
+			// notebook.SkippedNote tells `vit notebook check` that the section's pictures are missing on purpose.
+			fmt.Printf("no public ViT-B/16 at hand, %s: `vit weights get %s` downloads it "+
+				"(350 MB, into the Hugging Face cache), or set $%s to a checkpoint file\n", notebook.SkippedNote, PublicViT,
+				PretrainedEnv)
 			return nil, nil
 		}
 		name = PublicViT

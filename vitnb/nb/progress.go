@@ -26,6 +26,9 @@ func Progress(what string) func(training.Progress) {
 		}
 		last = time.Now()
 		gonbui.UpdateHTML(id, viz.ProgressHTML(p.Step, p.Total, progressLine(what, p)))
+		if p.Step >= p.Total {
+			flush() // the bar's last state, before the cell goes on or ends
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/gomlx/compute"
 
@@ -210,12 +211,21 @@ func TrainOrLoad(b compute.Backend, spec TrainSpec) (*Trained, error) {
 	if spec.FineTuneFrom != nil {
 		what = fmt.Sprintf("fine-tuning (trained on %s) on %s", spec.FineTuneFrom.Dataset, spec.Dataset)
 	}
+	start := time.Now()
 	c, err := classifier.Train(b, job, classifier.TrainOptions{Resume: !spec.Fresh, Fresh: spec.Fresh,
 		Progress: Progress(what), BackendName: backendConfig(b)})
 	if err != nil {
 		return nil, err
 	}
-	return wrap(c, spec)
+	t, err := wrap(c, spec)
+	if err == nil {
+		kind := spentLoading
+		if t.TrainSeconds > 0 {
+			kind = spentTraining
+		}
+		recordSince(start, kind) // for WallTime
+	}
+	return t, err
 }
 
 func wrap(c *classifier.Classifier, spec TrainSpec) (*Trained, error) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -35,6 +36,7 @@ type Cell struct {
 	Metadata       struct {
 		// Nbgrader marks the cells of a course assignment (Course); nil in other cells.
 		Nbgrader *NbgraderCell `json:"nbgrader"`
+		Tags     []string      `json:"tags"` // see TagShowsPicture, TagMayShowNothing, TagQuotesOutputs
 	} `json:"metadata"`
 }
 
@@ -55,6 +57,8 @@ type Output struct {
 	EName      string   `json:"ename"`
 	EValue     string   `json:"evalue"`
 	Traceback  []string `json:"traceback"`
+	// Data holds a display_data or execute_result output by MIME type (image/png, text/html, text/markdown...).
+	Data map[string]json.RawMessage `json:"data"`
 }
 
 // Stamp is what `vit notebook run -write` records in the notebook's metadata ("vitnb"), so that CheckStored
@@ -155,8 +159,17 @@ func (p Problem) String() string {
 var failurePatterns = regexp.MustCompile(`(?m)^(panic: .*|fatal error: .*|exit status \d+.*|signal: .*)$`)
 
 // CheckOutputs returns the problems in the outputs of an executed notebook: error outputs (compile errors,
-// kernel errors), and the lines `panic:`, `fatal error:`, `exit status N` and `signal:` in a cell's text.
+// kernel errors), the lines `panic:`, `fatal error:`, `exit status N` and `signal:` in a cell's text, and
+// pictures, tables or Markdown that a cell shows but did not store (CheckDisplays).
 func CheckOutputs(nb *Notebook) []Problem {
+	failed := failures(nb)
+	problems := append(failed, checkDisplays(nb, failed)...)
+	slices.SortStableFunc(problems, func(a, b Problem) int { return a.Cell - b.Cell })
+	return problems
+}
+
+// failures returns the problems of CheckOutputs that say a cell failed.
+func failures(nb *Notebook) []Problem {
 	var problems []Problem
 	for i, c := range nb.Cells {
 		if c.CellType != "code" {
@@ -201,8 +214,9 @@ func FailureLines(text string) []string {
 	return lines
 }
 
-// CheckStored checks a notebook as stored in the repository: its outputs are clean, every code cell ran, and
-// the stamp of `vit notebook run -write` matches the current code (the pictures are fresh).
+// CheckStored checks a notebook as stored in the repository: its outputs are clean, every code cell ran, the
+// numbers of markdown cells tagged TagQuotesOutputs are in the outputs (CheckQuoted), and the stamp of `vit
+// notebook run -write` matches the current code (the pictures are fresh).
 func CheckStored(nb *Notebook) []string {
 	var problems []string
 	for _, p := range CheckOutputs(nb) {
@@ -213,6 +227,7 @@ func CheckStored(nb *Notebook) []string {
 			problems = append(problems, fmt.Sprintf("cell %d (%s) was not executed", i+1, FirstLine(string(c.Source))))
 		}
 	}
+	problems = append(problems, CheckQuoted(nb)...)
 	switch {
 	case nb.Metadata.Vitnb == nil:
 		problems = append(problems, "no vitnb stamp in the metadata: the outputs were not written by `vit notebook run -write`")

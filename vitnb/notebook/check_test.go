@@ -35,8 +35,10 @@ const executedNotebook = `{
  "nbformat": 4, "nbformat_minor": 5
 }`
 
-func TestCheckOutputs(t *testing.T) {
-	nb, err := Parse([]byte(executedNotebook), "test.ipynb")
+// wantProblems fails the test unless CheckOutputs finds exactly want in the notebook src.
+func wantProblems(t *testing.T, src string, want []string) {
+	t.Helper()
+	nb, err := Parse([]byte(src), "test.ipynb")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,17 +46,20 @@ func TestCheckOutputs(t *testing.T) {
 	for _, p := range CheckOutputs(nb) {
 		got = append(got, p.String())
 	}
-	want := []string{
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestCheckOutputs(t *testing.T) {
+	wantProblems(t, executedNotebook, []string{
 		"cell 3 (%%): panic: boom",
 		"cell 3 (%%): exit status 2",
 		"cell 4 (func f() { x := }): ERROR: expected operand",
 		"cell 5 (!false): exit status 1",
 		"cell 6 (%%): signal: killed",
 		"cell 7 (%%): ERROR: ./main.go:107:34: undefined: seq | ./main.go:115:74: undefined: mark",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	})
 }
 
 func TestCheckOutputsClean(t *testing.T) {

@@ -53,8 +53,10 @@ func RunAll(ctx context.Context, paths []string, o RunOptions, w io.Writer) erro
 }
 
 // CheckAll checks the outputs stored in notebooks (Read, CheckStored) and writes a line for each to w: "ok   PATH
-// (outputs of budget B, seconds)", or "FAIL PATH" with its problems. It returns an error that counts the failures.
-func CheckAll(paths []string, w io.Writer) error {
+// (outputs of budget B, seconds)", or "FAIL PATH" with its problems. With numbers, it first lists the numbers of
+// each notebook's prose and the outputs that hold them (WriteNumbers). It returns an error that counts the
+// failures.
+func CheckAll(paths []string, numbers bool, w io.Writer) error {
 	failed := 0
 	for _, path := range paths {
 		nb, err := Read(path)
@@ -62,6 +64,9 @@ func CheckAll(paths []string, w io.Writer) error {
 			failed++
 			fmt.Fprintf(w, "FAIL %s: %v\n", path, err)
 			continue
+		}
+		if numbers {
+			WriteNumbers(w, path, nb)
 		}
 		if problems := CheckStored(nb); len(problems) > 0 {
 			failed++
