@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // Pinned versions of what Setup installs. GoNB must match the gonbui that go.mod requires.
@@ -34,14 +36,15 @@ var LabPackages = []string{"jupyterlab==4.6.6"}
 // the SIMD kernels of the pure-Go backend, and -mod=mod because `go mod tidy` fails offline.
 var KernelEnv = [][2]string{{"GOTOOLCHAIN", "go1.27.4"}, {"GOEXPERIMENT", "simd"}, {"GOFLAGS", "-mod=mod"}}
 
-// DefaultHome is where Setup installs its tools: $VITNB_NOTEBOOK_HOME, else ~/.cache/vitnb/notebook.
+// DefaultHome is where Setup installs its tools: $VITNB_NOTEBOOK_HOME, else ~/.cache/vitnb/notebook (without
+// $HOME, notebook in files.PrivateTempRoot).
 func DefaultHome() string {
 	if d := os.Getenv("VITNB_NOTEBOOK_HOME"); d != "" {
 		return d
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		cache = os.TempDir()
+		return filepath.Join(files.PrivateTempRoot(), "notebook")
 	}
 	return filepath.Join(cache, "vitnb", "notebook")
 }
@@ -184,6 +187,9 @@ func Setup(ctx context.Context, o SetupOptions) (*Installed, error) {
 	}
 	h, err := filepath.Abs(o.Home)
 	if err != nil {
+		return nil, err
+	}
+	if err := files.CheckCache(h); err != nil {
 		return nil, err
 	}
 	spec := KernelSpecPath(h)

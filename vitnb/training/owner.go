@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // OwnerFile marks a folder as a vitnb run folder: the first file vitnb writes when it makes a run folder (ClaimDir).
@@ -57,6 +59,9 @@ func ClaimDir(dir string) error {
 
 // ownState says whether dir carries OwnerFile, or the error of CheckOwnDir.
 func ownState(dir string) (marked bool, err error) {
+	if err := files.CheckCache(dir); err != nil { // the notebooks' runs, without $HOME
+		return false, err
+	}
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
