@@ -15,7 +15,7 @@ export PATH := $(PATH):$(GO_FALLBACK)/bin
 # JupyterLab's port for `make lab`.
 LAB_PORT ?= 8888
 
-.PHONY: build setup lab demo test test-go test-xla lint
+.PHONY: build setup lab demo test test-go test-xla test-race lint
 
 build:
 	go build -o $(BIN)/vit ./cmd/vit
@@ -42,8 +42,9 @@ demo: setup
 	$(BIN)/vit pretrain -preset micro28 -data fashion-mnist -steps 600 -warmup 60 -lr 2e-3 -batch 128 -dir $(DEMO) -resume
 	$(BIN)/vit attention -dir $(DEMO) -data fashion-mnist -n 8 -o $(DEMO)/attention.png
 
-# All tests: every package on the pure-Go backend, then the model tests on XLA CPU when its plugin is installed.
-test: lint test-go test-xla
+# All tests: every package on the pure-Go backend, then the model tests on XLA CPU when its plugin is installed, then
+# the concurrency tests under the race detector.
+test: lint test-go test-xla test-race
 
 test-go:
 	GOMLX_BACKEND=go:ops_sequential go test -count=1 ./...
@@ -55,6 +56,13 @@ test-xla:
 	else \
 		echo "== XLA CPU plugin not installed (.ci/install-xla-cpu): model tests ran on the Go backend only"; \
 	fi
+
+# The library's concurrency tests (one Classifier used by many goroutines) under the race detector, on the one
+# configuration where it runs (docs/RACE.md): the pure-Go backend with its SIMD kernels and checkptr off, as their
+# assembly-backed kernels fail checkptr's pointer checks (-race turns checkptr on); XLA CPU aborts at exit under -race.
+RACE_PKGS := ./vitnb/classifier/
+test-race:
+	GOMLX_BACKEND=go:ops_sequential go test -race -gcflags=all=-d=checkptr=0 -count=1 -run 'Concurrent' $(RACE_PKGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
