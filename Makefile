@@ -15,7 +15,7 @@ export PATH := $(PATH):$(GO_FALLBACK)/bin
 # JupyterLab's port for `make lab`.
 LAB_PORT ?= 8888
 
-.PHONY: build setup lab demo course test test-go test-xla lint
+.PHONY: build setup lab demo course test test-go test-xla test-race lint
 
 build:
 	go build -o $(BIN)/vit ./cmd/vit
@@ -49,8 +49,9 @@ COURSE ?= runs/course
 course: setup
 	$(BIN)/vit notebook course $(COURSE)
 
-# All tests: every package on the pure-Go backend, then the model tests on XLA CPU when its plugin is installed.
-test: lint test-go test-xla
+# All tests: every package on the pure-Go backend, then the model tests on XLA CPU when its plugin is installed, then
+# the concurrency tests under the race detector.
+test: lint test-go test-xla test-race
 
 test-go:
 	GOMLX_BACKEND=go:ops_sequential go test -count=1 ./...
@@ -62,6 +63,13 @@ test-xla:
 	else \
 		echo "== XLA CPU plugin not installed (.ci/install-xla-cpu): model tests ran on the Go backend only"; \
 	fi
+
+# The library's concurrency tests (one Classifier used by many goroutines) under the race detector, on the one
+# configuration where it runs (docs/RACE.md): the pure-Go backend with its SIMD kernels and checkptr off, as their
+# assembly-backed kernels fail checkptr's pointer checks (-race turns checkptr on); XLA CPU aborts at exit under -race.
+RACE_PKGS := ./vitnb/classifier/
+test-race:
+	GOMLX_BACKEND=go:ops_sequential go test -race -gcflags=all=-d=checkptr=0 -count=1 -run 'Concurrent' $(RACE_PKGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi

@@ -126,6 +126,9 @@ func Fetch(ctx context.Context, info *Info, cacheDir string, d *files.Downloader
 		}
 	}
 	dir = info.CacheDir(cacheDir)
+	if err := files.CheckCache(dir); err != nil {
+		return "", "", err
+	}
 	for _, f := range info.Files {
 		if f.Manual {
 			if !exists(filepath.Join(dir, f.Name)) {

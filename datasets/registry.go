@@ -184,6 +184,9 @@ func (info *Info) Locate(cacheDir string) (dir, origin string, err error) {
 		}
 	}
 	dir = info.CacheDir(cacheDir)
+	if err := files.CheckCache(dir); err != nil {
+		return "", "", err
+	}
 	if info.complete(dir) {
 		return dir, "cache folder " + dir, nil
 	}

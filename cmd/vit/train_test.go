@@ -311,3 +311,53 @@ func TestResumeOverride(t *testing.T) {
 		t.Fatalf("resume of a finished run with -steps 24: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestTrainRefusesForeignFolder: pretraining into a project folder and fine-tuning timm weights into their own
+// folder are refused in one line naming the file in the way, and nothing there changes. Before, the first overwrote
+// config.json, model.json and results.json and deleted .staging/thesis.tex; the second replaced timm's config.json.
+func TestTrainRefusesForeignFolder(t *testing.T) {
+	data := writeFolderDataset(t, 4)
+	proj, timm := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		filepath.Join(proj, "config.json"): `{"title": "thesis"}`, filepath.Join(proj, "model.json"): `{"a": 1}`,
+		filepath.Join(proj, "results.json"): `{"b": 2}`, filepath.Join(proj, ".staging", "thesis.tex"): `\chapter{1}`,
+		filepath.Join(timm, "config.json"): `{"architecture": "vit_tiny_patch16_224", "num_classes": 5, "model_args": {"num_heads": 3}}`,
+	}
+	weights, err := os.ReadFile(filepath.Join("..", "..", "vitnb", "weights", "testdata", "timm.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files[filepath.Join(timm, "model.safetensors")] = string(weights)
+	for path, content := range files {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		tinyTrainArgs(data, proj, 20),
+		{"finetune", "-weights", filepath.Join(timm, "model.safetensors"), "-data", "folder:" + data, "-steps", "20",
+			"-warmup", "1", "-batch", "16", "-image-size", "8", "-progress=false", "-dir", timm},
+	} {
+		dir := args[len(args)-1]
+		code, _, errOut := runVit(t, args...)
+		// The last line of stderr (the one before it says which backend runs).
+		lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+		want := "vit " + args[0] + ": not a vitnb run folder: " + dir + " holds config.json, which vitnb did not write"
+		if code != 1 || !strings.HasPrefix(lines[len(lines)-1], want) || len(lines) > 2 {
+			t.Errorf("vit %s -dir %s: exit %d, stderr %q; want exit 1 and one line %q...", args[0], dir, code, errOut, want)
+		}
+		entries, _ := os.ReadDir(dir)
+		want2 := map[string]int{proj: 4, timm: 2}[dir]
+		if len(entries) != want2 {
+			t.Errorf("vit %s -dir %s: the folder holds %d entries, want %d", args[0], dir, len(entries), want2)
+		}
+	}
+	for path, content := range files {
+		if got, err := os.ReadFile(path); err != nil || string(got) != content {
+			t.Errorf("%s changed or deleted (%v)", path, err)
+		}
+	}
+}

@@ -18,6 +18,8 @@ import (
 	_ "github.com/gomlx/compute/gobackend" // Registers the pure-Go backend, "go".
 	"github.com/gomlx/go-xla/compute/xla"  // Registers the XLA backend, "xla"; its auto-installer is not linked.
 	"github.com/gomlx/go-xla/pjrt"
+
+	_ "github.com/vitnb/vitnb/vitnb/backend/nohome" // Before go-xla's init: no klog line about a missing $HOME.
 )
 
 // EnvVar is the environment variable that names the backend configuration, e.g. "go", "go:ops_sequential",

@@ -23,7 +23,7 @@ type TrainOptions struct {
 	// Resume continues an interrupted run in the job's folder, or opens a finished one (its results file is
 	// written last) without training again. Without it, a folder that holds checkpoints is an error.
 	Resume bool
-	// Fresh empties the job's folder first.
+	// Fresh deletes the run in the job's folder first (training.ClearRun: vitnb's files only).
 	Fresh bool
 	// Progress is called after every optimizer step (training.TerminalProgress, or the notebooks' HTML bar).
 	Progress func(training.Progress)
@@ -76,9 +76,13 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 	if out == nil {
 		out = os.Stdout
 	}
+	// Nothing is read, written or deleted in a folder that vitnb did not make (training.CheckOwnDir).
+	if err := training.CheckOwnDir(job.Dir); err != nil {
+		return nil, err
+	}
 	if opts.Fresh {
-		if err := os.RemoveAll(job.Dir); err != nil {
-			return nil, fmt.Errorf("emptying the run folder for a fresh run: %w", err)
+		if err := training.ClearRun(job.Dir); err != nil {
+			return nil, err
 		}
 	}
 	resultsPath, finishedAt := filepath.Join(job.Dir, training.ResultsFile), -1

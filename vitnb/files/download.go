@@ -71,6 +71,9 @@ func (d *Downloader) Download(ctx context.Context, url, dest string, f RemoteFil
 	if url == "" {
 		url = f.URL
 	}
+	if err := CheckCache(dest); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return fmt.Errorf("downloading %s: %w", url, err)
 	}

@@ -5,10 +5,13 @@ package files
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Environment variables that move the cache folders.
@@ -22,7 +25,8 @@ const (
 )
 
 // CacheRoot is vitnb's cache folder: $VITNB_CACHE if set, else vitnb in the user's cache folder (~/.cache/vitnb
-// on Linux), else vitnb in the temporary folder when the system has no user cache folder ($HOME unset).
+// on Linux), else, when the system has no user cache folder ($HOME unset), PrivateTempRoot: a folder of this
+// user's own in the temporary folder, which CheckCache requires to be private before anything in it is trusted.
 func CacheRoot() string {
 	if d := os.Getenv(EnvCache); d != "" {
 		return d
@@ -30,7 +34,43 @@ func CacheRoot() string {
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "vitnb")
 	}
-	return filepath.Join(os.TempDir(), "vitnb")
+	return PrivateTempRoot()
+}
+
+// PrivateTempRoot is the folder that stands for the user's cache folder when there is none ($HOME unset):
+// vitnb-UID in the temporary folder. Unlike a shared /tmp/vitnb, where anyone could leave files and verification
+// stamps for vitnb to trust, it must belong to this user alone (CheckCache).
+func PrivateTempRoot() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("vitnb-%d", os.Getuid()))
+}
+
+// CheckCache returns an error when path lies in PrivateTempRoot and that folder is not private: it is created
+// (mode 0700) when missing, and refused when it is a link or a file, belongs to another user, or can be written by
+// group or others. Paths elsewhere are the user's choice and pass. Whatever reads or writes the cache calls it
+// first (downloads, the checks of cached files and their stamps, the data sets' and the Hub's folders).
+func CheckCache(path string) error {
+	root := PrivateTempRoot()
+	if rel, err := filepath.Rel(root, path); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	if err := os.Mkdir(root, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("vitnb's cache folder %s ($HOME is not set): %w", root, err)
+	}
+	st, err := os.Lstat(root)
+	why := ""
+	switch {
+	case err != nil:
+		return fmt.Errorf("vitnb's cache folder %s ($HOME is not set): %w", root, err)
+	case !st.IsDir():
+		why = "it is not a folder (a link?)"
+	case !ownedByMe(st):
+		why = "another user owns it"
+	case st.Mode().Perm()&0o022 != 0:
+		why = fmt.Sprintf("others may write into it (mode %04o)", st.Mode().Perm())
+	default:
+		return nil
+	}
+	return fmt.Errorf("vitnb's cache folder %s ($HOME is not set) is not private: %s; set HOME or %s to a folder of yours", root, why, EnvCache)
 }
 
 // DatasetsDir is the cache folder of data sets: $VITNB_DATA if set, else CacheRoot()/datasets.

@@ -72,6 +72,9 @@ func writeStamp(path string, sum *checksum, aside bool) error {
 			return nil
 		}
 	}
+	if err := CheckCache(StampDir()); err != nil {
+		return err
+	}
 	s.Path, _ = filepath.Abs(path)
 	return write(sideStamp(path), s)
 }
@@ -79,7 +82,11 @@ func writeStamp(path string, sum *checksum, aside bool) error {
 // readStamps returns the stamps of path: beside it, then in StampDir.
 func readStamps(path string) []stamp {
 	var out []stamp
-	for _, p := range []string{path + stampSuffix, sideStamp(path)} {
+	paths := []string{path + stampSuffix}
+	if CheckCache(StampDir()) == nil { // stamps in a folder that others may write say nothing
+		paths = append(paths, sideStamp(path))
+	}
+	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			continue
@@ -95,7 +102,7 @@ func readStamps(path string) []stamp {
 // HasStamp tells whether path was verified once (by Download or Verify), its stamp beside it or in StampDir:
 // CheckCached then rechecks it cheaply.
 func HasStamp(path string) bool {
-	return exists(path+stampSuffix) || exists(sideStamp(path))
+	return exists(path+stampSuffix) || (CheckCache(StampDir()) == nil && exists(sideStamp(path)))
 }
 
 func exists(path string) bool {
@@ -141,6 +148,9 @@ func CheckCached(path string, f RemoteFile) error { return checkCached(path, f, 
 func CheckOffline(path string, f RemoteFile) error { return checkCached(path, f, true) }
 
 func checkCached(path string, f RemoteFile, aside bool) error {
+	if err := CheckCache(path); err != nil {
+		return err
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -183,6 +193,9 @@ func VerifyOffline(path string, f RemoteFile) (state string, err error) {
 }
 
 func verifyFile(path string, f RemoteFile, aside bool) (state string, err error) {
+	if err := CheckCache(path); err != nil {
+		return "", err
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return "", err

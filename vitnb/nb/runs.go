@@ -72,7 +72,7 @@ type TrainSpec struct {
 	// validation curve, in Trained.Curve's records (StepRecord.Eval).
 	Holdout   float64
 	EvalEvery int
-	// Fresh trains again even if the run folder holds a finished run (the folder is emptied first).
+	// Fresh trains again even if the run folder holds a finished run (its run is deleted first: training.ClearRun).
 	Fresh bool
 }
 

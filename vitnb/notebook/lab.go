@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // LabOptions says how StartLab serves the notebooks.
@@ -56,6 +58,9 @@ type Lab struct {
 func StartLab(ctx context.Context, o LabOptions) (*Lab, error) {
 	if o.Home == "" {
 		o.Home = DefaultHome()
+	}
+	if err := files.CheckCache(o.Home); err != nil { // its JupyterLab and gonb run
+		return nil, err
 	}
 	if o.IP == "" {
 		o.IP = "127.0.0.1"

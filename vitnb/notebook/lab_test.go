@@ -66,7 +66,7 @@ func TestStartLab(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&specs); err != nil {
 		t.Fatal(err)
 	}
-	spec, _ := KernelSpecPath()
+	spec := KernelSpecPath(home)
 	if _, err := os.Stat(spec); err == nil {
 		if _, ok := specs.Kernelspecs["gonb"]; !ok {
 			t.Errorf("no gonb kernel in %v", specs.Kernelspecs)

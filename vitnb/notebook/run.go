@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 //go:embed notebookrun.py
@@ -88,6 +90,9 @@ type Result struct {
 func Run(ctx context.Context, path string, o RunOptions) (*Result, error) {
 	if o.Home == "" {
 		o.Home = DefaultHome()
+	}
+	if err := files.CheckCache(o.Home); err != nil { // its Python and gonb run
+		return nil, err
 	}
 	if err := o.Validate(); err != nil {
 		return nil, err

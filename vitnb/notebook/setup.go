@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // Pinned versions of what Setup installs. GoNB must match the gonbui that go.mod requires.
@@ -42,20 +44,22 @@ var LabPackages = []string{"jupyterlab==4.6.6"}
 // the SIMD kernels of the pure-Go backend, and -mod=mod because `go mod tidy` fails offline.
 var KernelEnv = [][2]string{{"GOTOOLCHAIN", "go1.27.4"}, {"GOEXPERIMENT", "simd"}, {"GOFLAGS", "-mod=mod"}}
 
-// DefaultHome is where Setup installs its tools: $VITNB_NOTEBOOK_HOME, else ~/.cache/vitnb/notebook.
+// DefaultHome is where Setup installs its tools: $VITNB_NOTEBOOK_HOME, else ~/.cache/vitnb/notebook (without
+// $HOME, notebook in files.PrivateTempRoot).
 func DefaultHome() string {
 	if d := os.Getenv("VITNB_NOTEBOOK_HOME"); d != "" {
 		return d
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		cache = os.TempDir()
+		return filepath.Join(files.PrivateTempRoot(), "notebook")
 	}
 	return filepath.Join(cache, "vitnb", "notebook")
 }
 
-// ToolEnv returns the environment for GoNB and its cells: the current one with KernelEnv's variables (unless
-// already set) and home/bin first in PATH, then extra ("NAME=value").
+// ToolEnv returns the environment for GoNB, Jupyter and the cells: the current one with KernelEnv's variables
+// (unless already set), home/bin first in PATH and the kernel's Jupyter data folder (KernelDataDir) first in
+// JUPYTER_PATH, then extra ("NAME=value").
 func ToolEnv(home string, extra ...string) []string {
 	env := os.Environ()
 	for _, kv := range KernelEnv {
@@ -63,7 +67,14 @@ func ToolEnv(home string, extra ...string) []string {
 			env = append(env, kv[0]+"="+kv[1])
 		}
 	}
-	env = append(env, "PATH="+filepath.Join(home, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	list := func(first, rest string) string {
+		if rest == "" {
+			return first
+		}
+		return first + string(os.PathListSeparator) + rest
+	}
+	env = append(env, "PATH="+list(filepath.Join(home, "bin"), os.Getenv("PATH")),
+		"JUPYTER_PATH="+list(KernelDataDir(home), os.Getenv("JUPYTER_PATH")))
 	return append(env, extra...)
 }
 
@@ -191,10 +202,10 @@ func Setup(ctx context.Context, o SetupOptions) (*Installed, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := KernelSpecPath()
-	if err != nil {
+	if err := files.CheckCache(h); err != nil {
 		return nil, err
 	}
+	spec := KernelSpecPath(h)
 	venv := filepath.Join(h, "venv")
 	in := &Installed{Home: h, Python: filepath.Join(venv, "bin", "python"), Jupyter: filepath.Join(venv, "bin", "jupyter"),
 		Nbgrader: filepath.Join(venv, "bin", "nbgrader"), GoNB: filepath.Join(h, "bin", "gonb"),
@@ -241,34 +252,44 @@ func Setup(ctx context.Context, o SetupOptions) (*Installed, error) {
 		return nil, err
 	}
 
-	// 3. The kernel spec, with the Go environment that every cell's build needs.
-	if err := step(ctx, log, h, env, in.GoNB, "--install", "--raw_error", "--force_deps"); err != nil {
+	// 3. The kernel spec, with the Go environment that every cell's build needs, in Home (KernelDataDir): GoNB
+	// writes kernel.json, and a copy of itself when it lies in a cache folder, into $JUPYTER_DATA_DIR/kernels/gonb,
+	// by default the user's ~/.local/share/jupyter.
+	data := KernelDataDir(h)
+	if rel, err := filepath.Rel(h, data); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		fmt.Fprintf(log, "JUPYTER_DATA_DIR is set: the gonb kernel (kernel.json and a copy of gonb) is installed into %s, outside %s\n",
+			filepath.Dir(spec), h)
+	}
+	if err := step(ctx, log, h, append(env, "JUPYTER_DATA_DIR="+data), in.GoNB, "--install", "--raw_error", "--force_deps"); err != nil {
 		return nil, err
 	}
 	if err := PatchKernelSpec(spec, h); err != nil {
 		return nil, err
 	}
-	data, err := json.MarshalIndent(want, "", "  ")
+	stamp, err := json.MarshalIndent(want, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(h, "setup.json"), append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(h, "setup.json"), append(stamp, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("notebook setup: %w", err)
 	}
 	return in, nil
 }
 
-// KernelSpecPath is where `gonb --install` writes kernel.json (GoNB's internal/kernel/install.go).
-func KernelSpecPath() (string, error) {
-	data := os.Getenv("JUPYTER_DATA_DIR")
-	if data == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
-		}
-		data = filepath.Join(home, ".local", "share", "jupyter")
+// KernelDataDir is the Jupyter data folder that Setup installs the gonb kernel into: $JUPYTER_DATA_DIR when the
+// user set it, else the share/jupyter folder of home's virtual environment, which that environment's Jupyter reads
+// (sys.prefix) and ToolEnv puts first in JUPYTER_PATH, so that nothing outside home changes.
+func KernelDataDir(home string) string {
+	if d := os.Getenv("JUPYTER_DATA_DIR"); d != "" {
+		return d
 	}
-	return filepath.Join(data, "kernels", "gonb", "kernel.json"), nil
+	return filepath.Join(home, "venv", "share", "jupyter")
+}
+
+// KernelSpecPath is where `gonb --install` writes kernel.json for Setup (GoNB's internal/kernel/install.go) in the
+// data folder KernelDataDir(home).
+func KernelSpecPath(home string) string {
+	return filepath.Join(KernelDataDir(home), "kernels", "gonb", "kernel.json")
 }
 
 // PatchKernelSpec adds KernelEnv and home/bin (goimports) to the environment of the gonb kernel spec at path:

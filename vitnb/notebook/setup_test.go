@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,10 +32,7 @@ func TestSetupSkipsWhenInPlace(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("JUPYTER_DATA_DIR", filepath.Join(home, "jupyter"))
 	t.Setenv("PATH", "") // any step that ran would fail
-	spec, err := KernelSpecPath()
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := KernelSpecPath(home)
 	files := []string{filepath.Join(home, "venv", "bin", "python"), filepath.Join(home, "venv", "bin", "jupyter"),
 		filepath.Join(home, "bin", "gonb"), filepath.Join(home, "bin", "goimports"), spec,
 		filepath.Join(home, "venv", "bin", "nbgrader"), filepath.Join(home, "bin", "gopls")}
@@ -109,5 +107,65 @@ func TestSetupSkipsWhenInPlace(t *testing.T) {
 	}
 	if _, err := Setup(context.Background(), o); err == nil {
 		t.Fatal("Setup skipped although gonb is gone")
+	}
+}
+
+// TestSetupInstallsInsideHome runs Setup with stand-ins for python, go and gonb that do what the real ones do with
+// files (gonb writes its kernel.json and a copy of itself into $JUPYTER_DATA_DIR/kernels/gonb, by default under
+// $HOME, as GoNB's install.go): nothing outside the setup's folder may change, the kernel spec lies inside it
+// and ToolEnv points Jupyter at it. Before, the kernel spec and the gonb copy went to ~/.local/share/jupyter.
+func TestSetupInstallsInsideHome(t *testing.T) {
+	root := t.TempDir()
+	userHome, bin, home := filepath.Join(root, "user"), filepath.Join(root, "fakebin"), filepath.Join(root, "nb")
+	scripts := map[string]string{
+		"python3": `if [ "$1" = -m ] && [ "$2" = venv ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && cp "$0" "$3/bin/jupyter"; fi`,
+		"go":      `if [ "$1" = install ]; then mkdir -p "$GOBIN" && cp "$FAKE_BIN/gonb" "$GOBIN/gonb" && cp "$FAKE_BIN/gonb" "$GOBIN/goimports"; fi`,
+		"gonb": `d="${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels/gonb"
+mkdir -p "$d" && cp "$0" "$d/gonb" && printf '{"argv": ["%s", "--kernel", "{connection_file}"], "env": {}}\n' "$d/gonb" > "$d/kernel.json"`,
+	}
+	for _, d := range []string{userHome, bin} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, body := range scripts {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("HOME", userHome)
+	t.Setenv("JUPYTER_DATA_DIR", "")
+	t.Setenv("JUPYTER_PATH", "")
+	t.Setenv("FAKE_BIN", bin)
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	in, err := Setup(context.Background(), SetupOptions{Home: home, Python: filepath.Join(bin, "python3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(userHome); len(entries) != 0 {
+		t.Errorf("Setup -home %s wrote into the user's home: %v", home, entries)
+	}
+	if want := filepath.Join(home, "venv", "share", "jupyter", "kernels", "gonb", "kernel.json"); in.KernelSpec != want {
+		t.Errorf("kernel spec at %s, want %s", in.KernelSpec, want)
+	}
+	spec, err := os.ReadFile(in.KernelSpec)
+	if err != nil || !strings.Contains(string(spec), filepath.Join(home, "bin")) {
+		t.Errorf("kernel spec not installed and patched in the setup's folder: %v\n%s", err, spec)
+	}
+	if !slices.Contains(ToolEnv(home), "JUPYTER_PATH="+filepath.Join(home, "venv", "share", "jupyter")) {
+		t.Error("ToolEnv does not point Jupyter at the kernel in the setup's folder")
+	}
+	// A JUPYTER_DATA_DIR the user set is where the kernel goes, said before it is written.
+	elsewhere := filepath.Join(root, "jupyter")
+	t.Setenv("JUPYTER_DATA_DIR", elsewhere)
+	var log strings.Builder
+	in, err = Setup(context.Background(), SetupOptions{Home: home, Python: filepath.Join(bin, "python3"), Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := strings.Index(log.String(), "JUPYTER_DATA_DIR is set: the gonb kernel")
+	if in.KernelSpec != filepath.Join(elsewhere, "kernels", "gonb", "kernel.json") || note < 0 ||
+		note > strings.Index(log.String(), "--install") {
+		t.Errorf("with JUPYTER_DATA_DIR set: kernel spec %s, log:\n%s", in.KernelSpec, log.String())
 	}
 }

@@ -58,11 +58,21 @@ type checkpointMarks struct {
 
 func openCheckpoints(dir string, keep int) (*checkpoints, error) {
 	staging := filepath.Join(dir, ".staging")
-	if err := os.RemoveAll(staging); err != nil {
-		return nil, fmt.Errorf("cleaning %s: %w", staging, err)
-	}
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the checkpoint directory: %w", err)
+	}
+	// The files of a save that was interrupted are removed (GoMLX's handler would load them), and only they:
+	// nothing that vitnb did not write is ever deleted.
+	staged, err := os.ReadDir(staging)
+	if err != nil {
+		return nil, fmt.Errorf("cleaning %s: %w", staging, err)
+	}
+	for _, e := range staged {
+		if strings.HasPrefix(e.Name(), "checkpoint-") && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(staging, e.Name())); err != nil {
+				return nil, fmt.Errorf("cleaning %s: %w", staging, err)
+			}
+		}
 	}
 	c := &checkpoints{dir: dir, staging: staging, keep: keep, exclude: isProgressMetric}
 	if data, err := files.ReadSidecar(filepath.Join(dir, CheckpointMarksFile)); err == nil {

@@ -32,6 +32,9 @@ const lockHelperEnv = "VITNB_TEST_HOLD_LOCK"
 // runs trained into the same folder and exited 0.
 func TestRunFolderLock(t *testing.T) {
 	if dir := os.Getenv(lockHelperEnv); dir != "" {
+		if err := ClaimDir(dir); err != nil { // as a run does before it locks the folder
+			t.Fatal(err)
+		}
 		l, err := lockDir(dir)
 		if err != nil {
 			t.Fatal(err)

@@ -191,8 +191,8 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 // a new one, and opens the metrics file.
 func (r *Run) openDir() error {
 	cfg := r.Config
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return fmt.Errorf("creating the run folder: %w", err)
+	if err := ClaimDir(cfg.Dir); err != nil {
+		return err
 	}
 	lock, err := lockDir(cfg.Dir)
 	if err != nil {

@@ -169,6 +169,9 @@ func Get(ctx context.Context, k Known, cacheDir, baseURL string, client *http.Cl
 		cacheDir = files.WeightsDir()
 	}
 	dir := CheckpointDir(cacheDir, k.Name)
+	if err := files.CheckCache(dir); err != nil {
+		return "", err
+	}
 	for _, f := range k.Files {
 		dest := filepath.Join(dir, f.Name)
 		if _, err := os.Stat(dest); err == nil {

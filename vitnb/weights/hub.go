@@ -34,6 +34,7 @@ var hubFiles = []files.RemoteFile{
 
 // HubCacheDir is the Hugging Face Hub cache, found as huggingface_hub does (constants.py): $HF_HUB_CACHE, else
 // $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
+// Without $HOME it is huggingface/hub in files.PrivateTempRoot.
 func HubCacheDir() string {
 	if d := os.Getenv("HF_HUB_CACHE"); d != "" {
 		return d
@@ -46,7 +47,7 @@ func HubCacheDir() string {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return filepath.Join(os.TempDir(), "huggingface", "hub")
+		return filepath.Join(files.PrivateTempRoot(), "huggingface", "hub") // private (files.CheckCache)
 	}
 	return filepath.Join(home, ".cache", "huggingface", "hub")
 }
@@ -80,6 +81,9 @@ func resolveHub(ctx context.Context, repo string, opts ResolveOptions) (string, 
 		cache = HubCacheDir()
 	}
 	folder := filepath.Join(cache, "models--"+strings.ReplaceAll(repo, "/", "--"))
+	if err := files.CheckCache(folder); err != nil {
+		return "", err
+	}
 	offline := opts.Offline || hubOffline()
 	if path, err := cachedSnapshot(folder); err == nil {
 		if err := files.CheckCached(path, hubFiles[0]); err != nil {

@@ -338,3 +338,30 @@ func TestResolveHubMirror(t *testing.T) {
 		t.Errorf("Endpoint did not win over Mirror: %v, %d requests", err, hub.requests.Load()-before)
 	}
 }
+
+// TestCacheNotPrivate: without $HOME, a cache folder that others may write into is refused by Get and the Hub in
+// one line saying so, nothing downloaded or read there. Before, the catalog's error told the user to put the file
+// there by hand.
+func TestCacheNotPrivate(t *testing.T) {
+	for _, v := range []string{"HOME", "XDG_CACHE_HOME", "HF_HUB_CACHE", "HF_HOME", files.EnvCache, files.EnvWeights} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	root := files.PrivateTempRoot()
+	if err := os.Mkdir(root, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(root, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	want := "vitnb's cache folder " + root + " ($HOME is not set) is not private: others may write into it (mode 0777); set HOME or VITNB_CACHE to a folder of yours"
+	for _, name := range []string{"timm/vit_base_patch16_224.augreg_in21k_ft_in1k", "hf:" + hubRepo} {
+		_, err := Resolve(context.Background(), name, ResolveOptions{Mirror: "http://127.0.0.1:1"})
+		if err == nil || err.Error() != want {
+			t.Errorf("%s into a cache others may write: %v, want %q", name, err, want)
+		}
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("files written into a cache others may write: %v", entries)
+	}
+}
