@@ -49,9 +49,9 @@ func AttentionFromEnv() (Attention, error) {
 //
 //   - a backend without a fused attention kernel (XLA CPU) runs the decomposed products whatever is asked;
 //   - GoMLX's pure-Go backend runs them decomposed by default: its fused kernel (compute v0.1.14,
-//     fusedops/avx512.sdpaFloat32AVX512General and its head-size variants) ran at 0.8 GFLOP/s on an Intel Xeon
-//     and made inference 8x slower than training there, where the decomposed products go through its packed
-//     matrix-product kernel;
+//     fusedops/avx512.sdpaFloat32AVX512General and its head-size variants) ran at 0.8 GFLOP/s on an Intel Xeon,
+//     making inference 8x slower than training there, and is 2-10x slower than the decomposed products (which
+//     go through its packed matrix-product kernel) on AMD Zen 4 as well;
 //   - other backends with a fused kernel (XLA CUDA: cuDNN flash attention) use it.
 func AttentionFor(b compute.Backend, forced Attention) (Attention, string, error) {
 	if forced == AttentionAuto {
@@ -69,7 +69,7 @@ func AttentionFor(b compute.Backend, forced Attention) (Attention, string, error
 	case forced != AttentionAuto:
 		return forced, "forced (" + AttentionEnvVar + " or the model's options)", nil
 	case b.String() == gobackend.BackendName:
-		return AttentionDecomposed, "the pure-Go backend's fused kernel is slow on Intel CPUs; " +
+		return AttentionDecomposed, "the pure-Go backend's fused kernel is slower than its matrix products; " +
 			AttentionEnvVar + "=fused forces it", nil
 	}
 	return AttentionFused, "the backend's fused attention kernel; " + AttentionEnvVar + "=decomposed forces the products", nil

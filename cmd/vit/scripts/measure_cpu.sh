@@ -35,7 +35,7 @@ run() { echo "\$ $*"; "$@"; }
 bench() { # BACKEND MODE PRESET BATCH [ENV...]: one vit bench line, with the load before it.
   local be=$1 mode=$2 preset=$3 batch=$4; shift 4
   printf 'load %s  %-40s ' "$(cut -d' ' -f1 /proc/loadavg)" "$be $* $preset $mode $batch:"
-  env GOMLX_BACKEND="$be" "$@" $VIT bench -preset "$preset" -mode "$mode" -batch "$batch" -time 8s -matmul 0 2>/dev/null | head -1 |
+  env GOMLX_BACKEND="$be" "$@" $VIT bench -preset "$preset" -mode "$mode" -batch "$batch" -time 8s -steps 3 -warmup 1 -matmul 0 2>/dev/null | head -1 |
     sed 's/.*: \([0-9.]* images\/s\).*/\1/'
 }
 
