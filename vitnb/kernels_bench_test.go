@@ -46,19 +46,31 @@ func runGraph(b *testing.B, flops float64, fn func(inputs []*Node) []*Node, inpu
 	}
 	args := make([]any, len(inputShapes))
 	for i, s := range inputShapes {
-		t := tensors.FromShape(s)
-		err := tensors.MutableFlatData(t, func(flat []float32) {
-			for j := range flat {
-				flat[j] = float32(j%7-3) / 8
-			}
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		args[i] = t
+		args[i] = benchTensor(b, s)
 	}
-	call := func() {
-		outs, err := exec.Exec(args...)
+	perSecond := timeCalls(b, func() ([]*tensors.Tensor, error) { return exec.Exec(args...) })
+	b.ReportMetric(flops*perSecond/1e9, "GFLOP/s")
+}
+
+// benchTensor is a float32 tensor of the given shape filled with a repeating pattern of values in [-3/8, 3/8].
+func benchTensor(b *testing.B, s shapes.Shape) *tensors.Tensor {
+	t := tensors.FromShape(s)
+	err := tensors.MutableFlatData(t, func(flat []float32) {
+		for j := range flat {
+			flat[j] = float32(j%7-3) / 8
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return t
+}
+
+// timeCalls runs call once outside the timing (compilation, warm-up), then times it, finalising its outputs after
+// each call; it returns the calls per second.
+func timeCalls(b *testing.B, call func() ([]*tensors.Tensor, error)) float64 {
+	run := func() {
+		outs, err := call()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -68,12 +80,12 @@ func runGraph(b *testing.B, flops float64, fn func(inputs []*Node) []*Node, inpu
 			}
 		}
 	}
-	call() // Compile and warm up outside the timing.
+	run()
 	b.ResetTimer()
 	for b.Loop() {
-		call()
+		run()
 	}
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	return float64(b.N) / b.Elapsed().Seconds()
 }
 
 func f32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
@@ -218,22 +230,11 @@ func BenchmarkInferModel(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				images := tensors.FromShape(f32(tc.batch, cfg.ImageSize, cfg.ImageSize, cfg.Channels))
-				call := func() {
+				images := benchTensor(b, f32(tc.batch, cfg.ImageSize, cfg.ImageSize, cfg.Channels))
+				perSecond := float64(tc.batch) * timeCalls(b, func() ([]*tensors.Tensor, error) {
 					out, err := exec.Call1(images)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := out.FinalizeAll(); err != nil {
-						b.Fatal(err)
-					}
-				}
-				call() // Compile and warm up outside the timing.
-				b.ResetTimer()
-				for b.Loop() {
-					call()
-				}
-				perSecond := float64(tc.batch*b.N) / b.Elapsed().Seconds()
+					return []*tensors.Tensor{out}, err
+				})
 				b.ReportMetric(perSecond, "images/s")
 				b.ReportMetric(perSecond*float64(cfg.FLOPs())/1e9, "GFLOP/s")
 			})
