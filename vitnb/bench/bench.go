@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -48,15 +49,18 @@ type Options struct {
 
 // Result is what a benchmark measured (`vit bench -json` prints it).
 type Result struct {
-	Preset            string  `json:"preset"`
-	Mode              string  `json:"mode"`
-	Batch             int     `json:"batch"`
-	Devices           int     `json:"devices"`
-	DType             string  `json:"dtype"`
-	Backend           string  `json:"backend"`
-	CompileSeconds    float64 `json:"compile_seconds"`
-	Steps             int     `json:"steps"`
-	StepSeconds       float64 `json:"step_seconds"`
+	Preset         string  `json:"preset"`
+	Mode           string  `json:"mode"`
+	Batch          int     `json:"batch"`
+	Devices        int     `json:"devices"`
+	DType          string  `json:"dtype"`
+	Backend        string  `json:"backend"`
+	CompileSeconds float64 `json:"compile_seconds"`
+	Steps          int     `json:"steps"`
+	StepSeconds    float64 `json:"step_seconds"`
+	// CPUStepSeconds is the CPU time (user and system, all threads) of the process per timed step: on a machine
+	// shared with other jobs it grows far less than StepSeconds, so it compares runs made under different loads.
+	CPUStepSeconds    float64 `json:"cpu_step_seconds"`
 	ImagesPerSecond   float64 `json:"images_per_second"`
 	GFLOPs            float64 `json:"gflops"`
 	FLOPsPerImage     int64   `json:"flops_per_image"`
@@ -135,7 +139,7 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("CPU profile: %w", err)
 		}
 	}
-	steps := 0
+	steps, cpuStart := 0, cpuTime()
 	start = time.Now()
 	for steps < opts.MinSteps || time.Since(start) < opts.MinTime {
 		if err := step(); err != nil {
@@ -143,7 +147,7 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 		}
 		steps++
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpuStart
 	if opts.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -155,7 +159,7 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 	r := &Result{
 		Preset: cfg.Name, Mode: opts.Mode, Batch: opts.Batch, Devices: opts.Devices, DType: cfg.DType.String(),
 		Backend: opts.BackendName, CompileSeconds: compile.Seconds(), Steps: steps,
-		StepSeconds: elapsed.Seconds() / float64(steps), FLOPsPerImage: flops, PeakRSSMegabytes: PeakRSS(),
+		StepSeconds: elapsed.Seconds() / float64(steps), CPUStepSeconds: cpu.Seconds() / float64(steps), FLOPsPerImage: flops, PeakRSSMegabytes: PeakRSS(),
 		CPUs: runtime.NumCPU(), SIMDBuild: backend.SIMDBuild, Matmul: opts.Matmul, Attention: string(attention),
 		AttentionWhy:      attentionWhy,
 		FLOPsCountingNote: "analytic matmul FLOPs (multiply-add = 2) of vitnb.Config.FLOPs, x3 for training",
@@ -185,8 +189,8 @@ func (r *Result) String() string {
 	if r.Devices > 1 {
 		on = fmt.Sprintf("%s (%d devices)", r.Backend, r.Devices)
 	}
-	s := fmt.Sprintf("%s %s batch %d %s on %s: %.1f images/s, %.1f GFLOP/s, %.3fs/step over %d steps, compile %.1fs, peak RSS %.0f MB\n",
-		r.Preset, r.Mode, r.Batch, r.DType, on, r.ImagesPerSecond, r.GFLOPs, r.StepSeconds, r.Steps,
+	s := fmt.Sprintf("%s %s batch %d %s on %s: %.1f images/s, %.1f GFLOP/s, %.3fs/step (CPU time %.3fs) over %d steps, compile %.1fs, peak RSS %.0f MB\n",
+		r.Preset, r.Mode, r.Batch, r.DType, on, r.ImagesPerSecond, r.GFLOPs, r.StepSeconds, r.CPUStepSeconds, r.Steps,
 		r.CompileSeconds, r.PeakRSSMegabytes)
 	if r.Attention != "" {
 		s += fmt.Sprintf("attention %s (%s)\n", r.Attention, r.AttentionWhy)
@@ -256,6 +260,15 @@ func newStep(b compute.Backend, cfg vitnb.Config, batch int, mode string, device
 		}
 		return err
 	}, nil
+}
+
+// cpuTime returns the CPU time (user and system) this process has used, or 0 where getrusage fails.
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // PeakRSS returns the process's peak resident memory in MB (VmHWM of /proc/self/status), or 0 where unknown.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # measure_cpu.sh: the CPU speed records of docs/RESULTS.md ("Backends and speed", "Attention formulation") for the
 # machine it runs on, in one go. Run it on a QUIET machine: nothing else running (`uptime` load under 0.5); every
-# part prints the load before it, and the numbers of a loaded machine are not records.
+# part prints the load before it, and the numbers of a loaded machine are not records (vit bench's CPU time per
+# step, also printed, grows far less with the load than the images/s fall: it compares runs of a loaded machine).
 #
 #   cmd/vit/scripts/measure_cpu.sh [PART ...]       (from the repository root; default: all parts, about 35 minutes)
 #
@@ -36,7 +37,7 @@ bench() { # BACKEND MODE PRESET BATCH [ENV...]: one vit bench line, with the loa
   local be=$1 mode=$2 preset=$3 batch=$4; shift 4
   printf 'load %s  %-40s ' "$(cut -d' ' -f1 /proc/loadavg)" "$be $* $preset $mode $batch:"
   env GOMLX_BACKEND="$be" "$@" $VIT bench -preset "$preset" -mode "$mode" -batch "$batch" -time 8s -steps 3 -warmup 1 -matmul 0 2>/dev/null | head -1 |
-    sed 's/.*: \([0-9.]* images\/s\).*/\1/'
+    sed 's/.*: \([0-9.]* images\/s\).*(CPU time \([0-9.]*s\)).*/\1, CPU time \2\/step/'
 }
 
 for part in "${parts[@]}"; do
