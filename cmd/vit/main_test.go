@@ -146,7 +146,7 @@ func TestInfo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"backend:", "why:", "gomlx:     v0.28.16", "go:        go1.27"} {
+	for _, want := range []string{"backend:", "why:", "attention: ", "gomlx:     v0.28.16", "go:        go1.27"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("vit info misses %q:\n%s", want, out)
 		}
