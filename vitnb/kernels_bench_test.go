@@ -8,8 +8,14 @@ package vitnb
 //	GOMLX_BACKEND=xla:cpu           go test -run XXX -bench 'Dense|Attention' ./vitnb
 //
 // Each reports GFLOP/s counted as in Config.FLOPs: 2 per multiply-add of the matrix products only.
+//
+// BenchmarkInferModel runs whole-model inference of micro28 (batch 64) and tiny32 (batch 256) with the fused and
+// the decomposed attention side by side (backend.AttentionFor picks between them by these numbers):
+//
+//	GOMLX_BACKEND=go:ops_sequential go test -run XXX -bench InferModel -count 3 ./vitnb
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -19,6 +25,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/layers/attention"
+	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/nn"
 	"github.com/vitnb/vitnb/vitnb/backend"
 )
@@ -39,19 +46,31 @@ func runGraph(b *testing.B, flops float64, fn func(inputs []*Node) []*Node, inpu
 	}
 	args := make([]any, len(inputShapes))
 	for i, s := range inputShapes {
-		t := tensors.FromShape(s)
-		err := tensors.MutableFlatData(t, func(flat []float32) {
-			for j := range flat {
-				flat[j] = float32(j%7-3) / 8
-			}
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		args[i] = t
+		args[i] = benchTensor(b, s)
 	}
-	call := func() {
-		outs, err := exec.Exec(args...)
+	perSecond := timeCalls(b, func() ([]*tensors.Tensor, error) { return exec.Exec(args...) })
+	b.ReportMetric(flops*perSecond/1e9, "GFLOP/s")
+}
+
+// benchTensor is a float32 tensor of the given shape filled with a repeating pattern of values in [-3/8, 3/8].
+func benchTensor(b *testing.B, s shapes.Shape) *tensors.Tensor {
+	t := tensors.FromShape(s)
+	err := tensors.MutableFlatData(t, func(flat []float32) {
+		for j := range flat {
+			flat[j] = float32(j%7-3) / 8
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return t
+}
+
+// timeCalls runs call once outside the timing (compilation, warm-up), then times it, finalising its outputs after
+// each call; it returns the calls per second.
+func timeCalls(b *testing.B, call func() ([]*tensors.Tensor, error)) float64 {
+	run := func() {
+		outs, err := call()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -61,12 +80,12 @@ func runGraph(b *testing.B, flops float64, fn func(inputs []*Node) []*Node, inpu
 			}
 		}
 	}
-	call() // Compile and warm up outside the timing.
+	run()
 	b.ResetTimer()
 	for b.Loop() {
-		call()
+		run()
 	}
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	return float64(b.N) / b.Elapsed().Seconds()
 }
 
 func f32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
@@ -182,4 +201,43 @@ func BenchmarkInferMLP(b *testing.B) {
 		return []*Node{Add(nn.Dense(y, in[3], in[4], compute.DenseLayoutInputOutputs), in[0])}
 	}, f32(inferBatch, inferTokens, inferWidth), f32(inferWidth, inferMLP), f32(inferMLP), f32(inferMLP, inferWidth),
 		f32(inferWidth))
+}
+
+// BenchmarkInferModel is whole-model inference (random weights and images) of micro28 at batch 64 and tiny32 at
+// batch 256 with each attention formulation, adjacent so that one run compares them under the same load. It
+// reports images/s besides GFLOP/s (Config.FLOPs). On backends without a fused attention kernel (XLA CPU) both
+// run the decomposed products.
+func BenchmarkInferModel(b *testing.B) {
+	for _, tc := range []struct {
+		preset string
+		batch  int
+	}{{"micro28", 64}, {"tiny32", 256}} {
+		cfg, err := Preset(tc.preset)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, a := range []backend.Attention{backend.AttentionFused, backend.AttentionDecomposed} {
+			b.Run(fmt.Sprintf("%s-batch%d/%s", tc.preset, tc.batch, a), func(b *testing.B) {
+				be, _, err := backend.New()
+				if err != nil {
+					b.Fatal(err)
+				}
+				store := model.NewStore()
+				store.SetParam(model.ParamInitialSeed, int64(1))
+				exec, err := model.NewExec1(be, store, func(scope *model.Scope, x *Node) *Node {
+					return Forward(scope, cfg, x, ForwardOptions{Attention: a}).Logits
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				images := benchTensor(b, f32(tc.batch, cfg.ImageSize, cfg.ImageSize, cfg.Channels))
+				perSecond := float64(tc.batch) * timeCalls(b, func() ([]*tensors.Tensor, error) {
+					out, err := exec.Call1(images)
+					return []*tensors.Tensor{out}, err
+				})
+				b.ReportMetric(perSecond, "images/s")
+				b.ReportMetric(perSecond*float64(cfg.FLOPs())/1e9, "GFLOP/s")
+			})
+		}
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/nn"
 	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/vitnb/vitnb/vitnb/backend"
 )
 
 // ForwardOptions selects the extra outputs of Forward.
@@ -19,6 +21,10 @@ type ForwardOptions struct {
 	ReturnAttention bool
 	// ReturnTokens fills Outputs.Tokens with the token embeddings entering the encoder and leaving every block.
 	ReturnTokens bool
+	// Attention forces the attention formulation (backend.AttentionFused or AttentionDecomposed); the zero value
+	// lets backend.AttentionFor choose by backend and $VITNB_ATTENTION. ReturnAttention, attention dropout in
+	// training, and training on a backend without a fused attention gradient use the decomposed one regardless.
+	Attention backend.Attention
 }
 
 // Outputs of the model's forward pass.
@@ -63,7 +69,7 @@ func Forward(scope *model.Scope, cfg Config, images *Node, opts ForwardOptions) 
 	}
 	for i := 0; i < cfg.Depth; i++ {
 		var att *Node
-		x, att = EncoderBlock(transformer.In(encoderBlockFormat, i), cfg, i, x, opts.ReturnAttention)
+		x, att = EncoderBlock(transformer.In(encoderBlockFormat, i), cfg, i, x, opts)
 		if opts.ReturnAttention {
 			out.Attention = append(out.Attention, att)
 		}
@@ -133,15 +139,16 @@ func AddPositionEmbeddings(modelScope, posScope *model.Scope, cfg Config, patche
 //
 //	x = x + MSA(LN(x));  x = x + MLP(LN(x))
 //
-// It returns the new tokens and, if wantAttention, the attention weights [batch, heads, tokens, tokens].
-// Block index i sets the drop-path rate, which grows linearly with depth as in timm.
-func EncoderBlock(scope *model.Scope, cfg Config, i int, x *Node, wantAttention bool) (*Node, *Node) {
+// It returns the new tokens and, if opts.ReturnAttention, the attention weights [batch, heads, tokens, tokens];
+// opts.Attention chooses the attention formulation (SelfAttention). Block index i sets the drop-path rate, which
+// grows linearly with depth as in timm.
+func EncoderBlock(scope *model.Scope, cfg Config, i int, x *Node, opts ForwardOptions) (*Node, *Node) {
 	dropPathRate := 0.0
 	if cfg.Depth > 1 {
 		dropPathRate = cfg.DropPath * float64(i) / float64(cfg.Depth-1)
 	}
 	y := layerNorm(scope.In(BlockNorm1), cfg, x)
-	y, att := SelfAttention(scope.In(BlockAttention), cfg, y, wantAttention)
+	y, att := SelfAttention(scope.In(BlockAttention), cfg, y, opts)
 	y = dropout(scope, y, cfg.Dropout)
 	x = Add(x, dropPath(scope, y, dropPathRate))
 
@@ -153,10 +160,11 @@ func EncoderBlock(scope *model.Scope, cfg Config, i int, x *Node, wantAttention 
 
 // SelfAttention is multi-head scaled dot-product self-attention, softmax(q·kᵀ/√head_dim)·v per head, with
 // query/key/value kernels [width, heads, head_dim] and output kernel [heads, head_dim, width] as Google's
-// checkpoints store them (heads major: feature index = head*head_dim + d). It uses the backend's fused
-// attention where it can; wantAttention (or attention dropout in training) selects the plain formulation and
+// checkpoints store them (heads major: feature index = head*head_dim + d). opts.Attention chooses between the
+// backend's fused attention kernel and the decomposed products (backend.AttentionFor: by what is fast on the
+// backend); opts.ReturnAttention (or attention dropout in training) selects the decomposed formulation and
 // returns the weights [batch, heads, tokens, tokens].
-func SelfAttention(scope *model.Scope, cfg Config, x *Node, wantAttention bool) (*Node, *Node) {
+func SelfAttention(scope *model.Scope, cfg Config, x *Node, opts ForwardOptions) (*Node, *Node) {
 	batch, tokens := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	d, h, hd := cfg.Width, cfg.Heads, cfg.HeadDim()
 	project := func(name string) *Node {
@@ -174,17 +182,22 @@ func SelfAttention(scope *model.Scope, cfg Config, x *Node, wantAttention bool) 
 
 	g := x.Graph()
 	training := scope.IsTraining(g)
-	opts := attention.CoreOptions{
+	formulation, _, err := backend.AttentionFor(g.Backend(), opts.Attention)
+	if err != nil {
+		exceptions.Panicf("vit %s: %v", cfg.Name, err)
+	}
+	core := attention.CoreOptions{
 		Scale:            1 / sqrt(hd), // The paper's Eq. 5 (Appendix A): 1/sqrt(D_h).
-		WantCoefficients: wantAttention,
+		WantCoefficients: opts.ReturnAttention,
 		// The Go backend has no fused attention gradient: with fusion on, training would build the forward twice.
-		DisableFusion: training && !g.Backend().Capabilities().Operations[compute.OpTypeFusedScaledDotProductAttentionVJP],
+		DisableFusion: formulation == backend.AttentionDecomposed ||
+			training && !g.Backend().Capabilities().Operations[compute.OpTypeFusedScaledDotProductAttentionVJP],
 	}
 	if training && cfg.AttentionDropout > 0 {
-		opts.Scope = scope
-		opts.DropoutRate = Scalar(g, cfg.DType, cfg.AttentionDropout)
+		core.Scope = scope
+		core.DropoutRate = Scalar(g, cfg.DType, cfg.AttentionDropout)
 	}
-	y, coefficients := attention.Core(q, k, v, attention.LayoutBHSD, opts) // coefficients: [b, h, q, k]
+	y, coefficients := attention.Core(q, k, v, attention.LayoutBHSD, core) // coefficients: [b, h, q, k]
 	y = toHeads(y)                                                         // [batch, tokens, heads, head_dim]
 
 	out := scope.In("out")

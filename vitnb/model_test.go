@@ -315,7 +315,7 @@ func TestSelfAttentionMatchesReference(t *testing.T) {
 		setVariable(t, store, "att/"+name, v)
 	}
 	exec := model.MustNewExec2(b, store, func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
-		return SelfAttention(scope.In("att"), cfg, x, true)
+		return SelfAttention(scope.In("att"), cfg, x, ForwardOptions{ReturnAttention: true})
 	})
 	gotOut, gotAtt := exec.MustCall2(x)
 
@@ -378,16 +378,46 @@ func TestSelfAttentionMatchesReference(t *testing.T) {
 	assertClose(t, "attention weights", flat(gotAtt), wantAtt, 1e-5)
 	assertClose(t, "attention output", flat(gotOut), wantOut, 1e-4)
 
-	// The fused path (no weights requested) gives the same output.
-	store2 := model.NewStore()
-	for name, v := range vars {
-		setVariable(t, store2, "att/"+name, v)
+	// Both formulations without weights requested (the backend's fused kernel where it has one) give the same output.
+	for _, a := range []backend.Attention{backend.AttentionFused, backend.AttentionDecomposed} {
+		store2 := model.NewStore()
+		for name, v := range vars {
+			setVariable(t, store2, "att/"+name, v)
+		}
+		exec2 := model.MustNewExec1(b, store2, func(scope *model.Scope, x *graph.Node) *graph.Node {
+			y, _ := SelfAttention(scope.In("att"), cfg, x, ForwardOptions{Attention: a})
+			return y
+		})
+		assertClose(t, string(a)+" attention output", flat(exec2.MustCall1(x)), wantOut, 1e-4)
 	}
-	exec2 := model.MustNewExec1(b, store2, func(scope *model.Scope, x *graph.Node) *graph.Node {
-		y, _ := SelfAttention(scope.In("att"), cfg, x, false)
-		return y
-	})
-	assertClose(t, "fused attention output", flat(exec2.MustCall1(x)), wantOut, 1e-4)
+}
+
+// TestAttentionFormulationsAgree runs whole models (micro28: 4 heads of 16, the fused kernel's general case; a
+// tiny32-like model with heads of 64 at 16 px) with the fused and the decomposed attention on the same weights and
+// images (a random non-zero head): their representations and logits agree.
+func TestAttentionFormulationsAgree(t *testing.T) {
+	b := testBackend(t)
+	micro, _ := Preset("micro28")
+	tiny, _ := Preset("tiny32")
+	tiny.ImageSize, tiny.Depth = 16, 2
+	for _, cfg := range []Config{micro, tiny} {
+		rng := rand.New(rand.NewPCG(7, 8))
+		images := randomTensor(rng, 1, 3, cfg.ImageSize, cfg.ImageSize, cfg.Channels)
+		store := model.NewStore()
+		store.SetParam(model.ParamInitialSeed, int64(3))
+		// A non-zero head, so that the logits are not zero whatever the attention computes.
+		setVariable(t, store, "head/kernel", randomTensor(rng, 0.5, cfg.Width, cfg.NumClasses))
+		var got [2][]float32
+		for i, a := range []backend.Attention{backend.AttentionFused, backend.AttentionDecomposed} {
+			exec := model.MustNewExec2(b, store, func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
+				out := Forward(scope, cfg, x, ForwardOptions{Attention: a})
+				return out.Representation, out.Logits
+			})
+			rep, logits := exec.MustCall2(images)
+			got[i] = append(flat(rep), flat(logits)...)
+		}
+		assertClose(t, cfg.Name+" fused vs decomposed attention", got[0], got[1], 1e-4)
+	}
 }
 
 // TestWrongImageShape checks that images that do not match the config fail with a message naming both shapes.

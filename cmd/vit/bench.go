@@ -21,7 +21,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.MinTime, "time", 10*time.Second, "timed duration, at least")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	fs.StringVar(&o.CPUProfilePath, "cpuprofile", "", "write a CPU profile (pprof) of the timed steps to this file")
-	fs.IntVar(&o.Matmul, "matmul", 0, "also measure an N x N float32 matrix product on the backend, the practical ceiling (e.g. 1024)")
+	fs.IntVar(&o.Matmul, "matmul", 1024, "print the backend's ceiling, an N x N float32 matrix product (measured once per machine, then kept; 0: none)")
 	fs.IntVar(&o.Devices, "devices", 1, "train data-parallel on N devices of an XLA backend (-mode train; each batch split N ways)")
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err

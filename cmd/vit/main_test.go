@@ -146,7 +146,7 @@ func TestInfo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"backend:", "why:", "gomlx:     v0.28.16", "go:        go1.27"} {
+	for _, want := range []string{"backend:", "why:", "attention: ", "gomlx:     v0.28.16", "go:        go1.27"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("vit info misses %q:\n%s", want, out)
 		}
@@ -181,6 +181,7 @@ func TestRestartWithMallocTunables(t *testing.T) {
 }
 
 func TestBenchJSON(t *testing.T) {
+	t.Setenv("VITNB_CACHE", t.TempDir()) // Where the matrix-product ceiling is kept.
 	code, out, errOut := runVit(t, "bench", "-preset", "micro32", "-batch", "4", "-mode", "train", "-steps", "2",
 		"-time", "0s", "-warmup", "1", "-matmul", "64", "-json")
 	if code != 0 {
@@ -190,7 +191,8 @@ func TestBenchJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("not one JSON object: %v\n%s", err, out)
 	}
-	if r.ImagesPerSecond <= 0 || r.GFLOPs <= 0 || r.Backend == "" || r.Steps < 2 || r.FLOPsPerImage <= 0 || r.MatmulGFLOPs <= 0 {
+	if r.ImagesPerSecond <= 0 || r.GFLOPs <= 0 || r.Backend == "" || r.Steps < 2 || r.FLOPsPerImage <= 0 || r.MatmulGFLOPs <= 0 ||
+		r.Attention == "" || !r.MatmulMeasured.IsZero() {
 		t.Errorf("incomplete result: %+v", r)
 	}
 	if _, err := os.Stat("/proc/cpuinfo"); err == nil && runtime.GOARCH == "amd64" &&

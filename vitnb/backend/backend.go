@@ -109,6 +109,9 @@ func Open(w io.Writer) (compute.Backend, Choice, error) {
 func New() (compute.Backend, Choice, error) {
 	mu.Lock()
 	defer mu.Unlock()
+	if _, err := AttentionFromEnv(); err != nil { // Said once here rather than when the first model is built.
+		return nil, choice, err
+	}
 	if cached != nil {
 		return cached, choice, nil
 	}

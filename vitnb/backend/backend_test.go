@@ -132,3 +132,77 @@ func TestInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionFor: the pure-Go backend defaults to the decomposed attention (its fused kernel is slower than its
+// matrix products: 8x on an Intel Xeon), VITNB_ATTENTION or a forced value overrides it, a bad value is an error naming the variable (New
+// refuses it too), and Info says which is in use along with the CPU.
+func TestAttentionFor(t *testing.T) {
+	b, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	if !b.Capabilities().Operations[compute.OpTypeFusedScaledDotProductAttention] {
+		t.Fatal("the Go backend lost its fused attention: the test has nothing to choose between")
+	}
+	for _, tc := range []struct {
+		env    string
+		forced Attention
+		want   Attention
+		reason string
+	}{
+		{"", AttentionAuto, AttentionDecomposed, "slower than its matrix products"},
+		{"auto", AttentionAuto, AttentionDecomposed, "slower than its matrix products"},
+		{"fused", AttentionAuto, AttentionFused, "forced"},
+		{" Decomposed ", AttentionAuto, AttentionDecomposed, "forced"},
+		{"decomposed", AttentionFused, AttentionFused, "forced"},
+	} {
+		t.Setenv(AttentionEnvVar, tc.env)
+		got, why, err := AttentionFor(b, tc.forced)
+		if err != nil || got != tc.want || !strings.Contains(why, tc.reason) {
+			t.Errorf("%s=%q, forced %q: got %q (%s, %v), want %q (%s)", AttentionEnvVar, tc.env, tc.forced, got, why, err,
+				tc.want, tc.reason)
+		}
+	}
+	t.Setenv(AttentionEnvVar, "flash")
+	if _, _, err := AttentionFor(b, AttentionAuto); err == nil || !strings.Contains(err.Error(), AttentionEnvVar+`="flash"`) {
+		t.Errorf("bad %s: got %v", AttentionEnvVar, err)
+	}
+	if _, _, err := New(); err == nil || !strings.Contains(err.Error(), "want fused, decomposed or auto") {
+		t.Errorf("New with a bad %s: got %v", AttentionEnvVar, err)
+	}
+	if _, _, err := AttentionFor(b, "flash"); err == nil {
+		t.Error("a bad forced formulation gave no error")
+	}
+	t.Setenv(AttentionEnvVar, "")
+	var w strings.Builder
+	Report(&w, b, Choice{Config: "go"})
+	if !strings.Contains(w.String(), "\nattention: decomposed (") {
+		t.Errorf("Report does not say the attention formulation:\n%s", w.String())
+	}
+	if _, err := os.Stat("/proc/cpuinfo"); err == nil && !strings.Contains(w.String(), "\ncpu:       ") {
+		t.Errorf("Report does not name the CPU:\n%s", w.String())
+	}
+}
+
+// TestParseCPU reads the model, vendor, cores and vector extensions of an Intel Xeon with AMX and hyperthreads
+// and of an AMD Zen 4 from /proc/cpuinfo texts.
+func TestParseCPU(t *testing.T) {
+	const xeon = "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C\n" +
+		"cpu MHz\t\t: 2699.998\nsiblings\t: 4\ncpu cores\t: 2\nflags\t\t: fpu sse avx2 fma avx512f avx512bw avx512vl " +
+		"avx512_vnni avx512_bf16 avx512_fp16 amx_bf16 amx_tile amx_int8\n\nprocessor\t: 1\nvendor_id\t: other\n"
+	c := ParseCPU(xeon, 4)
+	want := "Intel(R) Xeon(R) Platinum 8481C (GenuineIntel family 6), 2 cores, AVX2 FMA AVX-512(F BW VL VNNI BF16 FP16) AMX(BF16 INT8)"
+	if c.String() != want || c.MHz != 2699.998 {
+		t.Errorf("Xeon: %q, %g MHz\nwant %q", c, c.MHz, want)
+	}
+	const zen4 = "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel name\t: AMD EPYC\nsiblings\t: 2\ncpu cores\t: 2\n" +
+		"flags\t\t: fpu avx2 fma avx512f avx512bw avx512vl avx512_bf16 avx512_vnni\n"
+	want = "AMD EPYC (AuthenticAMD family 25), 2 cores, AVX2 FMA AVX-512(F BW VL VNNI BF16)"
+	if c := ParseCPU(zen4, 2); c.String() != want {
+		t.Errorf("Zen 4: %q\nwant %q", c, want)
+	}
+	if c := ParseCPU("vendor_id\t: x\nflags\t: fpu sse sse2\n", 1); c.VectorExtensions() != "SSE only" {
+		t.Errorf("SSE: %q", c.VectorExtensions())
+	}
+}

@@ -21,7 +21,8 @@ func Info(w io.Writer) error {
 }
 
 // Report writes what `vit info` prints: the backend chosen and why, the fallbacks tried, its devices, the XLA
-// plugins found, the CPUs, the malloc setting, the build and the versions of Go, GoMLX, go-xla and vitnb.
+// plugins found, the attention formulation, the CPU (model, cores, vector extensions), the malloc setting, the
+// build and the versions of Go, GoMLX, go-xla and vitnb.
 func Report(w io.Writer, b compute.Backend, choice Choice) {
 	WarnSIMD(w)
 	fmt.Fprintf(w, "backend:   %s\n", choice.Config)
@@ -44,6 +45,12 @@ func Report(w io.Writer, b compute.Backend, choice Choice) {
 	}
 	if len(plugins) == 0 {
 		fmt.Fprintln(w, "plugin:    none (XLA needs a PJRT plugin in ~/.local/lib/go-xla or $PJRT_PLUGIN_LIBRARY_PATH)")
+	}
+	if a, why, err := AttentionFor(b, AttentionAuto); err == nil {
+		fmt.Fprintf(w, "attention: %s (%s)\n", a, why)
+	}
+	if cpu, ok := ReadCPU(); ok {
+		fmt.Fprintf(w, "cpu:       %s\n", cpu)
 	}
 	fmt.Fprintf(w, "cpus:      %d\n", runtime.NumCPU())
 	fmt.Fprintf(w, "malloc:    %s\n", MallocStatus())

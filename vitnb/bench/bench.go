@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -35,7 +36,8 @@ type Options struct {
 	// Warmup steps run after compilation and before timing; then at least MinSteps steps and MinTime are timed.
 	Warmup, MinSteps int
 	MinTime          time.Duration
-	// Matmul, when above 0, also measures an Matmul x Matmul float32 matrix product on the backend.
+	// Matmul, when above 0, also gives the throughput of a Matmul x Matmul float32 matrix product on the backend,
+	// the practical ceiling of the model's products: measured once per machine and backend (MatmulCeiling).
 	Matmul int
 	// CPUProfile, if set, receives a pprof CPU profile of the timed steps; else CPUProfilePath, if set, names a
 	// file that Run creates for it.
@@ -47,15 +49,18 @@ type Options struct {
 
 // Result is what a benchmark measured (`vit bench -json` prints it).
 type Result struct {
-	Preset            string  `json:"preset"`
-	Mode              string  `json:"mode"`
-	Batch             int     `json:"batch"`
-	Devices           int     `json:"devices"`
-	DType             string  `json:"dtype"`
-	Backend           string  `json:"backend"`
-	CompileSeconds    float64 `json:"compile_seconds"`
-	Steps             int     `json:"steps"`
-	StepSeconds       float64 `json:"step_seconds"`
+	Preset         string  `json:"preset"`
+	Mode           string  `json:"mode"`
+	Batch          int     `json:"batch"`
+	Devices        int     `json:"devices"`
+	DType          string  `json:"dtype"`
+	Backend        string  `json:"backend"`
+	CompileSeconds float64 `json:"compile_seconds"`
+	Steps          int     `json:"steps"`
+	StepSeconds    float64 `json:"step_seconds"`
+	// CPUStepSeconds is the CPU time (user and system, all threads) of the process per timed step: on a machine
+	// shared with other jobs it grows far less than StepSeconds, so it compares runs made under different loads.
+	CPUStepSeconds    float64 `json:"cpu_step_seconds"`
 	ImagesPerSecond   float64 `json:"images_per_second"`
 	GFLOPs            float64 `json:"gflops"`
 	FLOPsPerImage     int64   `json:"flops_per_image"`
@@ -68,9 +73,15 @@ type Result struct {
 	PeakGFLOPs     float64 `json:"peak_gflops,omitempty"`
 	PeakNote       string  `json:"peak,omitempty"`
 	FractionOfPeak float64 `json:"fraction_of_peak,omitempty"`
-	// MatmulGFLOPs (with Options.Matmul) is the measured float32 throughput of a large matrix product.
-	MatmulGFLOPs float64 `json:"matmul_gflops,omitempty"`
-	Matmul       int     `json:"matmul,omitempty"`
+	// MatmulGFLOPs (with Options.Matmul) is the measured float32 throughput of a large matrix product, and
+	// MatmulMeasured when it was measured if it came from CeilingFile (zero: measured in this run).
+	MatmulGFLOPs   float64   `json:"matmul_gflops,omitempty"`
+	Matmul         int       `json:"matmul,omitempty"`
+	MatmulMeasured time.Time `json:"matmul_measured,omitzero"`
+	// Attention is the attention formulation the model ran ("fused" or "decomposed", backend.AttentionFor) and
+	// AttentionWhy the reason.
+	Attention    string `json:"attention"`
+	AttentionWhy string `json:"attention_why"`
 }
 
 // Validate checks the options and names the first that is wrong (as the flags of `vit bench`, which reports
@@ -105,6 +116,10 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 		defer f.Close()
 		opts.CPUProfile = f
 	}
+	attention, attentionWhy, err := backend.AttentionFor(b, backend.AttentionAuto)
+	if err != nil {
+		return nil, err
+	}
 	step, err := newStep(b, cfg, opts.Batch, opts.Mode, opts.Devices)
 	if err != nil {
 		return nil, err
@@ -124,7 +139,7 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("CPU profile: %w", err)
 		}
 	}
-	steps := 0
+	steps, cpuStart := 0, cpuTime()
 	start = time.Now()
 	for steps < opts.MinSteps || time.Since(start) < opts.MinTime {
 		if err := step(); err != nil {
@@ -132,7 +147,7 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 		}
 		steps++
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpuStart
 	if opts.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -144,8 +159,9 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 	r := &Result{
 		Preset: cfg.Name, Mode: opts.Mode, Batch: opts.Batch, Devices: opts.Devices, DType: cfg.DType.String(),
 		Backend: opts.BackendName, CompileSeconds: compile.Seconds(), Steps: steps,
-		StepSeconds: elapsed.Seconds() / float64(steps), FLOPsPerImage: flops, PeakRSSMegabytes: PeakRSS(),
-		CPUs: runtime.NumCPU(), SIMDBuild: backend.SIMDBuild, Matmul: opts.Matmul,
+		StepSeconds: elapsed.Seconds() / float64(steps), CPUStepSeconds: cpu.Seconds() / float64(steps), FLOPsPerImage: flops, PeakRSSMegabytes: PeakRSS(),
+		CPUs: runtime.NumCPU(), SIMDBuild: backend.SIMDBuild, Matmul: opts.Matmul, Attention: string(attention),
+		AttentionWhy:      attentionWhy,
 		FLOPsCountingNote: "analytic matmul FLOPs (multiply-add = 2) of vitnb.Config.FLOPs, x3 for training",
 	}
 	if r.Backend == "" {
@@ -160,7 +176,7 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 		}
 	}
 	if opts.Matmul > 0 {
-		if r.MatmulGFLOPs, err = MatmulGFLOPs(b, opts.Matmul, 3*time.Second); err != nil {
+		if r.MatmulGFLOPs, r.MatmulMeasured, err = MatmulCeiling(b, r.Backend, opts.Matmul, 3*time.Second); err != nil {
 			return nil, fmt.Errorf("matrix-product benchmark: %w", err)
 		}
 	}
@@ -173,15 +189,22 @@ func (r *Result) String() string {
 	if r.Devices > 1 {
 		on = fmt.Sprintf("%s (%d devices)", r.Backend, r.Devices)
 	}
-	s := fmt.Sprintf("%s %s batch %d %s on %s: %.1f images/s, %.1f GFLOP/s, %.3fs/step over %d steps, compile %.1fs, peak RSS %.0f MB\n",
-		r.Preset, r.Mode, r.Batch, r.DType, on, r.ImagesPerSecond, r.GFLOPs, r.StepSeconds, r.Steps,
+	s := fmt.Sprintf("%s %s batch %d %s on %s: %.1f images/s, %.1f GFLOP/s, %.3fs/step (CPU time %.3fs) over %d steps, compile %.1fs, peak RSS %.0f MB\n",
+		r.Preset, r.Mode, r.Batch, r.DType, on, r.ImagesPerSecond, r.GFLOPs, r.StepSeconds, r.CPUStepSeconds, r.Steps,
 		r.CompileSeconds, r.PeakRSSMegabytes)
+	if r.Attention != "" {
+		s += fmt.Sprintf("attention %s (%s)\n", r.Attention, r.AttentionWhy)
+	}
 	if r.PeakGFLOPs > 0 {
 		s += fmt.Sprintf("%.1f%% of the CPU's nominal float32 peak of %.0f GFLOP/s (%s)\n", 100*r.FractionOfPeak, r.PeakGFLOPs, r.PeakNote)
 	}
 	if r.MatmulGFLOPs > 0 {
-		s += fmt.Sprintf("a %dx%d float32 matrix product runs at %.1f GFLOP/s on this backend (the model reaches %.0f%% of it)\n",
-			r.Matmul, r.Matmul, r.MatmulGFLOPs, 100*r.GFLOPs/r.MatmulGFLOPs)
+		when := "measured now"
+		if !r.MatmulMeasured.IsZero() {
+			when = "measured " + r.MatmulMeasured.Format("2006-01-02") + ", kept in " + CeilingFile()
+		}
+		s += fmt.Sprintf("ceiling: a %dx%d float32 matrix product runs at %.1f GFLOP/s on this backend (%s); the model reaches %.0f%% of it\n",
+			r.Matmul, r.Matmul, r.MatmulGFLOPs, when, 100*r.GFLOPs/r.MatmulGFLOPs)
 	}
 	return s
 }
@@ -237,6 +260,15 @@ func newStep(b compute.Backend, cfg vitnb.Config, batch int, mode string, device
 		}
 		return err
 	}, nil
+}
+
+// cpuTime returns the CPU time (user and system) this process has used, or 0 where getrusage fails.
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // PeakRSS returns the process's peak resident memory in MB (VmHWM of /proc/self/status), or 0 where unknown.

@@ -1,10 +1,11 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,9 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/vitnb/vitnb/vitnb/backend"
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // CPUPeak estimates the nominal float32 peak of this machine's CPUs, in GFLOP/s, from /proc/cpuinfo: physical
@@ -22,56 +26,30 @@ import (
 // AVX2+FMA core since Haswell and Zen 2 (32); SSE only (8). The clock is the "cpu MHz" the kernel reports, which
 // in a virtual machine is usually the nominal one, not the boost clock.
 func CPUPeak() (gflops float64, how string) {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil || runtime.GOARCH != "amd64" {
+	cpu, ok := backend.ReadCPU()
+	if !ok || runtime.GOARCH != "amd64" {
 		return 0, "peak unknown: needs /proc/cpuinfo on amd64"
 	}
-	return peakFromCPUInfo(string(data), runtime.NumCPU())
+	return peakOf(cpu)
 }
 
-// peakFromCPUInfo is cpuPeak for the text of /proc/cpuinfo and the number of logical CPUs the process may use.
-func peakFromCPUInfo(text string, cpus int) (gflops float64, how string) {
-	info := parseCPUInfo(text)
-	mhz, _ := strconv.ParseFloat(info["cpu MHz"], 64)
-	if mhz <= 0 {
+// peakOf is CPUPeak for a given CPU.
+func peakOf(cpu backend.CPU) (gflops float64, how string) {
+	if cpu.MHz <= 0 {
 		return 0, "peak unknown: no cpu MHz in /proc/cpuinfo"
 	}
-	flags := " " + info["flags"] + " "
-	has := func(f string) bool { return strings.Contains(flags, " "+f+" ") }
-	family, _ := strconv.Atoi(info["cpu family"])
-	amd := info["vendor_id"] == "AuthenticAMD"
 	perCycle, unit := 8, "SSE"
 	switch {
-	case has("avx512f") && amd && family < 26:
+	case cpu.Flags["avx512f"] && cpu.Vendor == "AuthenticAMD" && cpu.Family < 26:
 		perCycle, unit = 32, "AVX-512 on 256-bit FMA pipes (AMD Zen 4)"
-	case has("avx512f"):
+	case cpu.Flags["avx512f"]:
 		perCycle, unit = 64, "2 x 512-bit FMA"
-	case has("avx2") && has("fma"):
+	case cpu.Flags["avx2"] && cpu.Flags["fma"]:
 		perCycle, unit = 32, "2 x 256-bit FMA"
 	}
-	cores := cpus
-	if siblings, err1 := strconv.Atoi(info["siblings"]); err1 == nil {
-		if perSocket, err2 := strconv.Atoi(info["cpu cores"]); err2 == nil && perSocket > 0 && siblings > perSocket {
-			cores = cores * perSocket / siblings // hyperthreads share a core's FMA units
-		}
-	}
-	gflops = float64(cores) * mhz / 1e3 * float64(perCycle)
-	return gflops, fmt.Sprintf("%d cores x %.2f GHz x %d float32 FLOP/cycle (%s, %s)", cores, mhz/1e3, perCycle, unit,
-		strings.TrimSpace(info["model name"]))
-}
-
-// parseCPUInfo returns the fields of the first processor in /proc/cpuinfo.
-func parseCPUInfo(text string) map[string]string {
-	fields := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		if strings.TrimSpace(line) == "" && len(fields) > 0 {
-			break
-		}
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	return fields
+	gflops = float64(cpu.Cores) * cpu.MHz / 1e3 * float64(perCycle)
+	return gflops, fmt.Sprintf("%d cores x %.2f GHz x %d float32 FLOP/cycle (%s, %s)", cpu.Cores, cpu.MHz/1e3, perCycle,
+		unit, strings.TrimSpace(cpu.Model))
 }
 
 // MatmulGFLOPs measures the float32 matrix-product throughput of backend b: n x n times n x n, repeated for at
@@ -101,4 +79,43 @@ func MatmulGFLOPs(b compute.Backend, n int, d time.Duration) (float64, error) {
 		calls++
 	}
 	return float64(calls) * 2 * float64(n*n*n) / time.Since(start).Seconds() / 1e9, nil
+}
+
+// CeilingFile is the file in which MatmulCeiling keeps its measurements (in vitnb's cache folder).
+func CeilingFile() string { return filepath.Join(files.CacheRoot(), "matmul-ceiling.json") }
+
+// ceiling is one measurement kept in CeilingFile.
+type ceiling struct {
+	GFLOPs   float64   `json:"gflops"`
+	Measured time.Time `json:"measured"`
+}
+
+// MatmulCeiling returns the float32 matrix-product throughput of an n x n product on backend b (named
+// backendName, e.g. "xla:cpu"), measured with MatmulGFLOPs for d the first time on this machine and read from
+// CeilingFile afterwards, with the time it was measured (zero when measured now). The measurement is kept per CPU
+// (model, cores, vector extensions), backend, build, library versions, malloc tunables and n: what changes the
+// kernel that runs. Delete CeilingFile to measure again (on a quiet machine: a loaded one records a low ceiling).
+func MatmulCeiling(b compute.Backend, backendName string, n int, d time.Duration) (gflops float64, measured time.Time, err error) {
+	cpu, _ := backend.ReadCPU()
+	key := fmt.Sprintf("%s | %s | n=%d | simd=%v | gomlx %s, go-xla %s | GLIBC_TUNABLES=%s", backendName, cpu, n,
+		backend.SIMDBuild, backend.ModuleVersion("github.com/gomlx/gomlx"), backend.ModuleVersion("github.com/gomlx/go-xla"),
+		os.Getenv("GLIBC_TUNABLES"))
+	path := CeilingFile()
+	known := map[string]ceiling{}
+	if data, err := os.ReadFile(path); err == nil {
+		if json.Unmarshal(data, &known) != nil {
+			known = map[string]ceiling{} // A damaged file is measured again and replaced.
+		}
+	}
+	if c, ok := known[key]; ok && c.GFLOPs > 0 {
+		return c.GFLOPs, c.Measured, nil
+	}
+	if gflops, err = MatmulGFLOPs(b, n, d); err != nil {
+		return 0, time.Time{}, err
+	}
+	known[key] = ceiling{GFLOPs: gflops, Measured: time.Now().UTC().Truncate(time.Second)}
+	if err := files.WriteJSON(path, known); err != nil {
+		return 0, time.Time{}, fmt.Errorf("keeping the matrix-product ceiling: %w", err)
+	}
+	return gflops, time.Time{}, nil
 }

@@ -3,6 +3,7 @@
 alternating, and prints both throughputs and their ratio.
 
     python3 cmd/vit/scripts/compare_torch.py [--vit bin/vit] [--preset tiny32] [--rounds 2] [--glibc-tunables T]
+        [--modes train,infer] [--backends go:ops_sequential,go:ops_sequential+fused,xla:cpu]
 
 Needs: torch and timm from PyPI (tested with torch 2.15.0, timm 1.0.31). Same model as the vitnb preset: patch
 embedding, class token, learned position embeddings, pre-norm blocks with exact GELU, LayerNorm eps 1e-6, head;
@@ -14,6 +15,7 @@ glibc's malloc that earlier work in the same process leaves behind (tiny32 infer
 images/s in a fresh process and at 411 after a few training steps in the same one), so measuring one after another
 in one process would credit a measurement with its predecessor's warm-up. --glibc-tunables sets GLIBC_TUNABLES for
 both sides (vit adds glibc.malloc.hugetlb=1 to it unless it sets that key itself; see README "Backends and speed").
+A backend written BACKEND+fused or BACKEND+decomposed runs vit with VITNB_ATTENTION set to that formulation.
 """
 import argparse
 import json
@@ -117,8 +119,11 @@ def torch_bench_process(preset, mode, batch, compiled, min_time, tunables):
 
 
 def vit_bench(vit, preset, mode, batch, backend, min_time, tunables):
+    backend, _, attention = backend.partition("+")
     extra = {"GOMLX_BACKEND": backend} if backend else {}
-    out = subprocess.run([vit, "bench", "-preset", preset, "-mode", mode, "-batch", str(batch),
+    if attention:
+        extra["VITNB_ATTENTION"] = attention
+    out = subprocess.run([vit, "bench", "-preset", preset, "-mode", mode, "-batch", str(batch), "-matmul", "0",
                           "-time", f"{min_time}s", "-json"], check=True, capture_output=True, text=True,
                          env=child_env(tunables, **extra))
     return json.loads(out.stdout)
@@ -132,7 +137,9 @@ def main():
     ap.add_argument("--infer-batch", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--time", type=float, default=15)
-    ap.add_argument("--backends", default="go:ops_sequential,xla:cpu")
+    ap.add_argument("--backends", default="go:ops_sequential,xla:cpu",
+                    help="vit backends, comma-separated; BACKEND+fused or +decomposed forces the attention formulation")
+    ap.add_argument("--modes", default="train,infer", help="train, infer or both (B/16 training does not fit 2 cores)")
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     ap.add_argument("--glibc-tunables", default=None,
                     help="GLIBC_TUNABLES for both sides, e.g. glibc.malloc.hugetlb=1 (default: inherited)")
@@ -155,6 +162,8 @@ def main():
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, timm {vt.__name__}")
     rows = []
     for mode, batch in (("train", args.train_batch), ("infer", args.infer_batch)):
+        if mode not in args.modes.split(","):
+            continue
         runs = {}
         for _ in range(args.rounds):  # Alternate so that both see the same machine state.
             for be in args.backends.split(","):
