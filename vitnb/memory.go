@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomlx/compute"
 
+	"github.com/vitnb/vitnb/vitnb/backend"
 	"github.com/vitnb/vitnb/vitnb/files"
 )
 
@@ -158,10 +159,10 @@ func (c Config) Batch(b compute.Backend, n int, training bool, extra float64) in
 
 // Measured factors between the peak memory of inference (the growth of the process's VmHWM) and the live data that
 // EstimateMemory counts, by backend (AMD EPYC Zen 4, GoMLX v0.28.16, 2026-12):
-//   - goHeapFactor: the Go backend computes attention fused in inference (no attention matrices), but Go's
-//     collector and the backend's buffer pools let the heap reach 1.6-2.4 times the live data when batches
-//     stream through (TestPredictMemoryPeak: Ti/16 blocks at 224 pixels in batches of 64, 348-416 MB against
-//     174 MB live, from one run to the next; 208-269 MB for a single batch);
+//   - goHeapFactor: Go's collector and the backend's buffer pools let the heap reach 1.6-2.4 times the live data
+//     when batches stream through (TestPredictMemoryPeak: Ti/16 blocks at 224 pixels in batches of 64, fused
+//     attention: 348-416 MB against 174 MB live, from one run to the next; 208-269 MB for a single batch;
+//     decomposed: 382-474 MB and 291-331 MB);
 //   - xlaCPUFactor: XLA's CPU plugin holds about 2.4 times the live data (`vit predict -preset Ti/16`: 8.2-9.1 MB
 //     per image against 3.65 MB estimated, 2.43 GB for 250 images).
 const (
@@ -186,8 +187,21 @@ func (c Config) EstimateMemoryOn(b compute.Backend, batch int, training bool) Me
 	if s == 0 {
 		s = 4
 	}
-	est.Activations = goHeapFactor * (c.InputBytes(batch) + bt*s*(6*t*d+2*t*m))
+	live := c.InputBytes(batch) + bt*s*(6*t*d+2*t*m)
+	if b == nil || attentionMatrices(b) {
+		// The decomposed attention (backend.AttentionFor) holds one block's attention matrices at a time
+		// (TestPredictMemoryPeak measured about one [batch, heads, tokens, tokens] array more than fused).
+		live += bt * float64(c.Heads) * t * t * s
+	}
+	est.Activations = goHeapFactor * live
 	return est
+}
+
+// attentionMatrices tells whether the model materialises its attention matrices in inference on b: when it
+// computes attention decomposed (backend.AttentionFor), as the Go backend does by default.
+func attentionMatrices(b compute.Backend) bool {
+	a, _, err := backend.AttentionFor(b, backend.AttentionAuto)
+	return err != nil || a == backend.AttentionDecomposed
 }
 
 // MemoryCheckEnv is the environment variable that turns CheckMemory off when set to 1 (for a machine whose
