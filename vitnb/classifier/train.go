@@ -211,7 +211,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 
 // startingPoint returns the model a job starts from, with the classes of ds, and the initialisation of its
 // store: random (pretraining), a vitnb run's newest checkpoint or pretrained weights (fine-tuning, with a new
-// zero head when the classes differ, as the paper, Appendix B.1.1).
+// zero head, as the paper, Appendix B.1.1).
 func startingPoint(b compute.Backend, job training.Job, ds *datasets.Dataset, notes io.Writer) (*Classifier, func(*model.Store) error, error) {
 	classes := len(ds.Classes)
 	var src *Classifier

@@ -77,6 +77,14 @@ type Measured struct {
 	Pretrained  bool
 	// Weights is the public checkpoint fine-tuned, if any; Path the results file.
 	Weights, Path string
+	// Compared are the runs of this cell that the best was chosen from (itself included), best first.
+	Compared []Candidate
+}
+
+// Candidate is one run that a cell of Table2 read: its run folder's name and its top-1 accuracy.
+type Candidate struct {
+	Run  string
+	Top1 float64
 }
 
 // Table2Row is a row of Table2: a benchmark of the paper (or a data set the user fine-tuned on that the paper
@@ -141,8 +149,10 @@ func BuildTable2(roots ...string) (*Table2, error) {
 		col := scaleOf(m.trained)
 		if old := row.Yours[col]; old != nil {
 			m.Runs += old.Runs
+			m.Compared = append(m.Compared, old.Compared...)
+			sort.SliceStable(m.Compared, func(i, j int) bool { return m.Compared[i].Top1 > m.Compared[j].Top1 })
 			if old.Top1 >= m.Top1 {
-				old.Runs = m.Runs
+				old.Runs, old.Compared = m.Runs, m.Compared
 				continue
 			}
 		}
@@ -178,7 +188,8 @@ func measure(f training.FoundResults) (measured, bool) {
 	m := measured{trained: trained, Measured: Measured{Top1: r.Metrics.Top1, Runs: 1, Split: r.EvalSplit,
 		Model: trained.Model.Name, Data: r.Data, TrainExamples: trained.TrainExamples,
 		WallSeconds: trained.WallSeconds, ImagesSeen: trained.ImagesSeen(), Backend: trained.Backend,
-		Weights: trained.Weights, Path: f.Path}}
+		Weights: trained.Weights, Path: f.Path,
+		Compared: []Candidate{{Run: filepath.Base(filepath.Dir(f.Path)), Top1: r.Metrics.Top1}}}}
 	if trained.From != "" {
 		if pre, err := training.ReadResults(filepath.Join(trained.From, training.ResultsFile)); err == nil {
 			m.WallSeconds += pre.WallSeconds
@@ -245,7 +256,40 @@ func (t *Table2) HTML() string {
 		fmt.Fprintf(&b, " %d files could not be read, e.g. %s.", len(t.Skipped), html.EscapeString(t.Skipped[0].Error()))
 	}
 	b.WriteString("</p>")
+	b.WriteString(t.runsHTML())
 	return b.String()
+}
+
+// runsHTML names the runs each filled cell of the user's columns read, the chosen one first and in bold, with
+// their accuracy.
+func (t *Table2) runsHTML() string {
+	var items []string
+	for _, r := range t.Rows {
+		title := r.Benchmark
+		if !r.InPaper {
+			title = r.Title
+		}
+		for i, m := range r.Yours {
+			if m == nil {
+				continue
+			}
+			var runs []string
+			for j, c := range m.Compared {
+				run := fmt.Sprintf("%s (%.2f)", html.EscapeString(c.Run), 100*c.Top1)
+				if j == 0 {
+					run = "<b>" + run + "</b>"
+				}
+				runs = append(runs, run)
+			}
+			items = append(items, fmt.Sprintf("<li>%s, %s: %s</li>", html.EscapeString(title), html.EscapeString(Scales[i]),
+				strings.Join(runs, ", ")))
+		}
+	}
+	if len(items) == 0 {
+		return ""
+	}
+	return `<p style="font-size:85%">The runs each of your cells read, the one it shows first:</p><ul style="font-size:85%">` +
+		strings.Join(items, "") + "</ul>"
 }
 
 // cellHTML is a user's cell: accuracy, then its cost in small type; "not run" when nil.

@@ -113,6 +113,13 @@ func TestTable2(t *testing.T) {
 		}
 	}
 	// 7 paper rows + mnist, 3 scales: 24 of the user's cells, 3 filled.
+	// Each filled cell names the runs it read, the chosen one first.
+	if want := "<li>MNIST handwritten digits, your runs on a CPU: <b>finetune-b (92.50)</b>, finetune-a (90.00)</li>"; !strings.Contains(h, want) {
+		t.Errorf("the table does not name the runs of the MNIST cell as %q", want)
+	}
+	if n := strings.Count(h, "<li>"); n != 3 {
+		t.Errorf("%d cells name their runs, want 3", n)
+	}
 	if n := strings.Count(h, "not run"); n != 21 {
 		t.Errorf("%d cells say not run, want 21", n)
 	}

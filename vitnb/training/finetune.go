@@ -3,7 +3,6 @@ package training
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/gomlx/gomlx/ml/model"
@@ -51,13 +50,15 @@ func InitFromRun(dir string, cfg vitnb.Config, notes io.Writer) func(store *mode
 
 // InitFromStore returns a Config.Init that copies the variables of model cfg from src (pretrained weights) into
 // the new store. The model variables of src must be exactly those of cfg, with their shapes (CheckModel), but
-// for the head: it is left out, and so starts at zero as in the paper's fine-tuning, when its shape differs
-// (another number of classes); the pre-logits layer goes with it when cfg has none. A model of fewer blocks than
+// for the head: it is left out, and so starts at zero, as the paper's fine-tuning does (Appendix B.1.1: "we remove
+// the pre-trained prediction head and attach a zero-initialized D x K feedforward layer"), also when the number of
+// classes is the same (Fashion-MNIST's 10 and MNIST's 10 are different classes); the pre-logits layer goes with it
+// when cfg has none. A model of fewer blocks than
 // src, or of more, is an error naming both depths: it would fine-tune part of the weights, or random ones. from
-// names the source in errors; a line goes to notes (if not nil) when the head is new.
+// names the source in errors; a line about the new head goes to notes (if not nil).
 func InitFromStore(src *model.Store, cfg vitnb.Config, from string, notes io.Writer) func(store *model.Store) error {
 	return func(store *model.Store) error {
-		copied, newHead, err := fineTuneVariables(src, cfg, from)
+		copied, err := fineTuneVariables(src, cfg, from)
 		if err != nil {
 			return err
 		}
@@ -70,7 +71,7 @@ func InitFromStore(src *model.Store, cfg vitnb.Config, from string, notes io.Wri
 				return fmt.Errorf("copying %s of %s: %w", name, from, err)
 			}
 		}
-		if newHead && notes != nil {
+		if notes != nil {
 			fmt.Fprintf(notes, "fine-tuning: new zero-initialised head (%d classes) instead of the pretrained one\n",
 				cfg.NumClasses)
 		}
@@ -81,34 +82,25 @@ func InitFromStore(src *model.Store, cfg vitnb.Config, from string, notes io.Wri
 // CheckFineTune tells whether a fine-tuning of model cfg can start from the variables of src (InitFromStore's
 // rule), so that a caller can refuse before it creates a run folder.
 func CheckFineTune(src *model.Store, cfg vitnb.Config, from string) error {
-	_, _, err := fineTuneVariables(src, cfg, from)
+	_, err := fineTuneVariables(src, cfg, from)
 	return err
 }
 
-// fineTuneVariables returns the variables of cfg that a fine-tuning copies from src, and whether the head is new:
-// the model variables of src must be exactly those of cfg (CheckModel) but for a head of another shape (left out,
-// with the pre-logits layer when cfg has none).
-func fineTuneVariables(src *model.Store, cfg vitnb.Config, from string) (map[string][]int, bool, error) {
+// fineTuneVariables returns the variables of cfg that a fine-tuning copies from src: the model variables of src
+// must be exactly those of cfg (CheckModel) but for the head (left out, with the pre-logits layer when cfg has
+// none), which starts at zero.
+func fineTuneVariables(src *model.Store, cfg vitnb.Config, from string) (map[string][]int, error) {
 	found := ModelShapes(src)
-	want := cfg.VariableShapes()
 	compared := cfg
-	newHead := false
-	for name := range want {
-		if strings.HasPrefix(name, vitnb.VarHead+"/") && !slices.Equal(found[name], want[name]) {
-			newHead = true
-		}
-	}
-	if newHead {
-		compared.NumClasses = 0
-		for name := range found {
-			if strings.HasPrefix(name, vitnb.VarHead+"/") ||
-				(cfg.RepresentationSize == 0 && strings.HasPrefix(name, vitnb.VarPreLogits+"/")) {
-				delete(found, name)
-			}
+	compared.NumClasses = 0
+	for name := range found {
+		if strings.HasPrefix(name, vitnb.VarHead+"/") ||
+			(cfg.RepresentationSize == 0 && strings.HasPrefix(name, vitnb.VarPreLogits+"/")) {
+			delete(found, name)
 		}
 	}
 	if err := compared.CheckVariables(found); err != nil {
-		return nil, false, fmt.Errorf("%s is another architecture than the model to fine-tune: %w", from, err)
+		return nil, fmt.Errorf("%s is another architecture than the model to fine-tune: %w", from, err)
 	}
-	return compared.VariableShapes(), newHead, nil
+	return compared.VariableShapes(), nil
 }

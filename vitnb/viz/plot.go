@@ -24,6 +24,18 @@ type Series struct {
 	Points bool
 	// Markers draws a dot on each point of the line as well.
 	Markers bool
+	// YErr, when not nil, holds for each point the half-height of a vertical error bar drawn from Y-YErr to
+	// Y+YErr (for example the standard deviation over seeds); it has one value per point.
+	YErr []float64
+}
+
+// errorBar returns the bottom and top of point i's error bar (both Y[i] without YErr).
+func (s Series) errorBar(i int) (lo, hi float64) {
+	if s.YErr == nil || math.IsNaN(s.YErr[i]) {
+		return s.Y[i], s.Y[i]
+	}
+	e := math.Abs(s.YErr[i])
+	return s.Y[i] - e, s.Y[i] + e
 }
 
 // Plot is a simple 2D chart drawn as a PNG picture: lines or dots, axes with ticks, a title and a legend.
@@ -68,13 +80,17 @@ func (p Plot) Image() (*image.RGBA, error) {
 		if len(s.X) != len(s.Y) {
 			return nil, fmt.Errorf("viz: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
 		}
+		if s.YErr != nil && len(s.YErr) != len(s.Y) {
+			return nil, fmt.Errorf("viz: series %q has %d y values and %d error bars", s.Name, len(s.Y), len(s.YErr))
+		}
 		for i := range s.X {
 			x, y := tx(s.X[i]), ty(s.Y[i])
 			if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(x) || math.IsInf(x, 0) {
 				continue
 			}
+			lo, hi := s.errorBar(i)
 			xmin, xmax = min(xmin, x), max(xmax, x)
-			ymin, ymax = min(ymin, y), max(ymax, y)
+			ymin, ymax = min(ymin, y, finiteOr(ty(lo), y)), max(ymax, y, finiteOr(ty(hi), y))
 		}
 	}
 	if math.IsInf(xmin, 1) {
@@ -175,6 +191,12 @@ func (p Plot) Image() (*image.RGBA, error) {
 				continue
 			}
 			x1, y1 := px(x), py(y)
+			if lo, hi := s.errorBar(i); lo != hi {
+				top, bot := max(py(finiteOr(ty(hi), y)), top), min(py(finiteOr(ty(lo), y)), bottom)
+				Fill(img, image.Rect(x1, top, x1+1, bot+1), c)
+				Fill(img, image.Rect(x1-3, top, x1+4, top+1), c) // caps
+				Fill(img, image.Rect(x1-3, bot, x1+4, bot+1), c)
+			}
 			if s.Points {
 				Fill(img, image.Rect(x1-2, y1-2, x1+3, y1+3), c)
 			} else if prevOK {
@@ -198,6 +220,14 @@ func (p Plot) Image() (*image.RGBA, error) {
 		}
 	}
 	return img, nil
+}
+
+// finiteOr returns v, or def when v is NaN or infinite (the log of an error bar's bottom below 0).
+func finiteOr(v, def float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return def
+	}
+	return v
 }
 
 // line draws a 2-pixel-thick segment.

@@ -187,6 +187,57 @@ func TestPlotAndHTML(t *testing.T) {
 	}
 }
 
+// TestPlotErrorBars checks that a series with YErr draws a vertical bar of its colour from Y-YErr to Y+YErr
+// above and below each point, that the y range grows to hold it, and that a YErr of the wrong length is refused.
+func TestPlotErrorBars(t *testing.T) {
+	s := Series{Name: "mean", X: []float64{0, 1}, Y: []float64{0.5, 0.5}, Points: true}
+	plain, err := Plot{Series: []Series{s}, YFrom: 0, YTo: 1}.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.YErr = []float64{0.25, 0.25}
+	bars, err := Plot{Series: []Series{s}, YFrom: 0, YTo: 1}.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Palette[0]
+	column := func(img *image.RGBA) (n int) { // pixels of the series' colour in the column of the first point
+		for y := 0; y < img.Bounds().Dy(); y++ {
+			for x := 80; x < 95; x++ { // the first point: 5% of the x range (480 px) after the axis at 64
+				if img.RGBAAt(x, y) == c {
+					n++
+					break
+				}
+			}
+		}
+		return n
+	}
+	// Frame: top 44, bottom 316 (272 px for 1.0): the bar spans 0.5 of it, 136 px, against a 5 px dot.
+	if p, b := column(plain), column(bars); p > 6 || b < 130 || b > 140 {
+		t.Fatalf("rows coloured in the first point's column: %d without error bars, %d with (want about 136)", p, b)
+	}
+	// Without a fixed range, the axis holds the bars' ends.
+	free, err := Plot{Series: []Series{{X: []float64{0, 1}, Y: []float64{0.5, 0.5}, YErr: []float64{0, 0.4}}}}.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := -1
+	for y := 0; y < free.Bounds().Dy() && top < 0; y++ {
+		for x := 64; x < free.Bounds().Dx(); x++ {
+			if free.RGBAAt(x, y) == c {
+				top = y
+				break
+			}
+		}
+	}
+	if top < 44 || top > 60 {
+		t.Fatalf("the top of the error bar 0.5+0.4 is at row %d, want just below the frame's top (44)", top)
+	}
+	if _, err := (Plot{Series: []Series{{X: []float64{1, 2}, Y: []float64{1, 2}, YErr: []float64{1}}}}).Image(); err == nil {
+		t.Fatal("no error for an error bar per point missing")
+	}
+}
+
 func TestColorBarAndMarkCell(t *testing.T) {
 	bar := ColorBar(0, 0.5, 100)
 	if bar.Bounds().Dy() < 100 || bar.Bounds().Dx() < 20 {
