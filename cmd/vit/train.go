@@ -196,6 +196,7 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 	if err != nil {
 		return nil, nil, "", err
 	}
+	ds.WriteWarnings(stderr)
 	b, choice, err := backend.Open(stderr)
 	if err != nil {
 		return nil, nil, "", err
