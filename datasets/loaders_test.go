@@ -39,8 +39,12 @@ func TestDecodeOddImages(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "text.jpg"), []byte("<html>not an image</html>"))
 	writeFile(t, filepath.Join(dir, "empty.jpg"), nil)
 	writeFile(t, filepath.Join(dir, "cut.jpg"), readTestdata(t, "rgb.jpg")[:300])
+	if err := os.Mkdir(filepath.Join(dir, "folder.jpg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A folder given as an image said "unknown format (first bytes )".
 	for name, msg := range map[string]string{"text.jpg": "unknown format", "empty.jpg": "empty file",
-		"cut.jpg": "decoding jpeg"} {
+		"cut.jpg": "decoding jpeg", "folder.jpg": "folder.jpg is a folder, not an image"} {
 		_, err := DecodeFile(filepath.Join(dir, name))
 		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%s: got %v, want an error naming the file and saying %q", name, err, msg)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/vitnb/vitnb/vitnb/files"
@@ -46,11 +48,18 @@ func Resolve(ctx context.Context, name string, opts ResolveOptions) (string, err
 	if repo, ok := strings.CutPrefix(name, "hf:"); ok {
 		return resolveHub(ctx, repo, opts)
 	}
-	if st, err := os.Stat(name); err == nil {
+	st, statErr := os.Stat(name)
+	if statErr == nil {
 		if st.IsDir() {
 			return "", fmt.Errorf("%s is a folder: give the weights file in it (model.safetensors or .npz)", name)
 		}
 		return name, nil
+	}
+	if looksLikePath(name) { // not a catalog name: say what is wrong with the path, not the whole catalog
+		if pe, ok := statErr.(*fs.PathError); ok {
+			statErr = pe.Err
+		}
+		return "", fmt.Errorf("weights file %s: %w", name, statErr)
 	}
 	k, err := Lookup(name)
 	if err != nil {
@@ -79,3 +88,13 @@ var ErrName = errors.New("bad weights name")
 
 // ErrOffline is wrapped by the errors of Resolve when a file is missing and downloads are not allowed.
 var ErrOffline = errors.New("not in the cache and offline")
+
+// looksLikePath tells whether a weights name is a file path rather than a catalog name: it has a folder or a
+// weights file extension.
+func looksLikePath(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".npz", ".safetensors", ".bin", ".pth", ".pt", ".ckpt", ".h5", ".msgpack":
+		return true
+	}
+	return strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, '/')
+}
