@@ -22,6 +22,18 @@ func TestErrorsInOneLine(t *testing.T) {
 		{{"-weights", dir, "-image", img}, {dir + " is a folder: give the weights file in it"}},
 		{{"-weights", missing, "-image", img}, {"weights file " + missing + ": no such file or directory"}},
 	}
+	// A preprocessor_config.json with a zero std: the file is named, not each image.
+	hf := t.TempDir()
+	for _, name := range []string{"model.safetensors", "config.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "vitnb", "weights", "testdata", "hf", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeBytes(t, filepath.Join(hf, name), data)
+	}
+	writeBytes(t, filepath.Join(hf, "preprocessor_config.json"), []byte(`{"image_mean":[0.5,0.5,0.5],"image_std":[0,1,1]}`))
+	cases = append(cases, [2][]string{{"-weights", filepath.Join(hf, "model.safetensors"), "-image", img},
+		{"the preprocessing beside it: preprocessor_config.json: preprocessing: channel 0 has mean 0.5 and std 0"}})
 	if _, err := os.Stat("/dev/zero"); err == nil {
 		cases = append(cases, [2][]string{{"-weights", "/dev/zero", "-image", img},
 			{"/dev/zero is not a weights file but a device, a pipe or a socket"}})
@@ -43,5 +55,12 @@ func TestErrorsInOneLine(t *testing.T) {
 				t.Errorf("predict %q: %q lacks %q", c[0], lines[0], want)
 			}
 		}
+	}
+}
+
+func writeBytes(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

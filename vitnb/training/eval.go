@@ -94,7 +94,7 @@ func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, 
 		labels := tensors.MustCopyFlatData[int32](batch.Labels[0])
 		var outs []*tensors.Tensor
 		if err := catch(func() { outs = exec.MustCall(batch.Inputs[0], batch.Labels[0]) }); err != nil {
-			return nil, fmt.Errorf("evaluating: %w", err)
+			return nil, fmt.Errorf("evaluating: %w", vitnb.PlainBackendError(err))
 		}
 		logits := tensors.MustCopyFlatData[float32](outs[0])
 		lossSum += ScalarValue(outs[1])

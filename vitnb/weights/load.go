@@ -286,6 +286,10 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 		}
 	}
 
+	if info.Preprocessing, err = preprocessingFor(format, sc, cfg); err != nil {
+		return nil, fmt.Errorf("%s: the preprocessing beside it: %w", path, err)
+	}
+
 	// Write the store only now that everything was read.
 	prefix := "/" + strings.Trim(scopePath, "/")
 	if prefix != "/" {
@@ -304,7 +308,6 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 		}
 	}
 
-	info.Preprocessing = preprocessingFor(format, sc, cfg)
 	info.Labels = labelsFor(sc, cfg.NumClasses)
 	if cfg.NumClasses != ckpt.NumClasses {
 		info.Labels = nil

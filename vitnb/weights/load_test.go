@@ -517,3 +517,38 @@ func TestDTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestPreprocessingSidecarErrors: a preprocessor_config.json that a model cannot use is an error naming it when
+// the weights load; it was an error blamed on each image ("img.png: preprocessing: channel 0 has ... std 0"), or,
+// for a mean and std of 2 channels for an RGB model, ignored without a word.
+func TestPreprocessingSidecarErrors(t *testing.T) {
+	model, err := os.ReadFile("testdata/hf/model.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := os.ReadFile("testdata/hf/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pre, want := range map[string]string{
+		`{"image_mean":[0.5,0.5,0.5],"image_std":[0,0.5,0.5]}`: "preprocessor_config.json: preprocessing: channel 0 has mean 0.5 and std 0",
+		`{"image_mean":[0.5,0.5],"image_std":[0.5,0.5]}`:       "preprocessor_config.json: 2 means and 2 stds for a model of 3 channels",
+		`{"resample":9}`: "preprocessor_config.json: resample 9: want 2 (bilinear) or 3 (bicubic)",
+		`{"image_mean":[0.4,0.5,0.6],"image_std":[0.2,0.3,0.4],"resample":3}`: "",
+	} {
+		dir := t.TempDir()
+		for name, data := range map[string][]byte{"model.safetensors": model, "config.json": config, "preprocessor_config.json": []byte(pre)} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path := filepath.Join(dir, "model.safetensors")
+		_, info, err := Load(path, Options{})
+		switch {
+		case want == "" && (err != nil || info.Preprocessing.Resize != "bicubic" || info.Preprocessing.Std[2] != 0.4):
+			t.Errorf("%s: %v %+v", pre, err, info)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), path+": the preprocessing beside it: "+want)):
+			t.Errorf("%s: got %v, want %q", pre, err, want)
+		}
+	}
+}
