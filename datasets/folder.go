@@ -53,7 +53,8 @@ func (c *counted) String() string {
 // folderTally counts what the folder walker leaves out, for the warnings of LoadFolder and LoadImages.
 type folderTally struct {
 	hidden     counted // hidden files and folders (names starting with a dot)
-	other      counted // files without an image extension, and other things that are not regular files
+	other      counted // files without an image extension
+	special    counted // devices, pipes, sockets (a link to /dev/zero named x.png): not read
 	unreadable counted // folders that cannot be listed, links that lead nowhere
 	loops      counted // links back to a folder already walked
 }
@@ -66,6 +67,7 @@ func (t *folderTally) warnings(root string) []string {
 		what string
 	}{
 		{&t.other, "files without an image extension ignored"},
+		{&t.special, "devices, pipes or sockets ignored"},
 		{&t.hidden, "hidden files or folders ignored"},
 		{&t.unreadable, "folders or links that cannot be read skipped"},
 		{&t.loops, "links to a folder already walked (a loop) skipped"},
@@ -131,7 +133,9 @@ func walkImages(dir string, t *folderTally) ([]string, error) {
 				if err := walk(sub, false); err != nil {
 					return err
 				}
-			case mode.IsRegular() && IsImageFile(sub):
+			case !mode.IsRegular():
+				t.special.add(sub)
+			case IsImageFile(sub):
 				paths = append(paths, sub)
 			default:
 				t.other.add(sub)
@@ -266,6 +270,10 @@ func LoadFolder(dir string) (*Dataset, error) {
 		}
 		return nil, fmt.Errorf("image folder %s has no class folders (%s): want one sub-folder of images per class, "+
 			"as PATH/CLASS/*.jpg (or images:PATH for a folder of unlabelled images)", splitDirs[SplitTrain], what)
+	}
+	if len(ds.Classes) == 1 {
+		ds.Warnings = append(ds.Warnings, fmt.Sprintf("%s: one class only (%s): a classifier of one class always "+
+			"predicts it; give a folder per class", splitDirs[SplitTrain], ds.Classes[0]))
 	}
 	classIndex := map[string]int32{}
 	for i, c := range ds.Classes {

@@ -154,6 +154,9 @@ func TestLoadFolderLinks(t *testing.T) {
 	symlink(t, "..", filepath.Join(dir, "ant", "up"))                        // a loop: ant/up/ant/up/...
 	symlink(t, filepath.Join(dir, "ant"), filepath.Join(dir, "ant", "self")) // another
 	symlink(t, filepath.Join(dir, "nowhere"), filepath.Join(dir, "ant", "gone.png"))
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		symlink(t, "/dev/zero", filepath.Join(dir, "ant", "zero.png")) // endless: never read
+	}
 	ds, err := LoadFolder(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -164,8 +167,12 @@ func TestLoadFolderLinks(t *testing.T) {
 	}
 	w := strings.Join(ds.Warnings, "\n")
 	if !strings.Contains(w, "folders or links that cannot be read skipped: 1 ("+filepath.Join(dir, "ant", "gone.png")+")") ||
-		!strings.Contains(w, "links to a folder already walked (a loop) skipped: 2 (") {
+		!strings.Contains(w, "links to a folder already walked (a loop) skipped: 2 (") ||
+		strings.Contains(w, "files without an image extension") {
 		t.Errorf("warnings %q", ds.Warnings)
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil && !strings.Contains(w, "devices, pipes or sockets ignored: 1 (") {
+		t.Errorf("the link to /dev/zero: %q", ds.Warnings)
 	}
 	imgs, err := LoadImages(dir)
 	if err != nil || imgs.Splits[SplitAll].Len() != 7 {
@@ -309,7 +316,8 @@ func TestFolderEdgeCases(t *testing.T) {
 		dir := t.TempDir()
 		writeImages(t, filepath.Join(dir, "only"), 3)
 		ds, err := LoadFolder(dir)
-		if err != nil || len(ds.Classes) != 1 || ds.Splits[SplitTrain].Len() != 3 || len(ds.Warnings) != 0 {
+		if err != nil || len(ds.Classes) != 1 || ds.Splits[SplitTrain].Len() != 3 || len(ds.Warnings) != 1 ||
+			!strings.Contains(ds.Warnings[0], "one class only (only): a classifier of one class always predicts it") {
 			t.Fatalf("%v %v", ds, err)
 		}
 	})
