@@ -77,6 +77,8 @@ func decodeImage(r io.Reader) (image.Image, error) {
 	br := bufio.NewReader(r)
 	if _, err := br.Peek(1); err == io.EOF {
 		return nil, fmt.Errorf("empty file, not an image")
+	} else if err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
 	}
 	cfg, format, err := image.DecodeConfig(io.TeeReader(br, &head))
 	if err != nil {
@@ -159,6 +161,9 @@ func DecodeFile(path string) (*Pixels, error) {
 		return nil, fmt.Errorf("reading image: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s is a folder, not an image (images:%s reads every image in it)", path, path)
+	}
 	img, err := DecodeImage(f, path)
 	if err != nil {
 		return nil, err

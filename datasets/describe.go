@@ -77,6 +77,14 @@ func (ds *Dataset) Describe(w io.Writer) error {
 	return nil
 }
 
+// WriteWarnings writes the warnings of loading ds (Warnings), one line each, for commands that use a data set
+// rather than describe it.
+func (ds *Dataset) WriteWarnings(w io.Writer) {
+	for _, msg := range ds.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", msg)
+	}
+}
+
 // Captions names the images of a batch of a split: their class, or for unlabelled images their file name.
 func (ds *Dataset) Captions(split string, b *Batch) []string {
 	src, _ := ds.Split(split)

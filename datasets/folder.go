@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,55 +16,221 @@ var imageExtensions = map[string]bool{".jpg": true, ".jpeg": true, ".png": true,
 // IsImageFile tells whether a file name has an image extension (case-insensitive) and is not hidden.
 func IsImageFile(name string) bool {
 	base := filepath.Base(name)
-	return !strings.HasPrefix(base, ".") && imageExtensions[strings.ToLower(filepath.Ext(base))]
+	return !isHidden(base) && imageExtensions[strings.ToLower(filepath.Ext(base))]
 }
 
-// listImages returns the image files under dir (recursively, sorted) and the number of other files skipped.
-func listImages(dir string) (paths []string, skipped int, err error) {
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("listing %s: %w", p, err)
+// isHidden tells whether a file or folder name is hidden (starts with a dot), which the folder loaders ignore.
+func isHidden(name string) bool { return strings.HasPrefix(name, ".") }
+
+// namedExamples is how many file names a count of left-out files quotes (the first ones, in path order).
+const namedExamples = 3
+
+// counted is a count of files left out for one reason, with the first few of their paths.
+type counted struct {
+	n     int
+	first []string
+}
+
+func (c *counted) add(path string) {
+	c.n++
+	if len(c.first) < namedExamples {
+		c.first = append(c.first, path)
+	}
+}
+
+// String gives "N (e.g. a, b, c)" or "1 (a)".
+func (c *counted) String() string {
+	if c.n == 1 {
+		return fmt.Sprintf("1 (%s)", c.first[0])
+	}
+	more := ""
+	if c.n > len(c.first) {
+		more = ", ..."
+	}
+	return fmt.Sprintf("%d (%s%s)", c.n, strings.Join(c.first, ", "), more)
+}
+
+// folderTally counts what the folder walker leaves out, for the warnings of LoadFolder and LoadImages.
+type folderTally struct {
+	hidden     counted // hidden files and folders (names starting with a dot)
+	other      counted // files without an image extension
+	special    counted // devices, pipes, sockets (a link to /dev/zero named x.png): not read
+	unreadable counted // folders that cannot be listed, links that lead nowhere
+	loops      counted // links back to a folder already walked
+}
+
+// warnings returns one line per kind of file left out under root.
+func (t *folderTally) warnings(root string) []string {
+	var w []string
+	for _, k := range []struct {
+		c    *counted
+		what string
+	}{
+		{&t.other, "files without an image extension ignored"},
+		{&t.special, "devices, pipes or sockets ignored"},
+		{&t.hidden, "hidden files or folders ignored"},
+		{&t.unreadable, "folders or links that cannot be read skipped"},
+		{&t.loops, "links to a folder already walked (a loop) skipped"},
+	} {
+		if k.c.n > 0 {
+			w = append(w, fmt.Sprintf("%s: %s: %s", root, k.what, k.c.String()))
 		}
-		if d.IsDir() {
-			if p != dir && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
+	}
+	return w
+}
+
+// walkImages returns the image files under dir, recursively and sorted, as torchvision's ImageFolder finds them
+// (os.walk with followlinks=True): links to files and folders are followed, but a folder is walked once (a link
+// loop, or two links to one folder, is counted in t.loops instead of being walked forever). Hidden entries, files
+// without an image extension and folders that cannot be read are left out and counted in t; only dir itself must be
+// readable.
+func walkImages(dir string, t *folderTally) ([]string, error) {
+	seen := map[string]bool{}
+	var paths []string
+	var walk func(p string, top bool) error
+	walk = func(p string, top bool) error {
+		real, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			real, err = filepath.Abs(real)
+		}
+		if err != nil {
+			if top {
+				return fmt.Errorf("reading %s: %w", p, err)
 			}
+			t.unreadable.add(p)
 			return nil
 		}
-		if IsImageFile(p) {
-			paths = append(paths, p)
-		} else {
-			skipped++
+		if seen[real] {
+			t.loops.add(p)
+			return nil
+		}
+		seen[real] = true
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			if top {
+				return fmt.Errorf("reading %s: %w", p, err)
+			}
+			t.unreadable.add(p)
+			// ReadDir returns the entries it read before the error: walk them too.
+		}
+		for _, e := range entries {
+			sub := filepath.Join(p, e.Name())
+			if isHidden(e.Name()) {
+				t.hidden.add(sub)
+				continue
+			}
+			mode := e.Type()
+			if mode&os.ModeSymlink != 0 {
+				st, err := os.Stat(sub)
+				if err != nil {
+					t.unreadable.add(sub)
+					continue
+				}
+				mode = st.Mode().Type()
+			}
+			switch {
+			case mode.IsDir():
+				if err := walk(sub, false); err != nil {
+					return err
+				}
+			case !mode.IsRegular():
+				t.special.add(sub)
+			case IsImageFile(sub):
+				paths = append(paths, sub)
+			default:
+				t.other.add(sub)
+			}
 		}
 		return nil
-	})
+	}
+	if err := walk(dir, true); err != nil {
+		return nil, err
+	}
 	sort.Strings(paths)
-	return paths, skipped, err
+	return paths, nil
 }
 
-// classFolders returns the sorted names of the sub-folders of dir (torchvision's find_classes).
-func classFolders(dir string) ([]string, error) {
+// subFolders returns the sorted names of the folders in dir, links to folders included (torchvision's find_classes
+// with os.scandir, which follows links), and counts what else is there in t: hidden entries, and files, which no
+// class holds.
+func subFolders(dir string, t *folderTally) (names []string, files int, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading class folders: %w", err)
+		return nil, 0, fmt.Errorf("reading %s: %w", dir, err)
 	}
-	var names []string
 	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+		if isHidden(e.Name()) {
+			if t != nil {
+				t.hidden.add(filepath.Join(dir, e.Name()))
+			}
+			continue
+		}
+		if isDir(filepath.Join(dir, e.Name())) {
 			names = append(names, e.Name())
+		} else {
+			files++
 		}
 	}
 	sort.Strings(names)
-	return names, nil
+	return names, files, nil
+}
+
+// isDir tells whether path is a folder or a link to one.
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 // folderSplits maps the sub-folder names that LoadFolder recognises as splits.
 var folderSplits = map[string]string{"train": SplitTrain, "val": SplitVal, "validation": SplitVal, "test": SplitTest}
 
-// LoadFolder loads an ImageNet-style folder: one sub-folder per class (class names are the sorted folder names, as in
-// torchvision's ImageFolder), images anywhere below. If dir has a train/ sub-folder, each of train/, val/ (or
-// validation/) and test/ is a split with the classes of train/; else dir itself is the train split. Images stream
-// from disk. Empty class folders and non-image files are counted in Warnings.
+// splitLayout tells whether dir holds splits (train/ and maybe val/, validation/, test/, each with class folders)
+// rather than classes: it does when train/ has sub-folders and every folder beside it is a split. Otherwise train/,
+// val/ and test/ are classes like any other (a data set may well have a class "train"), said in a warning when one
+// is there.
+func splitLayout(dir string, folders []string) (bool, string) {
+	var splits, others []string
+	for _, f := range folders {
+		if _, ok := folderSplits[f]; ok {
+			splits = append(splits, f)
+		} else {
+			others = append(others, f)
+		}
+	}
+	if len(splits) == 0 {
+		return false, ""
+	}
+	trainClasses, _, _ := subFolders(filepath.Join(dir, "train"), nil)
+	switch {
+	case !isDir(filepath.Join(dir, "train")):
+		return false, fmt.Sprintf("%s: %s taken as class folders (there is no train/ folder of classes)", dir,
+			strings.Join(splits, ", "))
+	case len(others) > 0:
+		return false, fmt.Sprintf("%s: %s taken as class folders, not splits, since %s are there too", dir,
+			strings.Join(splits, ", "), quoteFew(others))
+	case len(trainClasses) == 0:
+		return false, fmt.Sprintf("%s: %s taken as class folders, not splits, since train/ has no class sub-folders",
+			dir, strings.Join(splits, ", "))
+	}
+	return true, ""
+}
+
+// quoteFew joins the first names of a list, saying how many there are beyond them.
+func quoteFew(names []string) string {
+	if len(names) <= namedExamples {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:namedExamples], ", "), len(names)-namedExamples)
+}
+
+// LoadFolder loads an ImageNet-style folder as torchvision's ImageFolder does: one sub-folder per class (class names
+// are the sorted folder names; a link to a folder is a class too), and a class's images are all the image files
+// below its folder, in sub-folders too, links followed. If dir holds only split folders, train/ with class folders
+// and maybe val/ (or validation/) and test/, each is a split with the classes of train/; else dir itself is the
+// train split, and a folder named train, val or test is a class like the others. Images stream from disk; one that
+// cannot be decoded is skipped when read, counted (see Config.SkipBad). Warnings say, one line each, with a count
+// and the first names: files and folders ignored (hidden, non-image, unreadable, link loops), files outside any
+// class folder, class folders without images.
 func LoadFolder(dir string) (*Dataset, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -75,23 +240,40 @@ func LoadFolder(dir string) (*Dataset, error) {
 		return nil, fmt.Errorf("image folder %s is not a folder", dir)
 	}
 	ds := &Dataset{Name: "folder:" + dir, Dir: dir, Origin: "folder " + dir, Splits: map[string]Source{}}
-	splitDirs := map[string]string{}
-	if exists(filepath.Join(dir, "train")) {
-		for sub, split := range folderSplits {
-			if p := filepath.Join(dir, sub); exists(p) {
-				splitDirs[split] = p
-			}
-		}
-	} else {
-		splitDirs[SplitTrain] = dir
-	}
-	ds.Classes, err = classFolders(splitDirs[SplitTrain])
+	top := &folderTally{}
+	folders, loose, err := subFolders(dir, top)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("image folder: %w", err)
+	}
+	splitDirs := map[string]string{SplitTrain: dir}
+	isSplits, note := splitLayout(dir, folders)
+	if note != "" {
+		ds.Warnings = append(ds.Warnings, note)
+	}
+	if isSplits {
+		for _, sub := range folders {
+			splitDirs[folderSplits[sub]] = filepath.Join(dir, sub)
+		}
+		if loose > 0 {
+			ds.Warnings = append(ds.Warnings, fmt.Sprintf("%s: %d files outside the split folders ignored", dir, loose))
+		}
+		ds.Warnings = append(ds.Warnings, top.warnings(dir)...)
+	}
+	ds.Classes, _, err = subFolders(splitDirs[SplitTrain], nil)
+	if err != nil {
+		return nil, fmt.Errorf("image folder: %w", err)
 	}
 	if len(ds.Classes) == 0 {
-		return nil, fmt.Errorf("image folder %s has no class sub-folders (want one folder of images per class)",
-			splitDirs[SplitTrain])
+		what := "it is empty"
+		if loose > 0 {
+			what = fmt.Sprintf("it has %d files but no folder", loose)
+		}
+		return nil, fmt.Errorf("image folder %s has no class folders (%s): want one sub-folder of images per class, "+
+			"as PATH/CLASS/*.jpg (or images:PATH for a folder of unlabelled images)", splitDirs[SplitTrain], what)
+	}
+	if len(ds.Classes) == 1 {
+		ds.Warnings = append(ds.Warnings, fmt.Sprintf("%s: one class only (%s): a classifier of one class always "+
+			"predicts it; give a folder per class", splitDirs[SplitTrain], ds.Classes[0]))
 	}
 	classIndex := map[string]int32{}
 	for i, c := range ds.Classes {
@@ -104,65 +286,80 @@ func LoadFolder(dir string) (*Dataset, error) {
 	sort.Strings(splits)
 	for _, split := range splits {
 		root := splitDirs[split]
-		names, err := classFolders(root)
+		t := &folderTally{}
+		names, loose, err := subFolders(root, t)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("image folder: %w", err)
+		}
+		if loose > 0 {
+			ds.Warnings = append(ds.Warnings, fmt.Sprintf("%s: %d files outside any class folder ignored", root, loose))
 		}
 		src := &FileSource{}
-		empty, skipped := 0, 0
+		var empty, unknown []string
 		for _, c := range names {
 			label, ok := classIndex[c]
 			if !ok {
-				ds.Warnings = append(ds.Warnings, fmt.Sprintf("%s: class folder %q is not in %s, skipped",
-					root, c, splitDirs[SplitTrain]))
+				unknown = append(unknown, c)
 				continue
 			}
-			paths, other, err := listImages(filepath.Join(root, c))
+			paths, err := walkImages(filepath.Join(root, c), t)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("image folder: %w", err)
 			}
-			skipped += other
 			if len(paths) == 0 {
-				empty++
-				ds.Warnings = append(ds.Warnings, fmt.Sprintf("class folder %s has no images",
-					filepath.Join(root, c)))
+				empty = append(empty, c)
 			}
 			for _, p := range paths {
 				src.Paths = append(src.Paths, p)
 				src.Labels = append(src.Labels, label)
 			}
 		}
-		if skipped > 0 {
-			ds.Warnings = append(ds.Warnings, fmt.Sprintf("%s: %d files without an image extension skipped",
-				root, skipped))
+		if len(unknown) > 0 {
+			ds.Warnings = append(ds.Warnings, fmt.Sprintf("%s: %d class folders that %s does not have skipped: %s",
+				root, len(unknown), splitDirs[SplitTrain], quoteFew(unknown)))
 		}
+		if len(empty) > 0 {
+			ds.Warnings = append(ds.Warnings, fmt.Sprintf("%s: %d of %d classes have no images: %s", root, len(empty),
+				len(names), quoteFew(empty)))
+		}
+		ds.Warnings = append(ds.Warnings, t.warnings(root)...)
 		if src.Len() == 0 {
-			return nil, fmt.Errorf("image folder %s: no images in any class folder", root)
+			return nil, fmt.Errorf("image folder %s: no images in any of its %d class folders (extensions %s)", root,
+				len(names), extensionList())
 		}
 		ds.Splits[split] = src
 	}
 	return ds, nil
 }
 
-// LoadImages loads every image under dir (recursively, sorted by path) as one unlabelled split SplitAll (labels
-// -1), for prediction on a user's own pictures. Files without an image extension are counted in Warnings.
+// extensionList names the image extensions the folder loaders read.
+func extensionList() string {
+	exts := make([]string, 0, len(imageExtensions))
+	for e := range imageExtensions {
+		exts = append(exts, e)
+	}
+	sort.Strings(exts)
+	return strings.Join(exts, " ")
+}
+
+// LoadImages loads every image under dir (recursively, links followed, sorted by path) as one unlabelled split
+// SplitAll (labels -1), for prediction on a user's own pictures. What is left out (hidden, non-image and unreadable
+// entries, link loops) is counted in Warnings.
 func LoadImages(dir string) (*Dataset, error) {
-	paths, skipped, err := listImages(dir)
+	t := &folderTally{}
+	paths, err := walkImages(dir, t)
 	if err != nil {
 		return nil, fmt.Errorf("image folder: %w", err)
 	}
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("image folder %s has no images (extensions .jpg .jpeg .png .bmp .tif .tiff .webp .gif)",
-			dir)
+		return nil, fmt.Errorf("image folder %s has no images (extensions %s)", dir, extensionList())
 	}
 	src := &FileSource{Paths: paths, Labels: make([]int32, len(paths))}
 	for i := range src.Labels {
 		src.Labels[i] = -1
 	}
 	ds := &Dataset{Name: "images:" + dir, Dir: dir, Origin: "folder " + dir, Splits: map[string]Source{SplitAll: src}}
-	if skipped > 0 {
-		ds.Warnings = append(ds.Warnings, fmt.Sprintf("%s: %d files without an image extension skipped", dir, skipped))
-	}
+	ds.Warnings = t.warnings(dir)
 	return ds, nil
 }
 

@@ -39,8 +39,12 @@ func TestDecodeOddImages(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "text.jpg"), []byte("<html>not an image</html>"))
 	writeFile(t, filepath.Join(dir, "empty.jpg"), nil)
 	writeFile(t, filepath.Join(dir, "cut.jpg"), readTestdata(t, "rgb.jpg")[:300])
+	if err := os.Mkdir(filepath.Join(dir, "folder.jpg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A folder given as an image said "unknown format (first bytes )".
 	for name, msg := range map[string]string{"text.jpg": "unknown format", "empty.jpg": "empty file",
-		"cut.jpg": "decoding jpeg"} {
+		"cut.jpg": "decoding jpeg", "folder.jpg": "folder.jpg is a folder, not an image"} {
 		_, err := DecodeFile(filepath.Join(dir, name))
 		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%s: got %v, want an error naming the file and saying %q", name, err, msg)
@@ -204,23 +208,26 @@ func TestLoadFolder(t *testing.T) {
 	if ds.Splits[SplitTrain].Len() != 7 || ds.Splits[SplitVal].Len() != 3 {
 		t.Errorf("train %d val %d", ds.Splits[SplitTrain].Len(), ds.Splits[SplitVal].Len())
 	}
-	if w := strings.Join(ds.Warnings, "\n"); !strings.Contains(w, "empty has no images") ||
-		!strings.Contains(w, "2 files without an image extension") {
+	if w := strings.Join(ds.Warnings, "\n"); !strings.Contains(w, "1 of 3 classes have no images: empty") ||
+		!strings.Contains(w, "files without an image extension ignored: 1 (") ||
+		!strings.Contains(w, "hidden files or folders ignored: 1 (") {
 		t.Errorf("warnings: %s", w)
 	}
-	// The broken file: an error naming it, or a counted skip with SkipBad.
-	p, _ := ds.Pipeline(SplitTrain, EvalConfig(8, 16))
+	// The broken file: an error naming it without SkipBad; with it (evaluation's default), left out and counted.
+	cfg := EvalConfig(8, 16)
+	cfg.SkipBad = false
+	p, _ := ds.Pipeline(SplitTrain, cfg)
 	for _, err := range p.Batches() {
 		if err == nil || !strings.Contains(err.Error(), "broken.jpg") {
 			t.Errorf("broken image: %v", err)
 		}
 	}
-	cfg := EvalConfig(8, 16)
+	cfg = EvalConfig(8, 16)
 	var warned []string
-	cfg.SkipBad, cfg.Warnf = true, func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }
+	cfg.Warnf = func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }
 	p, _ = ds.Pipeline(SplitTrain, cfg)
 	for b, err := range p.Batches() {
-		if err != nil || b.N != 7 {
+		if err != nil || b.N != 6 {
 			t.Fatalf("skip bad: %v", err)
 		}
 	}
@@ -233,7 +240,7 @@ func TestLoadFolder(t *testing.T) {
 		t.Errorf("images: %v", err)
 	}
 	if _, err := LoadFolder(filepath.Join(dir, "train", "empty")); err == nil ||
-		!strings.Contains(err.Error(), "no class sub-folders") {
+		!strings.Contains(err.Error(), "has no class folders (it is empty)") {
 		t.Errorf("no classes: %v", err)
 	}
 }

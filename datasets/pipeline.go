@@ -7,6 +7,8 @@ import (
 	"log"
 	"math/rand/v2"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -63,8 +65,10 @@ type Config struct {
 	// ReadAhead bounds how many batches are prepared ahead of the consumer (each batch is decoded by all Workers
 	// together, so memory holds at most ReadAhead+1 batches); 0 means 2.
 	ReadAhead int
-	// SkipBad replaces images that fail to load by the next example (counted in Skipped, one warning per file)
-	// instead of failing.
+	// SkipBad skips images that fail to load instead of failing, as torchvision users do with a forgiving loader:
+	// with Loop (training) such an image is replaced by the next example; without (evaluation) it is left out, each
+	// example used at most once, and batches are refilled from the following examples so that only the last one is
+	// short. Skips are counted (SkipReport) and the first few named in a warning each.
 	SkipBad bool
 	// Warnf receives warnings (bad images skipped); defaults to log.Printf.
 	Warnf func(format string, args ...any)
@@ -78,10 +82,38 @@ func TrainConfig(batchSize, size int, seed uint64) Config {
 		Loop: true, SkipBad: true}
 }
 
-// EvalConfig is the configuration for evaluation: one pass in order, no augmentation, last batch kept; an image that
-// fails to decode is an error (so that evaluation counts stay exact).
+// EvalConfig is the configuration for evaluation: one pass in order, no augmentation, last batch kept. An image that
+// fails to decode is left out and counted (SkipBad; SkipReport says how many and which), as in training, so that
+// one bad file does not void an evaluation; the counts of an evaluation are of the images it read.
 func EvalConfig(batchSize, size int) Config {
-	return Config{Name: "eval", BatchSize: batchSize, Size: size}
+	return Config{Name: "eval", BatchSize: batchSize, Size: size, SkipBad: true}
+}
+
+// SkipReport says which examples a pass of a Pipeline left out because they failed to load (Config.SkipBad).
+type SkipReport struct {
+	// Count is the number of examples skipped.
+	Count int
+	// First names the first few of them (those of the smallest indices) with the reason: "PATH: why".
+	First []string
+	// EmptyClasses are the labels of the classes all of whose examples were skipped, after a whole pass without
+	// Loop (none otherwise).
+	EmptyClasses []int32
+}
+
+// String says the report in one line ("" if nothing was skipped).
+func (r SkipReport) String() string {
+	if r.Count == 0 {
+		return ""
+	}
+	more := ""
+	if r.Count > len(r.First) {
+		more = "; ..."
+	}
+	s := fmt.Sprintf("%d images could not be read and were skipped (%s%s)", r.Count, strings.Join(r.First, "; "), more)
+	if len(r.EmptyClasses) > 0 {
+		s += fmt.Sprintf("; %d classes were left without any image (labels %v)", len(r.EmptyClasses), r.EmptyClasses)
+	}
+	return s
 }
 
 // Batch is one batch as plain Go slices.
@@ -97,14 +129,18 @@ type Batch struct {
 // Pipeline turns a Source into batches; it implements train.Dataset. Each call of Iter is one epoch (or an endless
 // stream with Loop); successive calls use successive epoch numbers for shuffling and augmentation.
 type Pipeline struct {
-	src      Source
-	cfg      Config
-	h, w, c  int
-	epoch    atomic.Int64
-	skipped  atomic.Int64
-	warnedMu sync.Mutex
-	warned   map[int]bool
-	norm     *normalizer
+	src     Source
+	cfg     Config
+	h, w, c int
+	epoch   atomic.Int64
+	norm    *normalizer
+	// skipMu guards the skips of the current pass: the report, the skips per label and whether the pass ended.
+	skipMu   sync.Mutex
+	skips    SkipReport
+	perLabel map[int32]int
+	skipped  map[int]bool
+	firstIdx []int
+	complete bool
 }
 
 var _ train.Dataset = (*Pipeline)(nil)
@@ -144,7 +180,7 @@ func NewPipeline(src Source, cfg Config) (*Pipeline, error) {
 	if cfg.Warnf == nil {
 		cfg.Warnf = log.Printf
 	}
-	p := &Pipeline{src: src, cfg: cfg, warned: map[int]bool{}}
+	p := &Pipeline{src: src, cfg: cfg}
 	p.h, p.w, p.c = cfg.Size, cfg.Size, cfg.Channels
 	if a, ok := nativeShape(src); ok {
 		if p.h == 0 {
@@ -194,8 +230,65 @@ func (p *Pipeline) Shape() (height, width, channels int) { return p.h, p.w, p.c 
 // Len is the number of examples of one epoch.
 func (p *Pipeline) Len() int { return p.src.Len() }
 
-// Skipped counts the images replaced because they failed to load (with SkipBad).
-func (p *Pipeline) Skipped() int64 { return p.skipped.Load() }
+// Skipped counts the images of the current (or last) pass that were skipped because they failed to load (with
+// SkipBad).
+func (p *Pipeline) Skipped() int64 { return int64(p.SkipReport().Count) }
+
+// SkipReport says which images of the current (or last) pass were skipped because they failed to load (with
+// SkipBad); EmptyClasses is filled once a pass without Loop has ended.
+func (p *Pipeline) SkipReport() SkipReport {
+	p.skipMu.Lock()
+	defer p.skipMu.Unlock()
+	r := p.skips
+	r.First = slices.Clone(r.First)
+	if p.complete && r.Count > 0 {
+		total := map[int32]int{}
+		for i := range p.src.Len() {
+			total[p.src.Label(i)]++
+		}
+		for l, n := range p.perLabel {
+			if l >= 0 && n == total[l] {
+				r.EmptyClasses = append(r.EmptyClasses, l)
+			}
+		}
+		slices.Sort(r.EmptyClasses)
+	}
+	return r
+}
+
+// startPass forgets the skips of the previous pass.
+func (p *Pipeline) startPass() {
+	p.skipMu.Lock()
+	defer p.skipMu.Unlock()
+	p.skips, p.perLabel, p.skipped, p.firstIdx, p.complete = SkipReport{}, map[int32]int{}, map[int]bool{}, nil, false
+}
+
+// skip counts example idx as skipped for err (once a pass, however often an endless stream meets it), and names
+// it in a warning if it is among the first few.
+func (p *Pipeline) skip(idx int, err error) {
+	p.skipMu.Lock()
+	defer p.skipMu.Unlock()
+	if p.skipped[idx] {
+		return
+	}
+	p.skipped[idx] = true
+	p.skips.Count++
+	p.perLabel[p.src.Label(idx)]++
+	// The report names the examples of the smallest indices, whatever order the workers met them in.
+	at, _ := slices.BinarySearch(p.firstIdx, idx)
+	if at < namedExamples {
+		p.firstIdx = slices.Insert(p.firstIdx, at, idx)
+		p.skips.First = slices.Insert(p.skips.First, at, err.Error())
+		if len(p.firstIdx) > namedExamples {
+			p.firstIdx, p.skips.First = p.firstIdx[:namedExamples], p.skips.First[:namedExamples]
+		}
+	}
+	if p.skips.Count <= namedExamples {
+		p.cfg.Warnf("%s: skipping an image that cannot be read: %v", p.cfg.Name, err)
+	} else if p.skips.Count == namedExamples+1 {
+		p.cfg.Warnf("%s: more images cannot be read: they are skipped and counted, not named", p.cfg.Name)
+	}
+}
 
 // Reset makes the next Iter start again from epoch 0.
 func (p *Pipeline) Reset() { p.epoch.Store(0) }
@@ -251,13 +344,22 @@ func (p *Pipeline) fill(items []item, dst []float32, labels []int32, index []int
 			if !p.cfg.SkipBad {
 				return fmt.Errorf("example %d (%s): %w", idx, p.src.Where(idx), err)
 			}
-			p.skipped.Add(1)
-			p.warnOnce(idx, err)
+			if where := p.src.Where(idx); !strings.Contains(err.Error(), where) {
+				err = fmt.Errorf("%s: %w", where, err)
+			}
+			p.skip(idx, err)
+			if !p.cfg.Loop {
+				break // left out: dropBad takes it out of the batch
+			}
 			if tries >= 100 || tries >= p.src.Len() {
-				return fmt.Errorf("too many images fail to load, last: %w", err)
+				return fmt.Errorf("%d images in a row fail to load, the last: %w", tries, err)
 			}
 			idx = (idx + 1) % p.src.Len()
 			pix, err = p.src.Load(idx)
+		}
+		if err != nil {
+			labels[k], index[k] = -1, -1
+			continue
 		}
 		if pix.Channels != 1 && pix.Channels != 3 {
 			return fmt.Errorf("example %d (%s): %d channels, want 1 or 3", idx, p.src.Where(idx), pix.Channels)
@@ -288,29 +390,86 @@ func (p *Pipeline) fill(items []item, dst []float32, labels []int32, index []int
 	return nil
 }
 
-func (p *Pipeline) warnOnce(idx int, err error) {
-	p.warnedMu.Lock()
-	defer p.warnedMu.Unlock()
-	if !p.warned[idx] {
-		p.warned[idx] = true
-		p.cfg.Warnf("datasets: skipping example %d (%s): %v (%d skipped so far)", idx, p.src.Where(idx), err,
-			p.skipped.Load())
-	}
-}
-
 // Batches returns the batches of the next epoch (endless with Loop) as Go slices, prepared in parallel.
 func (p *Pipeline) Batches() iter.Seq2[*Batch, error] {
-	return produce(p, func(items []item, fillAll fillFunc) (*Batch, error) {
+	batches := produce(p, func(items []item, fillAll fillFunc) (*Batch, error) {
 		n := len(items)
 		b := &Batch{N: n, Height: p.h, Width: p.w, Channels: p.c, Images: make([]float32, n*p.h*p.w*p.c),
 			Labels: make([]int32, n), Index: make([]int, n)}
 		return b, fillAll(b.Images, b.Labels, b.Index)
 	})
+	if p.dropsBad() {
+		return p.dropBad(batches)
+	}
+	return batches
+}
+
+// dropsBad tells whether examples that fail to load are left out of the batches (SkipBad without Loop).
+func (p *Pipeline) dropsBad() bool { return p.cfg.SkipBad && !p.cfg.Loop }
+
+// dropBad takes the examples left out (Index -1) out of the batches and refills them from the following ones, so
+// that every batch but the last is full (the model sees at most two batch shapes, as without skips).
+func (p *Pipeline) dropBad(batches iter.Seq2[*Batch, error]) iter.Seq2[*Batch, error] {
+	return func(yield func(*Batch, error) bool) {
+		per := p.h * p.w * p.c
+		var cur *Batch
+		for b, err := range batches {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if cur == nil && !slices.Contains(b.Index, -1) && b.N == p.cfg.BatchSize {
+				if !yield(b, nil) {
+					return
+				}
+				continue
+			}
+			for k := range b.N {
+				if b.Index[k] < 0 {
+					continue
+				}
+				if cur == nil {
+					cur = &Batch{Height: p.h, Width: p.w, Channels: p.c,
+						Images: make([]float32, 0, p.cfg.BatchSize*per)}
+				}
+				cur.Images = append(cur.Images, b.Images[k*per:(k+1)*per]...)
+				cur.Labels = append(cur.Labels, b.Labels[k])
+				cur.Index = append(cur.Index, b.Index[k])
+				if cur.N++; cur.N == p.cfg.BatchSize {
+					if !yield(cur, nil) {
+						return
+					}
+					cur = nil
+				}
+			}
+		}
+		p.skipMu.Lock()
+		p.complete = true
+		p.skipMu.Unlock()
+		if cur != nil && !p.cfg.DropRemainder {
+			yield(cur, nil)
+		}
+	}
 }
 
 // Iter implements train.Dataset: inputs are one float32 tensor [batch, height, width, channels] with values in
 // [-1, 1], labels one int32 tensor [batch].
 func (p *Pipeline) Iter() iter.Seq2[train.Batch, error] {
+	if p.dropsBad() {
+		return func(yield func(train.Batch, error) bool) {
+			for b, err := range p.Batches() {
+				if err != nil {
+					yield(train.Batch{}, err)
+					return
+				}
+				images := tensors.FromFlatDataAndDimensions(b.Images, b.N, p.h, p.w, p.c)
+				if !yield(train.Batch{Inputs: []*tensors.Tensor{images},
+					Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(b.Labels, b.N)}}, nil) {
+					return
+				}
+			}
+		}
+	}
 	return produce(p, func(items []item, fillAll fillFunc) (train.Batch, error) {
 		n := len(items)
 		images := tensors.FromShape(shapes.Make(dtypes.Float32, n, p.h, p.w, p.c))
@@ -353,6 +512,7 @@ func produce[T any](p *Pipeline, build func(items []item, fillAll fillFunc) (T, 
 	chunk := max(1, min(64, (p.cfg.BatchSize+2*workers-1)/(2*workers)))
 	per := p.h * p.w * p.c
 	return func(yield func(T, error) bool) {
+		p.startPass()
 		done := make(chan struct{})
 		work := make(chan func())
 		queue := make(chan chan result, p.cfg.ReadAhead)

@@ -283,9 +283,12 @@ func (d *Dataset) Split(name string) (Source, error) {
 	if s, ok := d.Splits[name]; ok && s.Len() > 0 {
 		return s, nil
 	}
-	names := d.SplitNames()
-	return nil, fmt.Errorf("%s: no split %q (or it is empty): the data set has %s", d.Name, name,
-		strings.Join(names, ", "))
+	why := ""
+	if name == SplitValidation {
+		why = " (a validation split is held out of train: a holdout fraction, vit's -holdout)"
+	}
+	return nil, fmt.Errorf("%s: no split %q (or it is empty)%s: the data set has %s", d.Name, name, why,
+		strings.Join(d.SplitNames(), ", "))
 }
 
 // SplitNames lists the non-empty splits, in the order train, validation, val, test, all.

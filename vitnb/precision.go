@@ -45,7 +45,7 @@ func CheckDType(b compute.Backend, cfg Config) error {
 	})
 	if err != nil {
 		err = fmt.Errorf("backend %s cannot run the model in %s (use float32, or an XLA backend for mixed precision): %w",
-			b.Name(), cfg.DType, err)
+			b.Name(), cfg.DType, PlainBackendError(err))
 	}
 	dtypeChecks.Store(key, err)
 	return err

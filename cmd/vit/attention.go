@@ -17,7 +17,7 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 	n := intFlag(fs, "n", 8, 1, classifier.EvalBatch, "number of images")
 	scale := intFlag(fs, "scale", 4, 1, 64, "pixel zoom of the picture")
 	out := fs.String("o", "attention.png", "PNG file to write")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
 	c, ds, _, err := openRun(*dir, &dataFlags{d: training.Data{Dataset: *data, Holdout: -1}}, true, stderr)

@@ -49,6 +49,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
-	fmt.Fprint(stdout, r)
-	return nil
+	_, err = fmt.Fprint(stdout, r)
+	return err
 }

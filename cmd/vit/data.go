@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb/files"
+	"github.com/vitnb/vitnb/vitnb/training"
 	"github.com/vitnb/vitnb/vitnb/viz"
 )
 
@@ -46,16 +48,14 @@ func runDataGet(args []string, stdout, stderr io.Writer) error {
 func runDataShow(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("data show", "NAME [-dir D] [-holdout F]", stderr)
 	dir := fs.String("dir", "", "cache folder (default "+datasets.DefaultDir()+")")
-	holdout := fs.Float64("holdout", 0, "fraction of train held out as validation (0: the paper's; negative: none)")
+	var d training.Data
+	fs.Func("holdout", "fraction of train held out as validation (default the paper's; -1: none)", d.SetHoldout)
 	pos, err := parseArgs(fs, args, 1, "one data set NAME")
 	if err != nil {
 		return err
 	}
-	if !(*holdout < 1) { // NaN too
-		return usageErrorf("-holdout must be below 1 (a fraction; negative for none), got %g", *holdout)
-	}
 	// Files that are not the published ones are shown (and counted as warnings), not refused.
-	ds, err := loadForCommand(pos[0], datasets.Options{Dir: *dir, Holdout: *holdout, KeepMismatched: true})
+	ds, err := loadForCommand(pos[0], datasets.Options{Dir: *dir, Holdout: d.Holdout, KeepMismatched: true})
 	if err != nil {
 		return err
 	}
@@ -84,9 +84,8 @@ func runDataSample(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *split == "" {
-		*split = ds.SplitNames()[0]
-	}
+	ds.WriteWarnings(stderr)
+	*split = cmp.Or(*split, ds.SplitNames()[0])
 	batch, captions, err := ds.Sample(*split, *n, *size, *augment, *seed, func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) })
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ func TestDataShowAndSampleFolder(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"classes:   3", "examples", "0 cat", "1 dog", "2 empty", "warnings:  1",
-		"has no images"} {
+		"1 of 3 classes have no images: empty"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)
 		}
@@ -128,8 +128,8 @@ func TestDataErrors(t *testing.T) {
 		{[]string{"show", "a", "b"}, 2, "want one data set NAME"},
 		{[]string{"show", "nope"}, 2, "unknown data set"},
 		{[]string{"list", "extra"}, 2, "takes no arguments"},
-		{[]string{"show", "mnist", "-holdout", "1.5"}, 2, "-holdout must be below 1"},
-		{[]string{"show", "mnist", "-holdout", "NaN"}, 2, "-holdout must be below 1"},
+		{[]string{"show", "mnist", "-holdout", "1.5"}, 2, "-holdout must be in [0, 1)"},
+		{[]string{"show", "mnist", "-holdout", "NaN"}, 2, "-holdout must be in [0, 1)"},
 		{[]string{"get", "folder:/x"}, 2, "nothing to download"},
 		{[]string{"sample", "mnist", "-n", "0"}, 2, `invalid value "0" for flag -n: want a whole number in 1..1024`},
 		{[]string{"sample", "mnist", "-bogus"}, 2, "flag provided but not defined"},

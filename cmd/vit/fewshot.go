@@ -19,7 +19,7 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 	seeds := intFlag(fs, "seeds", 3, 1, 1000, "draws of the training examples to average over")
 	pool := intFlag(fs, "pool", 5000, 0, math.MaxInt, "training examples whose representations are computed (drawn with seed 0; 0: all)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
 	var shots []int
@@ -52,7 +52,7 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	epochs := intFlag(fs, "epochs", 30, 1, 100000, "epochs of SGD for each fit")
 	lr := fs.Float64("lr", 0.1, "peak learning rate (cosine schedule, momentum 0.9)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
 	if !(*lr > 0) || *lr > 1e6 {

@@ -134,9 +134,8 @@ func lookup(args []string, stderr io.Writer) (command, []string, error) {
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "vit: Vision Transformers on GoMLX (https://arxiv.org/abs/2010.11929)")
-	fmt.Fprintln(w, "\nUsage: vit COMMAND [flags] [args]   (vit COMMAND -h for the flags of one)")
-	fmt.Fprintln(w, "\nCommands:")
+	fmt.Fprint(w, "vit: Vision Transformers on GoMLX (https://arxiv.org/abs/2010.11929)\n\n"+
+		"Usage: vit COMMAND [flags] [args]   (vit COMMAND -h for the flags of one)\n\nCommands:\n")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
 	}
@@ -209,13 +208,16 @@ func parseArgs(fs *flag.FlagSet, args []string, want int, what string) ([]string
 	return nil, usageErrorf("want %s, got %q", what, pos)
 }
 
-// parseFlags parses args with fs; errors other than -h become usage errors.
+// parseFlags parses args with fs; errors other than -h become usage errors, in one line (-h lists the flags).
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	if fs.SetOutput(out); errors.Is(err, flag.ErrHelp) {
+		usage()
+	} else if err != nil {
 		return usageErrorf("%v", err)
 	}
-	return nil
+	return err
 }

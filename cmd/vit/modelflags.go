@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,7 +32,7 @@ var modelFields = []struct{ flag, field, usage string }{
 	{"depth", "Depth", "number of encoder blocks"},
 	{"heads", "Heads", "attention heads"},
 	{"mlp", "MLPDim", "MLP hidden size"},
-	{"classes", "NumClasses", "number of classes of the head (0 keeps the preset's)"},
+	{"classes", "NumClasses", "number of classes of the head (0 keeps the preset's or the weights file's)"},
 	{"repr", "RepresentationSize", "pre-logits (representation) size, 0 for none"},
 	{"pooling", "Pooling", "token (class token) or gap (mean of tokens)"},
 	{"gelu", "GELU", "exact (timm, Hugging Face) or tanh (JAX) GELU"},
@@ -115,8 +116,8 @@ func (m *modelFlags) isGiven(name string) bool {
 func (m *modelFlags) configOn(cfg vitnb.Config) (vitnb.Config, error) {
 	dst, src := reflect.ValueOf(&cfg).Elem(), reflect.ValueOf(m.given)
 	for _, f := range modelFields {
-		if m.isGiven(f.flag) {
-			dst.FieldByName(f.field).Set(src.FieldByName(f.field))
+		if v := src.FieldByName(f.field); m.isGiven(f.flag) && (f.flag != "classes" || !v.IsZero()) { // -classes 0 keeps
+			dst.FieldByName(f.field).Set(v)
 		}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -138,14 +139,15 @@ func (m *modelFlags) weightsOptions(interp string) (weights.Options, error) {
 	if err := opts.Validate(); err != nil {
 		return opts, usageErrorf("%v", err)
 	}
-	return opts, m.weightsOnly()
+	return opts, m.only("-weights", "preset", "heads", "classes", "image-size", "gelu", "dtype", "ln-eps")
 }
 
-// weightsOnly refuses the model flags that would change an architecture read from a weights file.
-func (m *modelFlags) weightsOnly() error {
-	for _, name := range []string{"channels", "patch", "width", "depth", "mlp", "repr", "pooling"} {
-		if m.isGiven(name) {
-			return usageErrorf("-%s cannot be combined with -weights: the architecture comes from the weights file", name)
+// only refuses the model flags given but those named: source (-weights, -dir) gives the architecture, not they.
+func (m *modelFlags) only(source string, used ...string) error {
+	for _, f := range append(modelFields, struct{ flag, field, usage string }{flag: "preset"}) {
+		if m.isGiven(f.flag) && !slices.Contains(used, f.flag) {
+			return usageErrorf("-%s cannot be combined with %s: the architecture comes from %s (it takes %d model flags: %s)",
+				f.flag, source, strings.TrimPrefix(source, "-"), len(used), strings.Join(used, " "))
 		}
 	}
 	return nil

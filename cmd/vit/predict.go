@@ -16,7 +16,9 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", "", "a vitnb run folder to predict with (its newest checkpoint)")
 	posInterp := fs.String("pos-interp", "bilinear", "with -weights and another -image-size: position-embedding resampling, "+
 		"bilinear (vit_jax) or bicubic (timm)")
-	imagePath := fs.String("image", "", "image file to classify (JPEG, PNG, GIF, BMP, TIFF, WebP); more may follow the flags")
+	var images []string
+	fs.Func("image", "image file to classify (JPEG, PNG, GIF, BMP, TIFF, WebP); repeat it, or put more after the flags",
+		func(s string) error { images = append(images, s); return nil })
 	topK := intFlag(fs, "topk", 5, 1, 1000000, "number of best classes to print")
 	asJSON := fs.Bool("json", false, "print one JSON object per image (logits, top classes) instead of a table")
 	seed := fs.Int64("seed", 1, "seed of the random weights")
@@ -24,11 +26,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, interleave(fs, args)); err != nil {
 		return err
 	}
-	images := fs.Args()
-	if *imagePath != "" {
-		images = append([]string{*imagePath}, images...)
-	}
-	if len(images) == 0 {
+	if images = append(images, fs.Args()...); len(images) == 0 {
 		return usageErrorf("-image FILE is required")
 	}
 	o := classifier.Origin{Weights: *weightsName, Dir: *dir, Seed: *seed, BatchSize: *batch}
@@ -36,17 +34,16 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 		return usageErrorf("%v", err)
 	}
 	var err error
-	if *weightsName != "" {
-		if o.WeightsOptions, err = mf.weightsOptions(*posInterp); err != nil {
-			return err
-		}
-	} else if *dir == "" {
-		if o.Config, err = mf.config(); err != nil {
-			return err
-		}
-		if o.Config.NumClasses <= 0 {
-			return usageErrorf("-classes must be positive to predict, got %d", o.Config.NumClasses)
-		}
+	switch {
+	case *weightsName != "":
+		o.WeightsOptions, err = mf.weightsOptions(*posInterp)
+	case *dir != "":
+		err = mf.only("-dir") // the run's model
+	default:
+		o.Config, err = mf.config()
+	}
+	if err != nil {
+		return err
 	}
 	b, choice, err := backend.Open(stderr)
 	if err != nil {

@@ -26,8 +26,9 @@ func addDataFlags(fs *flag.FlagSet, def training.Data, batch int) *dataFlags {
 	d := &f.d
 	fs.StringVar(&d.Dataset, "data", cmp.Or(def.Dataset, "fashion-mnist"), "data set: "+strings.Join(datasets.Names(), ", ")+", folder:PATH")
 	fs.StringVar(&d.CacheDir, "data-dir", "", "data cache folder (default "+datasets.DefaultDir()+")")
-	fs.StringVar(&d.EvalSplit, "split", cmp.Or(def.EvalSplit, datasets.SplitTest), "split to evaluate on: test, validation (held out from train), val")
-	f.batch, d.TrainImages, d.PadCrop = batch, def.TrainImages, def.PadCrop
+	fs.StringVar(&d.EvalSplit, "split", cmp.Or(def.EvalSplit, datasets.SplitTest), "split to evaluate on: test, validation (held out from train: -holdout), val")
+	fs.Func("holdout", "fraction of train held out as the validation split (default the data set's, e.g. 0.02 for CIFAR; -1: none)", d.SetHoldout)
+	f.batch, d.TrainImages, d.PadCrop, d.Holdout = batch, def.TrainImages, def.PadCrop, def.Holdout
 	intVar(fs, &f.batch, "batch", 1, math.MaxInt, "batch size")
 	intVar(fs, &d.Workers, "workers", 0, 4096, "decoding workers (0: one per core)")
 	intVar(fs, &d.TrainImages, "max-train", 0, math.MaxInt, "use only this many training examples, drawn at random with -seed (0: all)")
@@ -111,10 +112,10 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	base := job.Model
 	switch {
 	case job.Weights != "":
-		if err := mf.weightsOnly(); err != nil {
+		if err := mf.only("-weights", "image-size", "classes"); err != nil {
 			return err
 		}
-		job.ImageSize = mf.given.ImageSize
+		job.ImageSize, job.Model.NumClasses = mf.given.ImageSize, mf.given.NumClasses
 	case job.From != "" && !mf.isGiven("preset"):
 		if base, err = training.ReadModelConfig(job.From); err != nil {
 			return err
@@ -133,7 +134,7 @@ func runTrain(mode string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if mf.isGiven("classes") && job.Model.NumClasses != len(ds.Classes) {
+	if mf.isGiven("classes") && job.Model.NumClasses != 0 && job.Model.NumClasses != len(ds.Classes) {
 		return usageErrorf("-classes %d, but %s has %d classes", job.Model.NumClasses, ds.Name, len(ds.Classes))
 	}
 	job.Model.NumClasses = len(ds.Classes)
@@ -163,7 +164,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	df := addDataFlags(fs, training.Data{}, 0) // -batch 0: chosen from the model and the available memory
 	dir := fs.String("dir", "", "run folder of a vitnb training (its config.json and last checkpoint)")
 	resultsPath := fs.String("results", "", "results file (default DIR/results-eval-DATA-SPLIT.json; read by the notebooks' benchmark table)")
-	if err := parseFlags(fs, interleave(fs, args)); err != nil {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
 	c, ds, name, err := openRun(*dir, df, true, stderr)
@@ -196,6 +197,7 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 	if err != nil {
 		return nil, nil, "", err
 	}
+	ds.WriteWarnings(stderr)
 	b, choice, err := backend.Open(stderr)
 	if err != nil {
 		return nil, nil, "", err

@@ -41,11 +41,10 @@ func weightsGet(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	var progress io.Writer = stderr
+	opts := weights.ResolveOptions{CacheDir: *cache, Mirror: *mirror, Offline: *offline, Progress: stderr}
 	if *quiet {
-		progress = nil
+		opts.Progress = nil
 	}
-	opts := weights.ResolveOptions{CacheDir: *cache, Mirror: *mirror, Offline: *offline, Progress: progress}
 	path, err := weights.Resolve(ctx, name, opts)
 	if errors.Is(err, weights.ErrName) {
 		return usageErrorf("%v", err)

@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/backend"
+	"github.com/vitnb/vitnb/vitnb/files"
 	"github.com/vitnb/vitnb/vitnb/training"
 )
 
@@ -108,13 +110,11 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 	if err := cfg.CheckMemoryOn(b, opts.Batch, opts.Mode == "train"); err != nil {
 		return nil, err
 	}
-	if opts.CPUProfile == nil && opts.CPUProfilePath != "" {
-		f, err := os.Create(opts.CPUProfilePath)
-		if err != nil {
-			return nil, fmt.Errorf("CPU profile: %w", err)
-		}
-		defer f.Close()
-		opts.CPUProfile = f
+	// The profile is gathered in memory (some kB) and written at the end, so that a failed write is an error
+	// (pprof ignores them) and a file of the user's is replaced only by a whole profile (files.WriteAtomic).
+	var profile *bytes.Buffer
+	if opts.CPUProfile != nil || opts.CPUProfilePath != "" {
+		profile = &bytes.Buffer{}
 	}
 	attention, attentionWhy, err := backend.AttentionFor(b, backend.AttentionAuto)
 	if err != nil {
@@ -134,8 +134,8 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if opts.CPUProfile != nil {
-		if err := pprof.StartCPUProfile(opts.CPUProfile); err != nil {
+	if profile != nil {
+		if err := pprof.StartCPUProfile(profile); err != nil {
 			return nil, fmt.Errorf("CPU profile: %w", err)
 		}
 	}
@@ -148,8 +148,11 @@ func Run(b compute.Backend, cfg vitnb.Config, opts Options) (*Result, error) {
 		steps++
 	}
 	elapsed, cpu := time.Since(start), cpuTime()-cpuStart
-	if opts.CPUProfile != nil {
+	if profile != nil {
 		pprof.StopCPUProfile()
+		if err := writeProfile(profile.Bytes(), opts); err != nil {
+			return nil, err
+		}
 	}
 	flops := cfg.FLOPs()
 	factor := 1.0
@@ -286,4 +289,22 @@ func PeakRSS() float64 {
 		}
 	}
 	return 0
+}
+
+// writeProfile writes a CPU profile to opts.CPUProfile, else to the file opts.CPUProfilePath (atomically).
+func writeProfile(profile []byte, opts Options) error {
+	write := func(w io.Writer) error {
+		_, err := w.Write(profile)
+		return err
+	}
+	var err error
+	if opts.CPUProfile != nil {
+		err = write(opts.CPUProfile)
+	} else {
+		err = files.WriteAtomic(opts.CPUProfilePath, write)
+	}
+	if err != nil {
+		return fmt.Errorf("CPU profile: %w", err)
+	}
+	return nil
 }

@@ -65,4 +65,11 @@ func TestRunCPUProfilePath(t *testing.T) {
 		!strings.Contains(err.Error(), "CPU profile") {
 		t.Errorf("profile into a folder: %v", err)
 	}
+	// A profile that cannot be written is an error (pprof ignores write errors: this reported success).
+	if _, err := os.Stat("/dev/full"); err == nil {
+		if _, err := Run(b, cfg, Options{Mode: "infer", Batch: 2, MinSteps: 1, CPUProfilePath: "/dev/full"}); err == nil ||
+			!strings.Contains(err.Error(), "CPU profile: writing /dev/full: ") {
+			t.Errorf("profile into /dev/full: %v", err)
+		}
+	}
 }

@@ -121,6 +121,7 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 			return nil, err
 		}
 	}
+	ds.WriteWarnings(out)
 	c, init, err := startingPoint(b, job, ds, out)
 	if err != nil {
 		return nil, err
@@ -183,6 +184,9 @@ func Train(b compute.Backend, job training.Job, opts TrainOptions) (*Classifier,
 	wall := time.Since(start)
 	c.Run.TrainSeconds, c.Run.Checkpoint = wall.Seconds(), run.LastCheckpoint()
 	fmt.Fprintf(out, "trained %d steps in %s\n", run.Step()-startStep, wall.Round(time.Second))
+	if skipped := trainData.SkipReport(); skipped.Count > 0 {
+		fmt.Fprintf(out, "training: %s\n", skipped)
+	}
 	m, err := c.Evaluate(evalData)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 
+	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
 )
 
@@ -28,7 +29,15 @@ type Metrics struct {
 	PerClass []float64 `json:"per_class"`
 	// Confusion[true][predicted] counts examples.
 	Confusion [][]int `json:"confusion"`
+	// Skipped counts the images of the data that could not be read and were left out (datasets.Config.SkipBad),
+	// SkippedImages names the first few and why, EmptyClasses the classes left without any image by the skips.
+	Skipped       int      `json:"skipped,omitempty"`
+	SkippedImages []string `json:"skipped_images,omitempty"`
+	EmptyClasses  []int32  `json:"empty_classes,omitempty"`
 }
+
+// skipReporter is evaluation data that leaves out the images it cannot read and says which (datasets.Pipeline).
+type skipReporter interface{ SkipReport() datasets.SkipReport }
 
 // Evaluate runs the model in store (inference mode: no dropout) over every batch of data and returns its loss
 // (cross-entropy without smoothing), top-1 and top-5 accuracy, per-class accuracy and confusion matrix.
@@ -87,7 +96,7 @@ func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, 
 		labels := tensors.MustCopyFlatData[int32](batch.Labels[0])
 		var outs []*tensors.Tensor
 		if err := catch(func() { outs = exec.MustCall(batch.Inputs[0], batch.Labels[0]) }); err != nil {
-			return nil, fmt.Errorf("evaluating: %w", err)
+			return nil, fmt.Errorf("evaluating: %w", vitnb.PlainBackendError(err))
 		}
 		logits := tensors.MustCopyFlatData[float32](outs[0])
 		lossSum += ScalarValue(outs[1])
@@ -113,6 +122,13 @@ func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, 
 		m.Examples += len(labels)
 		for _, t := range append(outs, append(batch.Inputs, batch.Labels...)...) {
 			_ = t.FinalizeAll()
+		}
+	}
+	if r, ok := data.(skipReporter); ok {
+		report := r.SkipReport()
+		m.Skipped, m.SkippedImages, m.EmptyClasses = report.Count, report.First, report.EmptyClasses
+		if m.Examples == 0 && report.Count > 0 {
+			return nil, fmt.Errorf("no image of the evaluation data could be read: %s", report)
 		}
 	}
 	if m.Examples == 0 {
@@ -182,6 +198,9 @@ func (m *Metrics) WriteTable(w io.Writer, data string, className func(int) strin
 	}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "%s: %d examples, top-1 %.2f%%, top-5 %.2f%%, loss %.4f\n", data, m.Examples, 100*m.Top1, 100*m.Top5, m.Loss)
+	if m.Skipped > 0 {
+		fmt.Fprintln(&buf, datasets.SkipReport{Count: m.Skipped, First: m.SkippedImages, EmptyClasses: m.EmptyClasses}.String()+": not counted above")
+	}
 	if len(m.PerClass) <= 20 && len(m.Confusion) == len(m.PerClass) {
 		tw := tabwriter.NewWriter(&buf, 0, 0, 1, ' ', tabwriter.AlignRight)
 		fmt.Fprint(tw, "class\taccuracy\t")

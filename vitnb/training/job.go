@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vitnb/vitnb/datasets"
@@ -75,7 +76,31 @@ type Data struct {
 
 // Load loads the data set (datasets.Load) from the cache folder, with the validation hold-out.
 func (d Data) Load() (*datasets.Dataset, error) {
+	if err := d.checkHoldout(); err != nil {
+		return nil, err
+	}
 	return datasets.Load(d.Dataset, datasets.Options{Dir: d.CacheDir, Holdout: d.Holdout})
+}
+
+// SetHoldout parses a validation hold-out fraction (vit's -holdout) into d.Holdout, after checking it.
+func (d *Data) SetHoldout(s string) error {
+	h, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		h = math.NaN()
+	}
+	if err := (Data{Holdout: h}).checkHoldout(); err != nil {
+		return err
+	}
+	d.Holdout = h
+	return nil
+}
+
+// checkHoldout checks the validation hold-out fraction.
+func (d Data) checkHoldout() error {
+	if h := d.Holdout; math.IsNaN(h) || (h != -1 && (h < 0 || h >= 1)) {
+		return fmt.Errorf("-holdout must be in [0, 1) (or -1 for none), got %g", h)
+	}
+	return nil
 }
 
 // Augmentation describes the training augmentation for results files: "none", or its parts joined by "+".
@@ -136,8 +161,8 @@ func (j Job) Validate() error {
 		return fmt.Errorf("-max-train must not be negative, got %d", d.TrainImages)
 	case d.EvalImages < 0:
 		return fmt.Errorf("the number of evaluation images must not be negative, got %d", d.EvalImages)
-	case !finite(d.Holdout) || (d.Holdout != -1 && (d.Holdout < 0 || d.Holdout >= 1)):
-		return fmt.Errorf("-holdout must be in [0, 1) (or -1 for none), got %g", d.Holdout)
+	case d.checkHoldout() != nil:
+		return d.checkHoldout()
 	case !finite(d.CropAreaMin) || d.CropAreaMin < 0 || d.CropAreaMin > 1:
 		return fmt.Errorf("-crop-min must be in (0, 1] (0 for the default %g), got %g", datasets.DefaultCropAreaMin, d.CropAreaMin)
 	case d.PadCrop < 0:

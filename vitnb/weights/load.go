@@ -96,7 +96,8 @@ type Loaded struct {
 	Notes []string
 }
 
-// MismatchError lists every key of a checkpoint that does not fit the model, in one error.
+// MismatchError holds every key of a checkpoint that does not fit the model; its message is one line, with the
+// counts and the first keys of each kind.
 type MismatchError struct {
 	Path   string
 	Format Format
@@ -109,20 +110,26 @@ type MismatchError struct {
 	Misshaped []string
 }
 
-// Error lists every problem, one per line.
+// Error says the mismatch in one line: the counts, and the first two keys of each kind (a checkpoint of another
+// size has hundreds: `vit weights info` describes the file).
 func (e *MismatchError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: the %s checkpoint does not fit %s: %d missing, %d unexpected, %d mis-shaped keys",
-		e.Path, e.Format, e.Config, len(e.Missing), len(e.Unexpected), len(e.Misshaped))
+	var parts []string
 	for _, list := range []struct {
 		what string
 		keys []string
 	}{{"missing", e.Missing}, {"unexpected", e.Unexpected}, {"mis-shaped", e.Misshaped}} {
-		for _, k := range list.keys {
-			fmt.Fprintf(&b, "\n  %s: %s", list.what, k)
+		if len(list.keys) == 0 {
+			continue
 		}
+		shown, more := list.keys, ""
+		if len(shown) > 2 {
+			shown, more = shown[:2], fmt.Sprintf(", and %d more", len(shown)-2)
+		}
+		parts = append(parts, fmt.Sprintf("%d %s (%s: %s%s)", len(list.keys), list.what, list.what,
+			strings.Join(shown, "; "+list.what+": "), more))
 	}
-	return b.String()
+	return fmt.Sprintf("%s: the %s checkpoint does not fit %s: keys %s", e.Path, e.Format, e.Config,
+		strings.Join(parts, ", "))
 }
 
 // Load reads the checkpoint at path into a new store, each variable at "/"+name (the root scope, as
@@ -279,6 +286,10 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 		}
 	}
 
+	if info.Preprocessing, err = preprocessingFor(format, sc, cfg); err != nil {
+		return nil, fmt.Errorf("%s: the preprocessing beside it: %w", path, err)
+	}
+
 	// Write the store only now that everything was read.
 	prefix := "/" + strings.Trim(scopePath, "/")
 	if prefix != "/" {
@@ -297,7 +308,6 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 		}
 	}
 
-	info.Preprocessing = preprocessingFor(format, sc, cfg)
 	info.Labels = labelsFor(sc, cfg.NumClasses)
 	if cfg.NumClasses != ckpt.NumClasses {
 		info.Labels = nil

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -293,9 +294,11 @@ func TestMismatchReport(t *testing.T) {
 		t.Errorf("counts: %d missing, %d unexpected, %d mis-shaped:\n%s", len(me.Missing), len(me.Unexpected), len(me.Misshaped), msg)
 	}
 
-	// A file of another size: checked against a preset, every tensor is mis-shaped and the extra blocks missing.
+	// A file of another size: checked against a preset, every tensor is mis-shaped and the extra blocks missing,
+	// said in one line (it was one line per key: 150 for `predict -weights micro.safetensors -preset B/16`).
 	_, _, err = Load("testdata/timm.safetensors", Options{Preset: "Ti/16"})
-	if !errors.As(err, &me) || len(me.Misshaped) == 0 || len(me.Missing) == 0 {
+	if !errors.As(err, &me) || len(me.Misshaped) == 0 || len(me.Missing) == 0 || strings.Contains(err.Error(), "\n") ||
+		!strings.Contains(err.Error(), fmt.Sprintf("%d missing (missing: ", len(me.Missing))) || len(err.Error()) > 800 {
 		t.Errorf("Ti/16 preset on a width-24 file: %v", err)
 	}
 }
@@ -361,6 +364,9 @@ func TestBadFiles(t *testing.T) {
 		{f8, []string{`"patch_embed.proj.weight"`, "F8_E4M3"}},
 		{lying, []string{`"embedding/bias"`, "<f4[99]"}},
 		{filepath.Join(dir, "absent.npz"), []string{"no such file"}},
+		// A folder and a device: "too short (4096 bytes)" and "only -8 bytes follow" before.
+		{dir, []string{"is not a weights file but a folder: give the weights file in it"}},
+		{"/dev/zero", []string{"is not a weights file but a device, a pipe or a socket"}},
 	} {
 		_, _, err := Load(tc.path, Options{Heads: 3})
 		if err == nil {
@@ -508,6 +514,41 @@ func TestDTypes(t *testing.T) {
 		_ = f.close()
 		if d := maxAbsDiff(got, want); d > 0.01 {
 			t.Errorf("%s: values differ by %g", dt, d)
+		}
+	}
+}
+
+// TestPreprocessingSidecarErrors: a preprocessor_config.json that a model cannot use is an error naming it when
+// the weights load; it was an error blamed on each image ("img.png: preprocessing: channel 0 has ... std 0"), or,
+// for a mean and std of 2 channels for an RGB model, ignored without a word.
+func TestPreprocessingSidecarErrors(t *testing.T) {
+	model, err := os.ReadFile("testdata/hf/model.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := os.ReadFile("testdata/hf/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pre, want := range map[string]string{
+		`{"image_mean":[0.5,0.5,0.5],"image_std":[0,0.5,0.5]}`: "preprocessor_config.json: preprocessing: channel 0 has mean 0.5 and std 0",
+		`{"image_mean":[0.5,0.5],"image_std":[0.5,0.5]}`:       "preprocessor_config.json: 2 means and 2 stds for a model of 3 channels",
+		`{"resample":9}`: "preprocessor_config.json: resample 9: want 2 (bilinear) or 3 (bicubic)",
+		`{"image_mean":[0.4,0.5,0.6],"image_std":[0.2,0.3,0.4],"resample":3}`: "",
+	} {
+		dir := t.TempDir()
+		for name, data := range map[string][]byte{"model.safetensors": model, "config.json": config, "preprocessor_config.json": []byte(pre)} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path := filepath.Join(dir, "model.safetensors")
+		_, info, err := Load(path, Options{})
+		switch {
+		case want == "" && (err != nil || info.Preprocessing.Resize != "bicubic" || info.Preprocessing.Std[2] != 0.4):
+			t.Errorf("%s: %v %+v", pre, err, info)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), path+": the preprocessing beside it: "+want)):
+			t.Errorf("%s: got %v, want %q", pre, err, want)
 		}
 	}
 }

@@ -17,36 +17,53 @@ import (
 type Preprocessing = datasets.Preprocessing
 
 // preprocessingFor returns the pipeline of a checkpoint: mean = std = 0.5 (Google's and Hugging Face's ViTs,
-// and timm's augreg ones) unless the sidecar files say otherwise.
-func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) Preprocessing {
+// and timm's augreg ones) unless the sidecar files say otherwise. What they say must be usable for a model of
+// cfg's channels (a mean and a std per channel, std > 0, a bilinear or bicubic filter, a crop in [0, 1]): else the
+// error names the file, instead of a later one blamed on each image.
+func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) (Preprocessing, error) {
 	p := datasets.ReferencePreprocessing(cfg.ImageSize, cfg.Channels)
-	set := func(mean, std []float64) {
-		if len(mean) == cfg.Channels && len(std) == cfg.Channels {
-			for i := range mean {
-				p.Mean[i], p.Std[i] = float32(mean[i]), float32(std[i])
-			}
-		}
-	}
 	if f == FormatTimm {
 		p.Resize = datasets.ResizeBicubic
 	}
 	if sc == nil {
-		return p
+		return p, nil
+	}
+	check := func(file string, mean, std []float64) error {
+		if mean == nil && std == nil {
+			return p.Check(cfg.Channels)
+		}
+		if len(mean) != cfg.Channels || len(std) != cfg.Channels {
+			return fmt.Errorf("%s: %d means and %d stds for a model of %d channels", file, len(mean), len(std), cfg.Channels)
+		}
+		for i := range mean {
+			p.Mean[i], p.Std[i] = float32(mean[i]), float32(std[i])
+		}
+		if err := p.Check(cfg.Channels); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		return nil
 	}
 	if pc := sc.PretrainedCfg; pc != nil {
-		set(pc.Mean, pc.Std)
 		p.CropPct = pc.CropPct
 		if pc.Interpolation != "" {
 			p.Resize = pc.Interpolation
 		}
-	}
-	if pp := sc.preprocessorHF; pp != nil {
-		set(pp.ImageMean, pp.ImageStd)
-		if pp.Resample != nil { // PIL codes: 2 bilinear, 3 bicubic.
-			p.Resize = map[int]string{0: "nearest", 2: "bilinear", 3: "bicubic"}[*pp.Resample]
+		if err := check("config.json (pretrained_cfg)", pc.Mean, pc.Std); err != nil {
+			return p, err
 		}
 	}
-	return p
+	if pp := sc.preprocessorHF; pp != nil {
+		if pp.Resample != nil { // PIL codes: 2 bilinear, 3 bicubic.
+			p.Resize = map[int]string{0: "nearest", 2: "bilinear", 3: "bicubic"}[*pp.Resample]
+			if p.Resize == "" {
+				return p, fmt.Errorf("preprocessor_config.json: resample %d: want 2 (bilinear) or 3 (bicubic)", *pp.Resample)
+			}
+		}
+		if err := check("preprocessor_config.json", pp.ImageMean, pp.ImageStd); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
 }
 
 //go:embed imagenet_classes.txt

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/vitnb/vitnb/vitnb/files"
@@ -46,13 +48,20 @@ func Resolve(ctx context.Context, name string, opts ResolveOptions) (string, err
 	if repo, ok := strings.CutPrefix(name, "hf:"); ok {
 		return resolveHub(ctx, repo, opts)
 	}
-	if st, err := os.Stat(name); err == nil {
+	st, statErr := os.Stat(name)
+	if statErr == nil {
 		if st.IsDir() {
 			return "", fmt.Errorf("%s is a folder: give the weights file in it (model.safetensors or .npz)", name)
 		}
 		return name, nil
 	}
 	k, err := Lookup(name)
+	if err != nil && looksLikePath(name) { // say what is wrong with the path, not the whole catalog
+		if pe, ok := statErr.(*fs.PathError); ok {
+			statErr = pe.Err
+		}
+		return "", fmt.Errorf("weights file %s: %w", name, statErr)
+	}
 	if err != nil {
 		return "", fmt.Errorf("%s is neither a file, a known checkpoint (vit weights list) nor hf:ORG/NAME: %w", name,
 			err)
@@ -79,3 +88,25 @@ var ErrName = errors.New("bad weights name")
 
 // ErrOffline is wrapped by the errors of Resolve when a file is missing and downloads are not allowed.
 var ErrOffline = errors.New("not in the cache and offline")
+
+// looksLikePath tells whether a weights name that is no catalog name was meant as a file path: it has a weights
+// file extension, starts as a path does (/, ./, ../, ~), or names a file in a folder that exists.
+func looksLikePath(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".npz", ".safetensors", ".bin", ".pth", ".pt", ".ckpt", ".h5", ".msgpack":
+		return true
+	}
+	for _, p := range []string{"/", "./", "../", "~"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	dir := filepath.Dir(name)
+	return dir != "." && isDir(dir)
+}
+
+// isDir tells whether path is a folder.
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}

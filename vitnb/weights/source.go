@@ -45,6 +45,14 @@ func openSource(path string) (source, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		_ = f.Close()
+		what := "a device, a pipe or a socket"
+		if st.IsDir() {
+			what = "a folder: give the weights file in it (model.safetensors or .npz)"
+		}
+		return nil, "", fmt.Errorf("%s is not a weights file but %s", path, what)
+	}
 	var magic [8]byte
 	n, _ := io.ReadFull(f, magic[:])
 	_ = f.Close()
