@@ -239,7 +239,11 @@ func (m *Metrics) writeMostConfused(w io.Writer, className func(int) string) {
 	}
 	parts := make([]string, len(worst))
 	for i, c := range worst {
-		parts[i] = fmt.Sprintf("%s taken for %s %d times", className(c[0]), className(c[1]), c[2])
+		times := fmt.Sprintf("%d times", c[2])
+		if c[2] == 1 {
+			times = "once"
+		}
+		parts[i] = fmt.Sprintf("%s taken for %s %s", className(c[0]), className(c[1]), times)
 	}
 	fmt.Fprintf(w, "%d classes (per-class accuracy and confusion matrix in the results file); most confused: %s\n",
 		m.Classes(), strings.Join(parts, ", "))
