@@ -32,6 +32,11 @@ func ReadCurve(dir string) ([]StepRecord, error) {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
 		}
+		if r.Eval != nil {
+			if err := r.Eval.check(); err != nil {
+				return nil, fmt.Errorf("%s line %d: %w", path, line, err)
+			}
+		}
 		byStep[r.Step] = r
 	}
 	if err := sc.Err(); err != nil {

@@ -27,8 +27,12 @@ type Metrics struct {
 	Top5     float64 `json:"top5"`
 	// PerClass is the accuracy of each true class (NaN-free: 0 for classes without examples).
 	PerClass []float64 `json:"per_class"`
-	// Confusion[true][predicted] counts examples.
-	Confusion [][]int `json:"confusion"`
+	// Confusion[true][predicted] counts examples, for at most DenseConfusionMax classes (nil above: see
+	// ConfusionCells). Count, Cells and ConfusionView read either form.
+	Confusion [][]int `json:"confusion,omitempty"`
+	// ConfusionCells lists the non-zero counts of the confusion matrix as [true, predicted, count], ordered by true
+	// then predicted class, for more than DenseConfusionMax classes (instead of Confusion).
+	ConfusionCells [][3]int `json:"confusion_cells,omitempty"`
 	// Skipped counts the images of the data that could not be read and were left out (datasets.Config.SkipBad),
 	// SkippedImages names the first few and why, EmptyClasses the classes left without any image by the skips.
 	Skipped       int      `json:"skipped,omitempty"`
@@ -80,10 +84,8 @@ func NewNetEvalExec(b compute.Backend, store *model.Store, net Net) (*model.Exec
 
 // EvaluateWith is Evaluate with an executable of NewEvalExec for a model of that many classes.
 func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, error) {
-	m := &Metrics{Confusion: make([][]int, classes), PerClass: make([]float64, classes)}
-	for i := range m.Confusion {
-		m.Confusion[i] = make([]int, classes)
-	}
+	m := &Metrics{}
+	confusion := newConfusionCounter(classes)
 	top5 := 0
 	lossSum := 0.0
 	for batch, err := range data.Iter() {
@@ -117,7 +119,7 @@ func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, 
 			if rank < 5 {
 				top5++
 			}
-			m.Confusion[label][Predicted(row)]++
+			confusion.add(int(label), Predicted(row))
 		}
 		m.Examples += len(labels)
 		for _, t := range append(outs, append(batch.Inputs, batch.Labels...)...) {
@@ -134,17 +136,7 @@ func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, 
 	if m.Examples == 0 {
 		return nil, fmt.Errorf("the evaluation data set is empty")
 	}
-	hits := 0
-	for c := range classes {
-		total := 0
-		for _, n := range m.Confusion[c] {
-			total += n
-		}
-		hits += m.Confusion[c][c]
-		if total > 0 {
-			m.PerClass[c] = float64(m.Confusion[c][c]) / float64(total)
-		}
-	}
+	hits := confusion.fill(m)
 	m.Top1 = float64(hits) / float64(m.Examples)
 	m.Top5 = float64(top5) / float64(m.Examples)
 	m.Loss = lossSum / float64(m.Examples)
@@ -191,17 +183,24 @@ func Predicted[T float32 | float64](row []T) int {
 }
 
 // WriteTable writes the metrics of data (e.g. "fashion-mnist/test") as `vit eval` prints them: accuracy and loss
-// on one line, then, for at most 20 classes, each class's accuracy and its row of the confusion matrix.
+// on one line, the images left out when some could not be read, then, for at most 20 classes, each class's
+// accuracy and its row of the confusion matrix; for more, a line with the classes most often taken for another
+// (the matrix is in the results file).
 func (m *Metrics) WriteTable(w io.Writer, data string, className func(int) string) error {
 	if w == nil {
 		return errors.New("writing the metrics: no writer (nil)")
+	}
+	if className == nil {
+		className = func(c int) string { return fmt.Sprint(c) }
 	}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "%s: %d examples, top-1 %.2f%%, top-5 %.2f%%, loss %.4f\n", data, m.Examples, 100*m.Top1, 100*m.Top5, m.Loss)
 	if m.Skipped > 0 {
 		fmt.Fprintln(&buf, datasets.SkipReport{Count: m.Skipped, First: m.SkippedImages, EmptyClasses: m.EmptyClasses}.String()+": not counted above")
 	}
-	if len(m.PerClass) <= 20 && len(m.Confusion) == len(m.PerClass) {
+	if m.Classes() > 20 {
+		m.writeMostConfused(&buf, className)
+	} else {
 		tw := tabwriter.NewWriter(&buf, 0, 0, 1, ' ', tabwriter.AlignRight)
 		fmt.Fprint(tw, "class\taccuracy\t")
 		for i := range m.PerClass {
@@ -209,13 +208,9 @@ func (m *Metrics) WriteTable(w io.Writer, data string, className func(int) strin
 		}
 		fmt.Fprintln(tw)
 		for c, acc := range m.PerClass {
-			name := fmt.Sprint(c)
-			if className != nil {
-				name = className(c)
-			}
-			fmt.Fprintf(tw, "%s\t%.1f%%\t", name, 100*acc)
-			for _, n := range m.Confusion[c] {
-				fmt.Fprintf(tw, "%d\t", n)
+			fmt.Fprintf(tw, "%s\t%.1f%%\t", className(c), 100*acc)
+			for p := range m.PerClass {
+				fmt.Fprintf(tw, "%d\t", m.Count(c, p))
 			}
 			fmt.Fprintln(tw)
 		}

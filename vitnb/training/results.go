@@ -71,8 +71,9 @@ func WriteResults(path string, r *Results) error {
 	return WriteJSONAtomic(path, r)
 }
 
-// MaxResultsSize bounds a results file that ReadResults reads: 256 MiB (the confusion matrix of many classes is
-// stored sparse, see Metrics).
+// MaxResultsSize bounds a results file that ReadResults reads: 256 MiB. The confusion matrix of more than
+// DenseConfusionMax classes is stored sparse (Metrics.ConfusionCells), so a file grows with the examples evaluated:
+// about 70 bytes per non-zero cell.
 const MaxResultsSize = 256 << 20
 
 // ReadResults reads a results file (at most MaxResultsSize bytes).
@@ -87,6 +88,9 @@ func ReadResults(path string) (*Results, error) {
 	}
 	if r.Command == "" || r.Metrics == nil {
 		return nil, fmt.Errorf("%s is not a results file: no command or no metrics", path)
+	}
+	if err := r.Metrics.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
 }

@@ -5,6 +5,8 @@ import (
 	"image"
 	"image/color"
 	"math"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // Blues maps t in [0, 1] (clipped) from white to dark blue, as matplotlib's "Blues" colour map that confusion
@@ -20,7 +22,8 @@ func Blues(t float64) color.RGBA {
 // classes with its count, shaded by the count's share of the true class's examples (Blues: white 0, dark blue
 // 1), true classes as rows (names on the left), predicted classes as columns (names written upwards on top),
 // and each true class's accuracy (recall) in a last column. classes names the classes (missing names are
-// numbers); title goes on top.
+// numbers); title goes on top. A matrix too large to draw (files.CheckPicture: about 170 classes) is an error:
+// show fewer classes (training.Metrics.ConfusionView).
 func ConfusionMatrix(counts [][]int, classes []string, title string) (*image.RGBA, error) {
 	n := len(counts)
 	if n == 0 {
@@ -58,6 +61,10 @@ func ConfusionMatrix(counts [][]int, classes []string, title string) (*image.RGB
 	top := titleSpace + FontHeight + 6 + nameW + 6 // axis title, upward column names
 	w := max(left+n*cell+accW+pad, TextWidth(title)+2*pad)
 	h := top + n*cell + pad
+	if err := files.CheckPicture(float64(w)*float64(h), fmt.Sprintf("viz: a confusion matrix of %d classes (%dx%d)", n, w, h),
+		"show fewer classes (training.Metrics.ConfusionView gives the most confused ones)"); err != nil {
+		return nil, err
+	}
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	Fill(img, img.Bounds(), White)
 	Label(img, (w-TextWidth(title))/2, 4, title, Black)

@@ -59,6 +59,15 @@ func TestConfusionMatrix(t *testing.T) {
 	if _, err := ConfusionMatrix(counts, []string{"a", "b", "c"}, ""); err == nil {
 		t.Error("no error for 3 names of 2 classes")
 	}
+
+	// 300 classes would be a picture of 10,000 x 10,000 pixels (400 MB): refused before drawing, in one line.
+	large := make([][]int, 300)
+	for i := range large {
+		large[i] = make([]int, 300)
+	}
+	if _, err := ConfusionMatrix(large, nil, ""); err == nil || !strings.Contains(err.Error(), "300 classes") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a 300-class matrix: %v, want one line refusing it", err)
+	}
 }
 
 func TestRotateCCW(t *testing.T) {
