@@ -165,13 +165,19 @@ func loadCheckpointFile(dir, base string, store *model.Store) error {
 		return fmt.Errorf("metadata %s: %w", base+checkpoint.JsonNameSuffix, err)
 	}
 	binPath := filepath.Join(dir, base+checkpoint.BinDataSuffix)
-	bin, err := os.ReadFile(binPath)
-	if err != nil {
-		return err
-	}
 	total, err := checkpointSize(header.Variables)
 	if err != nil {
 		return fmt.Errorf("%s: %w", binPath, err)
+	}
+	if avail, source, ok := files.HostMemory(); ok {
+		if err := files.NotEnoughMemory(2*float64(total), avail, source, binPath+": its variables and their copy",
+			"this checkpoint cannot be loaded here"); err != nil {
+			return err
+		}
+	}
+	bin, err := files.ReadLimited(binPath, maxDataFileSize(total))
+	if err != nil {
+		return err
 	}
 	if bin, err = uncompressCheckpoint(bin, total); err != nil {
 		return fmt.Errorf("%s: %w", binPath, err)
@@ -239,6 +245,14 @@ func checkpointSize(vars []struct {
 		pos += n
 	}
 	return pos, nil
+}
+
+// maxDataFileSize bounds the data file of a checkpoint whose metadata lists total bytes of variables: the bytes
+// themselves, or their gzip stream, which deflate keeps within 5 bytes per 64 KiB stored block of its input (a
+// tenth of the 1/1024 allowed here), plus the headers. Anything larger (a link to /dev/zero, a file that grows)
+// is refused before it is read whole.
+func maxDataFileSize(total int) int64 {
+	return int64(total) + int64(total)/1024 + 4096
 }
 
 // gomlxBinHeader starts a compressed GoMLX checkpoint data file: the header, a length byte, the name of the

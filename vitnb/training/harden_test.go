@@ -422,19 +422,29 @@ func TestDamagedCheckpoints(t *testing.T) {
 	}
 	cases := map[string]struct {
 		meta, bin []byte
+		link      string // the data file is a symbolic link to this instead
 		want      string
 	}{
-		"huge dimensions": {[]byte(huge), bin, "in the metadata, want"},
-		"cut data":        {meta, bin[:len(bin)/2], "decompressing"},
-		"no data":         {meta, nil, ""},
-		"bad json":        {meta[:len(meta)/2], bin, "metadata"},
+		"huge dimensions": {meta: []byte(huge), bin: bin, want: "in the metadata, want"},
+		"cut data":        {meta: meta, bin: bin[:len(bin)/2], want: "decompressing"},
+		"no data":         {meta: meta, want: ""},
+		"bad json":        {meta: meta[:len(meta)/2], bin: bin, want: "metadata"},
+		// A data file far larger than its metadata describes is refused before it is read whole: a link to
+		// /dev/zero passed 2 GB and died "fatal error: out of memory" with a stack trace.
+		"data is /dev/zero": {meta: meta, link: "/dev/zero", want: "larger than"},
+		"padded data":       {meta: meta, bin: append(slices.Clone(bin), make([]byte, 128<<20)...), want: "larger than"},
 	}
 	for name, c := range cases {
 		d := t.TempDir()
 		if err := os.WriteFile(filepath.Join(d, names[0]+checkpoint.JsonNameSuffix), c.meta, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(d, names[0]+checkpoint.BinDataSuffix), c.bin, 0o644); err != nil {
+		binPath := filepath.Join(d, names[0]+checkpoint.BinDataSuffix)
+		if c.link != "" {
+			if err := os.Symlink(c.link, binPath); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.WriteFile(binPath, c.bin, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		var n uint64
