@@ -91,6 +91,38 @@ func TestRunFolderLock(t *testing.T) {
 	_ = r.Close()
 }
 
+// TestLockFileLink: a run folder's lock file that is a symbolic link (to someone's file, to /dev/zero) or a folder
+// is refused in one line naming it, and what it points to is left as it was: the lock was taken on the link's
+// target, which was emptied (a pretrain into a folder whose lock linked to ~/thesis.tex left it empty).
+func TestLockFileLink(t *testing.T) {
+	victim := filepath.Join(t.TempDir(), "thesis.tex")
+	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, plant := range map[string]func(lock string) error{
+		"link to a file": func(lock string) error { return os.Symlink(victim, lock) },
+		"link nowhere":   func(lock string) error { return os.Symlink(filepath.Join(t.TempDir(), "none"), lock) },
+		"folder":         func(lock string) error { return os.Mkdir(lock, 0o755) },
+	} {
+		dir := t.TempDir()
+		lock := filepath.Join(dir, LockFile)
+		if err := plant(lock); err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewRun(testBackend(t), Config{Model: tinyModel(), BatchSize: 16, Dir: dir, Output: io.Discard,
+			Optimizer: OptimizerConfig{LearningRate: 1e-3, TotalSteps: 2}})
+		if err == nil {
+			_ = r.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), lock) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: got %v, want one line naming %s", name, err, lock)
+		}
+		if data, _ := os.ReadFile(victim); string(data) != "precious" {
+			t.Fatalf("%s: the link's target now holds %q", name, data)
+		}
+	}
+}
+
 // storeValues returns every variable of a store but the progress metrics, by path, as raw bytes.
 func storeValues(t *testing.T, s *model.Store) map[string][]byte {
 	t.Helper()
