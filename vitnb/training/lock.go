@@ -43,8 +43,14 @@ func lockDir(dir string) (*dirLock, error) {
 	// The lock file is emptied and written: one that is not a plain file (a link to someone's file, to /dev/zero)
 	// is refused before it is opened, and checked again once open (it may have been swapped in between).
 	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a plain file (%s) but vitnb's lock file of the run folder; remove it or use another folder",
-			path, st.Mode().Type())
+		what := "not a plain file"
+		switch {
+		case st.Mode()&os.ModeSymlink != 0:
+			what = "a symbolic link"
+		case st.IsDir():
+			what = "a folder"
+		}
+		return nil, fmt.Errorf("%s is %s, not vitnb's lock file of the run folder; remove it or use another folder", path, what)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
