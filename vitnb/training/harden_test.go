@@ -425,6 +425,40 @@ func TestCheckpointPolicy(t *testing.T) {
 	}
 }
 
+// TestLostMetadataFallback: when the newest checkpoint's data file has lost its metadata (a save that did not
+// finish, a removed .json), loading the one before is said, as for a damaged one: it was used without a word.
+func TestLostMetadataFallback(t *testing.T) {
+	dir := t.TempDir()
+	r, err := runFor(t, dir, 20, false, &stripes{seed: 1, batch: 16}, func(c *Config) { c.Output = io.Discard })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.Close()
+	names, _ := listCheckpoints(dir)
+	if len(names) < 2 {
+		t.Fatalf("checkpoints %v: want 2", names)
+	}
+	newest, older := names[len(names)-1], names[len(names)-2]
+	if err := os.Remove(filepath.Join(dir, newest+checkpoint.JsonNameSuffix)); err != nil {
+		t.Fatal(err)
+	}
+	_, ck, err := LoadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Name != older || !strings.Contains(ck.Fallback, "checkpoint "+newest+" cannot be read") ||
+		!strings.Contains(ck.Fallback, "falling back to "+older) {
+		t.Errorf("loaded %s with fallback %q: want %s, saying that %s has no metadata", ck.Name, ck.Fallback, older, newest)
+	}
+	// With no complete checkpoint left, the error names the data file that lost its metadata.
+	for _, name := range names[:len(names)-1] {
+		_ = os.Remove(filepath.Join(dir, name+checkpoint.JsonNameSuffix))
+	}
+	if _, _, err := LoadRun(dir); err == nil || !strings.Contains(err.Error(), newest) {
+		t.Errorf("no metadata left: got %v, want an error naming %s", err, newest)
+	}
+}
+
 // TestDamagedCheckpoints: checkpoints whose metadata lies about the data, or whose data is cut or corrupt, are
 // refused with a line naming the file, before any tensor of the claimed size is allocated.
 func TestDamagedCheckpoints(t *testing.T) {
