@@ -71,6 +71,16 @@ func TestSidecarMustDescribeTheWeights(t *testing.T) {
 		"resolution":                 {func(m map[string]any) { m["pretrained_cfg"].(map[string]any)["input_size"] = []int{3, 32, 32} }, "input_size [3 32 32], the weights [3 16 16]"},
 		"3 class names":              {func(m map[string]any) { m["label_names"] = []string{"a", "b", "c"} }, "label_names: classes 3, the weights 5"},
 		"12 class names":             {func(m map[string]any) { m["label_names"] = make([]string, 12) }, "label_names: classes 12, the weights 5"},
+		// timm options that change what the model computes, which vitnb does not implement and the weights do not
+		// show in their names: each was loaded as a plain ViT without a word.
+		"relu":            {func(m map[string]any) { args(m)["act_layer"] = "relu" }, `model_args act_layer "relu"`},
+		"no qkv bias":     {func(m map[string]any) { args(m)["qkv_bias"] = false }, "model_args qkv_bias false"},
+		"register tokens": {func(m map[string]any) { args(m)["reg_tokens"] = 4 }, "model_args reg_tokens 4"},
+		"no_embed_class":  {func(m map[string]any) { args(m)["no_embed_class"] = true }, "model_args no_embed_class true"},
+		"pre_norm":        {func(m map[string]any) { args(m)["pre_norm"] = true }, "model_args pre_norm true"},
+		"layer scale":     {func(m map[string]any) { args(m)["init_values"] = 1e-5 }, "model_args init_values 0.00001"},
+		"qk_norm":         {func(m map[string]any) { args(m)["qk_norm"] = true }, "model_args qk_norm true"},
+		"rms norm":        {func(m map[string]any) { args(m)["norm_layer"] = "rmsnorm" }, `model_args norm_layer "rmsnorm"`},
 	}
 	for name, c := range cases {
 		edit(c.change)
