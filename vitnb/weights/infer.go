@@ -41,6 +41,7 @@ type sidecar struct {
 	PretrainedCfg  *timmPretrained `json:"pretrained_cfg"`
 	ModelArgs      map[string]any  `json:"model_args"`
 	preprocessorHF *hfPreprocessor
+	ppPath         string // preprocessor_config.json's path, "" if absent.
 }
 
 type timmPretrained struct {
@@ -80,7 +81,7 @@ func readSidecar(weightsPath string) (*sidecar, error) {
 		if err := json.Unmarshal(data, pp); err != nil {
 			return nil, fmt.Errorf("%s: %w", ppPath, err)
 		}
-		sc.preprocessorHF = pp
+		sc.preprocessorHF, sc.ppPath = pp, ppPath
 	}
 	return sc, nil
 }

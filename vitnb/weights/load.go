@@ -297,7 +297,9 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 		}
 	}
 
-	info.Preprocessing = preprocessingFor(format, sc, cfg)
+	if info.Preprocessing, err = preprocessingFor(format, sc, cfg); err != nil {
+		return nil, err
+	}
 	info.Labels = labelsFor(sc, cfg.NumClasses)
 	if cfg.NumClasses != ckpt.NumClasses {
 		info.Labels = nil

@@ -1,8 +1,10 @@
 package weights
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,36 +19,47 @@ import (
 type Preprocessing = datasets.Preprocessing
 
 // preprocessingFor returns the pipeline of a checkpoint: mean = std = 0.5 (Google's and Hugging Face's ViTs,
-// and timm's augreg ones) unless the sidecar files say otherwise.
-func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) Preprocessing {
+// and timm's augreg ones) unless the sidecar files say otherwise. A mean or std there must have one value per
+// channel, or equal values (a grey model's [0.5, 0.5, 0.5]), which stand for every channel: anything else is an
+// error naming the file, not a list dropped for the default.
+func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) (Preprocessing, error) {
 	p := datasets.ReferencePreprocessing(cfg.ImageSize, cfg.Channels)
-	set := func(mean, std []float64) {
-		if len(mean) == cfg.Channels && len(std) == cfg.Channels {
-			for i := range mean {
-				p.Mean[i], p.Std[i] = float32(mean[i]), float32(std[i])
-			}
+	set := func(dst []float32, values []float64, file, field string) error {
+		switch {
+		case len(values) == 0:
+			return nil
+		case len(values) != len(dst) && slices.Min(values) != slices.Max(values):
+			return fmt.Errorf("%s: %s %v: %d values for %d channels", file, field, values, len(values), len(dst))
 		}
+		for i := range dst {
+			dst[i] = float32(values[min(i, len(values)-1)])
+		}
+		return nil
 	}
 	if f == FormatTimm {
 		p.Resize = datasets.ResizeBicubic
 	}
 	if sc == nil {
-		return p
+		return p, nil
 	}
 	if pc := sc.PretrainedCfg; pc != nil {
-		set(pc.Mean, pc.Std)
+		if err := cmp.Or(set(p.Mean, pc.Mean, sc.path, "pretrained_cfg mean"), set(p.Std, pc.Std, sc.path, "pretrained_cfg std")); err != nil {
+			return p, err
+		}
 		p.CropPct = pc.CropPct
 		if pc.Interpolation != "" {
 			p.Resize = pc.Interpolation
 		}
 	}
 	if pp := sc.preprocessorHF; pp != nil {
-		set(pp.ImageMean, pp.ImageStd)
+		if err := cmp.Or(set(p.Mean, pp.ImageMean, sc.ppPath, "image_mean"), set(p.Std, pp.ImageStd, sc.ppPath, "image_std")); err != nil {
+			return p, err
+		}
 		if pp.Resample != nil { // PIL codes: 2 bilinear, 3 bicubic.
 			p.Resize = map[int]string{0: "nearest", 2: "bilinear", 3: "bicubic"}[*pp.Resample]
 		}
 	}
-	return p
+	return p, nil
 }
 
 //go:embed imagenet_classes.txt

@@ -141,3 +141,63 @@ func TestSidecarMustDescribeTheWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestSidecarMeanStd: a mean or std in config.json (timm's pretrained_cfg) or preprocessor_config.json (Hugging
+// Face's image_mean, image_std) that does not have one value per channel is an error naming it, unless its values
+// are all equal (a grey model's [0.5, 0.5, 0.5]): it was dropped without a word, and the default 0.5 used instead.
+func TestSidecarMeanStd(t *testing.T) {
+	store, info, err := Load("testdata/timm.safetensors", Options{Heads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.safetensors")
+	if err := SaveTimm(path, store, "/", info.Config); err != nil {
+		t.Fatal(err)
+	}
+	configPath := filepath.Join(dir, "config.json")
+	if err := WriteTimmConfig(configPath, info.Config, info.Preprocessing, nil); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		mean, std []float64
+		want      string // "" for no error, with wantMean
+		wantMean  float32
+	}{
+		"two means for three channels": {mean: []float64{0.4, 0.5}, std: []float64{0.2, 0.2, 0.2}, want: "pretrained_cfg mean [0.4 0.5]: 2 values for 3 channels"},
+		"one std of two":               {mean: []float64{0.4, 0.5, 0.6}, std: []float64{0.2, 0.3}, want: "pretrained_cfg std [0.2 0.3]: 2 values for 3 channels"},
+		"one value for all":            {mean: []float64{0.25}, std: []float64{0.5}, wantMean: 0.25},
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(good, &m); err != nil {
+			t.Fatal(err)
+		}
+		pc := m["pretrained_cfg"].(map[string]any)
+		pc["mean"], pc["std"] = c.mean, c.std
+		writeJSONFile(t, configPath, m)
+		_, loaded, err := Load(path, Options{})
+		switch {
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), configPath)):
+			t.Errorf("%s: got %v, want an error naming %s and containing %q", name, err, configPath, c.want)
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case c.want == "" && loaded.Preprocessing.Mean[2] != c.wantMean:
+			t.Errorf("%s: mean %v, want %v for each channel", name, loaded.Preprocessing.Mean, c.wantMean)
+		}
+	}
+
+	// Hugging Face's preprocessor_config.json.
+	hfDir := t.TempDir()
+	copyFile(t, "testdata/hf/model.safetensors", filepath.Join(hfDir, "model.safetensors"))
+	copyFile(t, "testdata/hf/config.json", filepath.Join(hfDir, "config.json"))
+	ppPath := filepath.Join(hfDir, "preprocessor_config.json")
+	writeJSONFile(t, ppPath, map[string]any{"image_mean": []float64{0.485, 0.456}, "image_std": []float64{0.229, 0.224, 0.225}})
+	if _, _, err := Load(filepath.Join(hfDir, "model.safetensors"), Options{}); err == nil ||
+		!strings.Contains(err.Error(), ppPath) || !strings.Contains(err.Error(), "image_mean [0.485 0.456]: 2 values for 3 channels") {
+		t.Errorf("preprocessor_config.json with 2 means: got %v", err)
+	}
+}
