@@ -479,3 +479,46 @@ func TestMixedPrecision(t *testing.T) {
 		t.Errorf("bfloat16 logits differ from float32 by %.4g (logits up to %.3g), want at most 5%%", maxDiff, scale)
 	}
 }
+
+// TestConfigZeroAndNaN: the methods of a Config that Validate refuses (the zero Config, zero heads or patch size,
+// an invalid dtype) return without panicking (they divided by zero, or asked an invalid dtype its size), and NaN
+// rates and epsilons are refused by Validate (NaN compares false with every bound, so they passed it).
+func TestConfigZeroAndNaN(t *testing.T) {
+	base, _ := Preset("micro32")
+	noHeads, noPatch := base, base
+	noHeads.Heads, noPatch.PatchSize = 0, 0
+	for name, c := range map[string]Config{"zero": {}, "no heads": noHeads, "no patch size": noPatch} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s config: panic %v", name, r)
+				}
+			}()
+			_, _, _, _ = c.HeadDim(), c.GridSize(), c.NumPatches(), c.NumTokens()
+			_, _, _ = c.VariableShapes(), c.NumParams(), c.FLOPs()
+			_, _ = c.ParamTable(), c.String()
+			_ = c.EstimateMemory(1, true)
+			_, _ = c.ParamCount()
+			_ = c.CheckVariables(nil)
+			if c.Validate() == nil {
+				t.Errorf("%s config: Validate accepted it", name)
+			}
+		}()
+	}
+	for _, tc := range []struct {
+		mutate func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.LayerNormEpsilon = math.NaN() }, "layer norm epsilon"},
+		{func(c *Config) { c.LayerNormEpsilon = math.Inf(1) }, "layer norm epsilon"},
+		{func(c *Config) { c.Dropout = math.NaN() }, "dropout"},
+		{func(c *Config) { c.AttentionDropout = math.NaN() }, "attention dropout"},
+		{func(c *Config) { c.DropPath = math.NaN() }, "drop path"},
+	} {
+		c := base
+		tc.mutate(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want an error containing %q", err, tc.want)
+		}
+	}
+}
