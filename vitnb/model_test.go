@@ -522,3 +522,34 @@ func TestConfigZeroAndNaN(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectorBadInputs: a nil backend or store, an invalid model and no images are errors in vitnb's words,
+// before GoMLX is asked (it logged a stack trace for a nil store, and failed compiling a graph for 0 images).
+func TestInspectorBadInputs(t *testing.T) {
+	cfg, _ := Preset("micro28")
+	b := testBackend(t)
+	for name, c := range map[string]struct {
+		b     compute.Backend
+		store *model.Store
+		cfg   Config
+		want  string
+	}{
+		"nil backend":   {nil, model.NewStore(), cfg, "no backend"},
+		"nil store":     {b, nil, cfg, "no store"},
+		"zero config":   {b, model.NewStore(), Config{}, "must be positive"},
+		"invalid model": {b, model.NewStore(), Config{Name: "x", ImageSize: 28, PatchSize: 5}, "must be positive"},
+	} {
+		if _, err := NewInspector(c.b, c.store, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", name, err, c.want)
+		}
+	}
+	in, err := NewInspector(b, model.NewStore(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, -1} {
+		if _, _, err := in.Run(nil, n); err == nil || !strings.Contains(err.Error(), "number of images must be positive") {
+			t.Errorf("Run(nil, %d): got %v, want an error saying the number of images must be positive", n, err)
+		}
+	}
+}
