@@ -20,29 +20,33 @@ func writeJSONFile(t *testing.T, path string, v any) {
 	}
 }
 
-// TestSidecarMustDescribeTheWeights: a config.json beside the weights that contradicts them (heads against the
-// file's own metadata, depth, width, classes, resolution, pooling, number of class names) is an error naming
-// both values, and so is a config.json or preprocessor_config.json that is a folder; one that agrees loads.
-func TestSidecarMustDescribeTheWeights(t *testing.T) {
-	// A timm file that says its heads in its metadata (SaveTimm) and its config.json (WriteTimmConfig).
+// timmWithConfig writes a timm file that says its heads in its metadata (SaveTimm) and its config.json
+// (WriteTimmConfig, with labels) into a new folder, and returns their paths and the config's bytes.
+func timmWithConfig(t *testing.T, labels []string) (path, configPath string, config []byte) {
+	t.Helper()
 	store, info, err := Load("testdata/timm.safetensors", Options{Heads: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	path := filepath.Join(dir, "model.safetensors")
+	path, configPath = filepath.Join(dir, "model.safetensors"), filepath.Join(dir, "config.json")
 	if err := SaveTimm(path, store, "/", info.Config); err != nil {
 		t.Fatal(err)
 	}
-	configPath := filepath.Join(dir, "config.json")
-	labels := []string{"a", "b", "c", "d", "e"}
 	if err := WriteTimmConfig(configPath, info.Config, info.Preprocessing, labels); err != nil {
 		t.Fatal(err)
 	}
-	good, err := os.ReadFile(configPath)
-	if err != nil {
+	if config, err = os.ReadFile(configPath); err != nil {
 		t.Fatal(err)
 	}
+	return path, configPath, config
+}
+
+// TestSidecarMustDescribeTheWeights: a config.json beside the weights that contradicts them (heads against the
+// file's own metadata, depth, width, classes, resolution, pooling, number of class names) is an error naming
+// both values, and so is a config.json or preprocessor_config.json that is a folder; one that agrees loads.
+func TestSidecarMustDescribeTheWeights(t *testing.T) {
+	path, configPath, good := timmWithConfig(t, []string{"a", "b", "c", "d", "e"})
 	_, loaded, err := Load(path, Options{})
 	if err != nil || strings.Join(loaded.Labels, ",") != "a,b,c,d,e" || loaded.Config.Heads != 3 {
 		t.Fatalf("the file with its own config.json: %v, %+v", err, loaded)
@@ -146,23 +150,7 @@ func TestSidecarMustDescribeTheWeights(t *testing.T) {
 // Face's image_mean, image_std) that does not have one value per channel is an error naming it, unless its values
 // are all equal (a grey model's [0.5, 0.5, 0.5]): it was dropped without a word, and the default 0.5 used instead.
 func TestSidecarMeanStd(t *testing.T) {
-	store, info, err := Load("testdata/timm.safetensors", Options{Heads: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "model.safetensors")
-	if err := SaveTimm(path, store, "/", info.Config); err != nil {
-		t.Fatal(err)
-	}
-	configPath := filepath.Join(dir, "config.json")
-	if err := WriteTimmConfig(configPath, info.Config, info.Preprocessing, nil); err != nil {
-		t.Fatal(err)
-	}
-	good, err := os.ReadFile(configPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, configPath, good := timmWithConfig(t, nil)
 	for name, c := range map[string]struct {
 		mean, std []float64
 		want      string // "" for no error, with wantMean
