@@ -24,17 +24,17 @@ type Inspector struct {
 // NewInspector prepares the model cfg with the variables in store (at the root scope) on backend b. A model that
 // does not fit in the machine's memory (Config.CheckMemoryOn, for one image) is an error.
 func NewInspector(b compute.Backend, store *model.Store, cfg Config) (*Inspector, error) {
-	switch {
-	case b == nil:
-		return nil, errors.New("inspect: no backend (nil)")
-	case store == nil:
-		return nil, errors.New("inspect: no store for the variables (nil): pass model.NewStore() for random ones")
-	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if err := cfg.CheckMemoryOn(b, 1, false); err != nil {
 		return nil, err
+	}
+	switch {
+	case b == nil:
+		return nil, errors.New("inspect: no backend (nil)")
+	case store == nil:
+		return nil, errors.New("inspect: no store for the variables (nil): pass model.NewStore() for random ones")
 	}
 	in := &Inspector{cfg: cfg, host: b == nil || !onAccelerator(b)}
 	err := exceptions.TryCatch[error](func() {
