@@ -123,6 +123,33 @@ func TestLockFileLink(t *testing.T) {
 	}
 }
 
+// TestNewRunBadConfig: a negative batch size and a NaN label smoothing are refused before the run
+// folder is made (a batch of -1 started a run recording "batch_size": -1; NaN passed the [0, 1) check).
+func TestNewRunBadConfig(t *testing.T) {
+	for name, c := range map[string]struct {
+		change func(*Config)
+		want   string
+	}{
+		"batch -1":            {func(c *Config) { c.BatchSize = -1 }, "batch size must be positive, got -1"},
+		"label smoothing NaN": {func(c *Config) { c.LabelSmoothing = math.NaN() }, "label smoothing"},
+	} {
+		dir := filepath.Join(t.TempDir(), "run")
+		cfg := Config{Model: tinyModel(), BatchSize: 16, Dir: dir, Output: io.Discard,
+			Optimizer: OptimizerConfig{LearningRate: 1e-3, TotalSteps: 2}}
+		c.change(&cfg)
+		r, err := NewRun(testBackend(t), cfg)
+		if err == nil {
+			_ = r.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", name, err, c.want)
+		}
+		if _, serr := os.Stat(dir); serr == nil {
+			t.Errorf("%s: the run folder was made", name)
+		}
+	}
+}
+
 // storeValues returns every variable of a store but the progress metrics, by path, as raw bytes.
 func storeValues(t *testing.T, s *model.Store) map[string][]byte {
 	t.Helper()
