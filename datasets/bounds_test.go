@@ -105,6 +105,14 @@ func TestCIFARAndMATBounds(t *testing.T) {
 	if _, err := ReadMATFile(mat); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("4 GB .mat file: got %v", err)
 	}
+	// A link to /dev/zero claims 0 bytes and never ends: read whole, it died "fatal error: out of memory".
+	zero := filepath.Join(dir, "imagelabels.mat")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadMATFile(zero); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf(".mat file linked to /dev/zero: got %v", err)
+	}
 	// A matrix whose dimensions disagree with its data is refused before the values are decoded.
 	le := binary.LittleEndian
 	data := matFile(le, false, matVar{name: "labels", class: 6, dims: []int32{1, 1 << 30}, typ: miUINT8, data: u8(1, 2, 3)})

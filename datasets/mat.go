@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // MatArray is one numeric variable of a MATLAB .mat (level 5) file, such as "labels" in Flowers-102's
@@ -238,7 +240,7 @@ func ReadMATFile(path string) (map[string]*MatArray, error) {
 	if st.Size() > maxMATFileBytes {
 		return nil, fmt.Errorf("%s: %d bytes, larger than the %d bytes a .mat label or split file can be", path, st.Size(), maxMATFileBytes)
 	}
-	data, err := os.ReadFile(path)
+	data, err := files.ReadLimited(path, maxMATFileBytes) // the size a link to /dev/zero claims is 0
 	if err != nil {
 		return nil, err
 	}

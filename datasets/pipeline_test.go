@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitnb/vitnb/datasets/datasetstest"
+
 	"math/rand/v2"
 )
 
@@ -299,5 +301,24 @@ func TestPadCropFlip(t *testing.T) {
 	}
 	if _, err := NewPipeline(src, Config{BatchSize: 1, PadCrop: -1}); err == nil || !strings.Contains(err.Error(), "pad-crop") {
 		t.Errorf("negative pad-crop: %v", err)
+	}
+}
+
+// TestHoldoutBounds: a NaN fraction holds nothing out (Holdout panicked, slicing at int(NaN)), and Load refuses
+// a holdout that is not a number below 1 (NaN kept the whole training split without a word; 2 left it empty).
+func TestHoldoutBounds(t *testing.T) {
+	src := testArray(100, 1, 1, 10)
+	tr, va := Holdout(src, math.NaN())
+	if tr.Len() != 100 || va.Len() != 0 {
+		t.Errorf("Holdout(NaN): train %d validation %d, want 100 and 0", tr.Len(), va.Len())
+	}
+	dir := datasetstest.WriteFolder(t, 4, true)
+	for _, h := range []float64{math.NaN(), math.Inf(1), 1, 2} {
+		if _, err := Load("folder:"+dir, Options{Holdout: h}); err == nil || !strings.Contains(err.Error(), "holdout") {
+			t.Errorf("Load with holdout %g: got %v, want an error about the holdout", h, err)
+		}
+	}
+	if _, err := Load("folder:"+dir, Options{Holdout: 0.25}); err != nil {
+		t.Errorf("Load with holdout 0.25: %v", err)
 	}
 }

@@ -69,7 +69,7 @@ type Options struct {
 	// Dir is the cache folder holding one sub-folder per data set; "" means DefaultDir().
 	Dir string
 	// Holdout is the fraction of the training split held out for validation: 0 means the paper's value (Info.Holdout),
-	// negative means none.
+	// negative means none; NaN, or 1 or more, is an error.
 	Holdout float64
 	// KeepMismatched loads files that are not the published ones (wrong size or checksum, in the cache folder or
 	// an offline copy), listing each in Dataset.Warnings, instead of failing; for inspection (`vit data show`).
@@ -163,6 +163,9 @@ func Load(name string, opts Options) (*Dataset, error) {
 		return nil, err
 	}
 	if opts.Holdout != 0 {
+		if !(opts.Holdout < 1) { // NaN too
+			return nil, fmt.Errorf("%s: the holdout must be a fraction below 1 of the training split, got %g", ds.Name, opts.Holdout)
+		}
 		holdout = max(opts.Holdout, 0)
 	}
 	if train, ok := ds.Splits[SplitTrain]; ok && holdout > 0 {

@@ -112,7 +112,7 @@ const holdoutSeed = 0x5eed
 // the TFDS order, which is a random order, as here.
 func Holdout(src Source, fraction float64) (train, validation *Subset) {
 	n := src.Len()
-	if fraction <= 0 || n == 0 {
+	if !(fraction > 0) || n == 0 { // NaN holds nothing out too
 		all := make([]int, n)
 		for i := range all {
 			all[i] = i

@@ -13,6 +13,7 @@ package vitnb
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
@@ -109,12 +110,18 @@ func (c Config) ParamDType() dtypes.DType {
 
 // NumPatches returns the number of patches per image, (ImageSize/PatchSize)².
 func (c Config) NumPatches() int {
-	n := c.ImageSize / c.PatchSize
+	n := c.GridSize()
 	return n * n
 }
 
-// GridSize returns the number of patches along each side of the image.
-func (c Config) GridSize() int { return c.ImageSize / c.PatchSize }
+// GridSize returns the number of patches along each side of the image, 0 for a patch size that is not positive
+// (a Config that Validate refuses).
+func (c Config) GridSize() int {
+	if c.PatchSize <= 0 {
+		return 0
+	}
+	return c.ImageSize / c.PatchSize
+}
 
 // NumTokens returns the sequence length seen by the encoder: the patches plus the class token, if any.
 func (c Config) NumTokens() int {
@@ -124,8 +131,14 @@ func (c Config) NumTokens() int {
 	return c.NumPatches()
 }
 
-// HeadDim returns the size of each attention head, Width/Heads.
-func (c Config) HeadDim() int { return c.Width / c.Heads }
+// HeadDim returns the size of each attention head, Width/Heads, 0 for a number of heads that is not positive
+// (a Config that Validate refuses).
+func (c Config) HeadDim() int {
+	if c.Heads <= 0 {
+		return 0
+	}
+	return c.Width / c.Heads
+}
 
 // WithDefaults fills the optional fields left at their zero value: Channels 3, MLPDim 4*Width, Pooling
 // PoolToken, LayerNormEpsilon 1e-6, GELU exact, DType Float32.
@@ -194,12 +207,12 @@ func (c Config) Validate() error {
 		name  string
 		value float64
 	}{{"dropout", c.Dropout}, {"attention dropout", c.AttentionDropout}, {"drop path", c.DropPath}} {
-		if r.value < 0 || r.value >= 1 {
+		if !(r.value >= 0 && r.value < 1) { // NaN too
 			return fmt.Errorf("vit config %q: %s must be in [0, 1), got %g", c.Name, r.name, r.value)
 		}
 	}
-	if c.LayerNormEpsilon <= 0 {
-		return fmt.Errorf("vit config %q: layer norm epsilon must be positive, got %g", c.Name, c.LayerNormEpsilon)
+	if !(c.LayerNormEpsilon > 0) || math.IsInf(c.LayerNormEpsilon, 0) {
+		return fmt.Errorf("vit config %q: layer norm epsilon must be a finite number > 0, got %g", c.Name, c.LayerNormEpsilon)
 	}
 	if !c.DType.IsFloat() {
 		return fmt.Errorf("vit config %q: dtype must be a float type, got %s", c.Name, c.DType)

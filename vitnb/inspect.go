@@ -1,6 +1,7 @@
 package vitnb
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gomlx/compute"
@@ -23,8 +24,17 @@ type Inspector struct {
 // NewInspector prepares the model cfg with the variables in store (at the root scope) on backend b. A model that
 // does not fit in the machine's memory (Config.CheckMemoryOn, for one image) is an error.
 func NewInspector(b compute.Backend, store *model.Store, cfg Config) (*Inspector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if err := cfg.CheckMemoryOn(b, 1, false); err != nil {
 		return nil, err
+	}
+	switch {
+	case b == nil:
+		return nil, errors.New("inspect: no backend (nil)")
+	case store == nil:
+		return nil, errors.New("inspect: no store for the variables (nil): pass model.NewStore() for random ones")
 	}
 	in := &Inspector{cfg: cfg, host: b == nil || !onAccelerator(b)}
 	err := exceptions.TryCatch[error](func() {
@@ -45,6 +55,9 @@ func NewInspector(b compute.Backend, store *model.Store, cfg Config) (*Inspector
 // attention matrices do not fit in the machine's memory (Config.CheckMemory) is an error.
 func (in *Inspector) Run(pix []float32, n int) (logits [][]float32, attention [][][]float32, err error) {
 	c := in.cfg
+	if n <= 0 {
+		return nil, nil, fmt.Errorf("inspect: the number of images must be positive, got %d", n)
+	}
 	// The attention weights of every block are returned: n*Depth*Heads*T*T float32, held twice (tensor and copy).
 	t := float64(c.NumTokens())
 	if err := c.checkMemory(n, false, 2*4*float64(n)*float64(c.Depth)*float64(c.Heads)*t*t); err != nil && in.host {

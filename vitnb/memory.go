@@ -87,13 +87,9 @@ func FormatBytes(b float64) string { return files.FormatBytes(b) }
 // peak RSS 2.3 GB; inference at batch 256 estimated 0.22 GB, peak RSS 0.41 GB: Go's collector lets the heap grow
 // to about twice the live data (GOGC=100) before collecting, so the peak RSS is up to twice the estimate.
 func (c Config) EstimateMemory(batch int, training bool) MemoryEstimate {
-	p := float64(c.ParamDType().Size())
-	s := float64(c.DType.Size())
-	if s == 0 {
-		s = 4
-	}
-	if p == 0 {
-		p = 4
+	p, s := 4.0, 4.0 // an invalid dtype (which Validate refuses) has no size: count float32
+	if c.DType.IsFloat() {
+		p, s = float64(c.ParamDType().Size()), float64(c.DType.Size())
 	}
 	var params float64
 	for _, shape := range c.VariableShapes() {

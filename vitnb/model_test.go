@@ -531,3 +531,77 @@ func TestPlainBackendError(t *testing.T) {
 		t.Error("nil")
 	}
 }
+
+// TestConfigZeroAndNaN: the methods of a Config that Validate refuses (the zero Config, zero heads or patch size,
+// an invalid dtype) return without panicking (they divided by zero, or asked an invalid dtype its size), and NaN
+// rates and epsilons are refused by Validate (NaN compares false with every bound, so they passed it).
+func TestConfigZeroAndNaN(t *testing.T) {
+	base, _ := Preset("micro32")
+	noHeads, noPatch := base, base
+	noHeads.Heads, noPatch.PatchSize = 0, 0
+	for name, c := range map[string]Config{"zero": {}, "no heads": noHeads, "no patch size": noPatch} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s config: panic %v", name, r)
+				}
+			}()
+			_, _, _, _ = c.HeadDim(), c.GridSize(), c.NumPatches(), c.NumTokens()
+			_, _, _ = c.VariableShapes(), c.NumParams(), c.FLOPs()
+			_, _ = c.ParamTable(), c.String()
+			_ = c.EstimateMemory(1, true)
+			_, _ = c.ParamCount()
+			_ = c.CheckVariables(nil)
+			if c.Validate() == nil {
+				t.Errorf("%s config: Validate accepted it", name)
+			}
+		}()
+	}
+	for _, tc := range []struct {
+		mutate func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.LayerNormEpsilon = math.NaN() }, "layer norm epsilon"},
+		{func(c *Config) { c.LayerNormEpsilon = math.Inf(1) }, "layer norm epsilon"},
+		{func(c *Config) { c.Dropout = math.NaN() }, "dropout"},
+		{func(c *Config) { c.AttentionDropout = math.NaN() }, "attention dropout"},
+		{func(c *Config) { c.DropPath = math.NaN() }, "drop path"},
+	} {
+		c := base
+		tc.mutate(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want an error containing %q", err, tc.want)
+		}
+	}
+}
+
+// TestInspectorBadInputs: a nil backend or store, an invalid model and no images are errors in vitnb's words,
+// before GoMLX is asked (it logged a stack trace for a nil store, and failed compiling a graph for 0 images).
+func TestInspectorBadInputs(t *testing.T) {
+	cfg, _ := Preset("micro28")
+	b := testBackend(t)
+	for name, c := range map[string]struct {
+		b     compute.Backend
+		store *model.Store
+		cfg   Config
+		want  string
+	}{
+		"nil backend":   {nil, model.NewStore(), cfg, "no backend"},
+		"nil store":     {b, nil, cfg, "no store"},
+		"zero config":   {b, model.NewStore(), Config{}, "must be positive"},
+		"invalid model": {b, model.NewStore(), Config{Name: "x", ImageSize: 28, PatchSize: 5}, "must be positive"},
+	} {
+		if _, err := NewInspector(c.b, c.store, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", name, err, c.want)
+		}
+	}
+	in, err := NewInspector(b, model.NewStore(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, -1} {
+		if _, _, err := in.Run(nil, n); err == nil || !strings.Contains(err.Error(), "number of images must be positive") {
+			t.Errorf("Run(nil, %d): got %v, want an error saying the number of images must be positive", n, err)
+		}
+	}
+}

@@ -318,7 +318,7 @@ func (c *Classifier) WriteNotes(w io.Writer) {
 }
 
 // Finished tells whether the classifier is a run that finished (its results file is written last).
-func (c *Classifier) Finished() bool { return c.Run != nil && c.Run.Results != nil }
+func (c *Classifier) Finished() bool { return c != nil && c.Run != nil && c.Run.Results != nil }
 
 // Metrics returns the evaluation stored with a finished run (nil otherwise).
 func (c *Classifier) Metrics() *training.Metrics {
@@ -338,6 +338,9 @@ func (c *Classifier) ClassName(i int) string {
 
 // String describes the classifier in one line.
 func (c *Classifier) String() string {
+	if c == nil {
+		return "nil classifier"
+	}
 	s := c.Config.String()
 	if c.Source != "" {
 		s += " from " + c.Source

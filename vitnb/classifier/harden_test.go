@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -296,5 +297,40 @@ func TestExportTimmKeepsClassNames(t *testing.T) {
 	c.Classes = []string{"cat"}
 	if err := c.ExportTimm(filepath.Join(dir, "m2.safetensors"), filepath.Join(dir, "c2.json")); err == nil || !strings.Contains(err.Error(), "1 class names") {
 		t.Errorf("exporting 1 class name for 3 classes: %v", err)
+	}
+}
+
+// TestNilReceivers: the methods that describe a classifier or a result return a plain value or an error for a nil
+// one, as the methods that run the model do (String, Finished, Metrics, Batch and WriteText panicked).
+func TestNilReceivers(t *testing.T) {
+	var c *Classifier
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("nil *Classifier: panic %v", r)
+			}
+		}()
+		if s := c.String(); !strings.Contains(s, "nil") {
+			t.Errorf("String() = %q, want it to say nil", s)
+		}
+		if c.Finished() || c.Metrics() != nil || c.Batch(10, 0) != 0 {
+			t.Errorf("nil *Classifier: Finished %v, Metrics %v, Batch %d", c.Finished(), c.Metrics(), c.Batch(10, 0))
+		}
+	}()
+	for name, write := range map[string]func() error{
+		"nil *FewShotResult":        func() error { var r *FewShotResult; return r.WriteText(io.Discard) },
+		"nil *ProbeResult":          func() error { var r *ProbeResult; return r.WriteText(io.Discard) },
+		"ProbeResult without Probe": func() error { return (&ProbeResult{}).WriteText(io.Discard) },
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic %v", name, r)
+				}
+			}()
+			if err := write(); err == nil || !strings.Contains(err.Error(), "no results") {
+				t.Errorf("%s: got %v, want an error saying there are no results", name, err)
+			}
+		}()
 	}
 }

@@ -142,8 +142,11 @@ func (c *Classifier) PredictFiles(paths []string, k int) ([]Prediction, error) {
 
 // Batch returns the number of images that go through the model at once when n images are predicted, evaluated or
 // explained (n <= 0: as many as come), with extra bytes of memory per image besides the model's activations:
-// BatchSize when set (at most n), else vitnb.Config.Batch for its backend.
+// BatchSize when set (at most n), else vitnb.Config.Batch for its backend; 0 for a nil classifier.
 func (c *Classifier) Batch(n int, extra float64) int {
+	if c == nil {
+		return 0
+	}
 	if c.BatchSize > 0 {
 		if n > 0 {
 			return min(c.BatchSize, n)

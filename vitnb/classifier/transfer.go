@@ -35,6 +35,9 @@ func (r *FewShotResult) WriteText(w io.Writer) error {
 	if w == nil {
 		return errors.New("writing few-shot results: no writer (nil)")
 	}
+	if r == nil {
+		return errors.New("writing few-shot results: no results (nil)")
+	}
 	var b strings.Builder
 	shots := make([]int, 0, len(r.Accuracy))
 	for k := range r.Accuracy {
@@ -84,6 +87,9 @@ type ProbeResult struct {
 func (r *ProbeResult) WriteText(w io.Writer) error {
 	if w == nil {
 		return errors.New("writing probe results: no writer (nil)")
+	}
+	if r == nil || r.Probe == nil {
+		return errors.New("writing probe results: no results (nil)")
 	}
 	_, err := fmt.Fprintf(w, "%s linear probe: %.2f%% on %s/%s (%d test images); fit on %d training images, %.2f%% on them; "+
 		"weight decay %g chosen on a 10%% hold-out\n", r.Model, 100*r.Probe.Accuracy, r.Data, r.Split, r.TestImages,

@@ -66,7 +66,7 @@ type Downloader struct {
 // verify; then it stamps the file (see CheckCached). A .part larger than the remote file, a server that resumes
 // at another offset, or a resumed file that does not verify are discarded and fetched again from the start, once;
 // a fresh download that does not verify is removed. A broken transfer keeps the .part for the next call. Cancelling
-// ctx stops the transfer (the .part is kept).
+// ctx stops the transfer (the .part is kept). A download never leaves less than DiskReserve free on its disk.
 func (d *Downloader) Download(ctx context.Context, url, dest string, f RemoteFile) error {
 	if url == "" {
 		url = f.URL
@@ -119,6 +119,38 @@ func finish(part, dest, url string, sum *checksum) error {
 	}
 	syncDir(filepath.Dir(dest))
 	return writeStamp(dest, sum, false)
+}
+
+// DiskReserve is the free space a download leaves on its disk: one that would need more is refused before it
+// starts, and one of unknown size (an endless body that announces none) stops there and is removed.
+const DiskReserve = 256 << 20
+
+// diskFree is freeSpace, a variable so that tests can fake a nearly full disk.
+var diskFree = freeSpace
+
+// errDiskFull stops a download that reached DiskReserve.
+var errDiskFull = errors.New("the disk is nearly full")
+
+// diskGuard is a writer beside a download's file that checks the free space of its folder every diskCheckEvery
+// bytes and fails with errDiskFull below DiskReserve.
+type diskGuard struct {
+	dir     string
+	pending int64
+}
+
+// diskCheckEvery is how many bytes a diskGuard lets through between two checks.
+const diskCheckEvery = 8 << 20
+
+// Write implements io.Writer.
+func (g *diskGuard) Write(b []byte) (int, error) {
+	g.pending += int64(len(b))
+	if g.pending >= diskCheckEvery {
+		g.pending = 0
+		if free, ok := diskFree(g.dir); ok && free < DiskReserve {
+			return 0, errDiskFull
+		}
+	}
+	return len(b), nil
 }
 
 // errRestart says that the .part cannot be resumed and must be fetched from the start.
@@ -195,6 +227,18 @@ func (d *Downloader) transfer(ctx context.Context, url, part string, f RemoteFil
 		return false, nil, fmt.Errorf("downloading %s: the server announces %d bytes, the catalog says %d: %w", url,
 			total, f.Size, ErrMismatch)
 	}
+	// Never more than the catalog or the server announced, nor than MaxSize: an endless body stops here.
+	limit := int64(-1)
+	for _, l := range []int64{f.Size, total, f.MaxSize} {
+		if l > 0 && (limit < 0 || l < limit) {
+			limit = l
+		}
+	}
+	dir := filepath.Dir(part)
+	if free, ok := diskFree(dir); ok && limit >= 0 && limit-have > free-DiskReserve {
+		return false, nil, fmt.Errorf("downloading %s: %s to write, but %s holds %s free and vitnb leaves %s of it",
+			url, FormatBytes(float64(limit-have)), dir, FormatBytes(float64(free)), FormatBytes(DiskReserve))
+	}
 	out, err := os.OpenFile(part, flags, 0o644)
 	if err != nil {
 		return false, nil, fmt.Errorf("downloading %s: %w", url, err)
@@ -204,21 +248,19 @@ func (d *Downloader) transfer(ctx context.Context, url, part string, f RemoteFil
 		label = filepath.Base(strings.TrimSuffix(part, ".part"))
 	}
 	bar := &progress{out: d.Progress, label: label, done: have, total: total, start: time.Now(), startDone: have}
-	// Never more than the catalog or the server announced, nor than MaxSize: an endless body stops here.
-	limit := int64(-1)
-	for _, l := range []int64{f.Size, total, f.MaxSize} {
-		if l > 0 && (limit < 0 || l < limit) {
-			limit = l
-		}
-	}
 	body := io.Reader(resp.Body)
 	if limit >= 0 {
 		body = io.LimitReader(resp.Body, limit-have+1)
 	}
-	n, copyErr := io.Copy(io.MultiWriter(out, bar), body)
+	n, copyErr := io.Copy(io.MultiWriter(out, bar, &diskGuard{dir: dir}), body)
 	bar.print(true)
 	if err := out.Close(); copyErr == nil {
 		copyErr = err
+	}
+	if errors.Is(copyErr, errDiskFull) {
+		_ = os.Remove(part)
+		return false, nil, fmt.Errorf("downloading %s: stopped after %s, with less than %s left free in %s (the "+
+			"download was removed): %w", url, FormatBytes(float64(have+n)), FormatBytes(DiskReserve), dir, copyErr)
 	}
 	if limit >= 0 && have+n > limit {
 		_ = os.Remove(part)

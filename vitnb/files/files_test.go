@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -501,5 +502,52 @@ func TestDownloadEndless(t *testing.T) {
 	}
 	if n := sent.Load(); n > 64<<20 {
 		t.Errorf("the server sent %d bytes before the client stopped", n)
+	}
+}
+
+// TestDownloadDiskFull: a download of unknown size (no Content-Length, no size in the catalog, no MaxSize: the
+// weights of a Hub mirror that says nothing) stops before it leaves less than DiskReserve free, and removes its
+// .part, and one that announces more than the disk can take is refused before a byte is written: an endless
+// model.safetensors wrote 9.2 GB in 20 s, kept "to resume".
+func TestDownloadDiskFull(t *testing.T) {
+	const free = DiskReserve + 8<<20 // what the fake disk has free before the download
+	dest := filepath.Join(t.TempDir(), "model.safetensors")
+	defer func(f func(string) (int64, bool)) { diskFree = f }(diskFree)
+	diskFree = func(string) (int64, bool) {
+		var used int64
+		if st, err := os.Stat(dest + ".part"); err == nil {
+			used = st.Size()
+		}
+		return free - used, true
+	}
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/announced" {
+			w.Header().Set("Content-Length", strconv.Itoa(64<<20))
+		}
+		chunk := make([]byte, 64<<10)
+		for sent.Load() < 64<<20 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			sent.Add(int64(len(chunk)))
+		}
+	}))
+	defer srv.Close()
+	d := &Downloader{}
+	err := d.Download(context.Background(), srv.URL+"/endless", dest, RemoteFile{Name: "model.safetensors"})
+	if err == nil || !strings.Contains(err.Error(), "free") {
+		t.Errorf("endless download on a nearly full disk: got %v, want an error about the free space", err)
+	}
+	if exists(dest+".part") || exists(dest) {
+		t.Error("the .part of a download stopped by a full disk was kept")
+	}
+	sent.Store(0)
+	err = d.Download(context.Background(), srv.URL+"/announced", dest, RemoteFile{Name: "model.safetensors"})
+	if err == nil || !strings.Contains(err.Error(), "free") {
+		t.Errorf("64 MB announced on a disk with 8 MB to spare: got %v, want an error about the free space", err)
+	}
+	if exists(dest + ".part") {
+		t.Error("a .part was written for a download that cannot fit")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -132,10 +133,17 @@ func loadNewest(dir string, store *model.Store) (CheckpointInfo, error) {
 	if err != nil {
 		return CheckpointInfo{}, err
 	}
+	var failures []string
+	for _, base := range dataWithoutMetadata(dir, names) {
+		failures = append(failures, fmt.Sprintf("checkpoint %s cannot be read (its data file has no metadata %s: an interrupted save, or a removed file)",
+			base, base+checkpoint.JsonNameSuffix))
+	}
 	if len(names) == 0 {
+		if len(failures) > 0 {
+			return CheckpointInfo{}, fmt.Errorf("no checkpoint of %s can be read: %s", dir, strings.Join(failures, "; "))
+		}
 		return CheckpointInfo{}, fmt.Errorf("%s holds no checkpoint", dir)
 	}
-	var failures []string
 	for i := len(names) - 1; i >= 0; i-- {
 		err := loadCheckpointFile(dir, names[i], store)
 		if err == nil {
@@ -148,6 +156,30 @@ func loadNewest(dir string, store *model.Store) (CheckpointInfo, error) {
 		failures = append(failures, fmt.Sprintf("checkpoint %s cannot be read (%v)", names[i], oneLine(err)))
 	}
 	return CheckpointInfo{}, fmt.Errorf("no checkpoint of %s can be read: %s", dir, strings.Join(failures, "; "))
+}
+
+// dataWithoutMetadata returns, newest first, the base names of the checkpoint data files of dir newer than the
+// newest complete checkpoint of names that have no metadata beside them: save publishes the metadata last, so
+// such a file is a save that did not finish, or a checkpoint whose metadata was removed, and loading an older one
+// instead must be said.
+func dataWithoutMetadata(dir string, names []string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	newest := ""
+	if len(names) > 0 {
+		newest = names[len(names)-1]
+	}
+	var orphans []string
+	for _, e := range entries {
+		base, ok := strings.CutSuffix(e.Name(), checkpoint.BinDataSuffix)
+		if ok && strings.HasPrefix(base, "checkpoint-") && base > newest && !slices.Contains(names, base) {
+			orphans = append(orphans, base)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(orphans)))
+	return orphans
 }
 
 // loadCheckpointFile loads one checkpoint (base name, without suffix) into store, creating its variables in the
@@ -175,13 +207,19 @@ func loadCheckpointFile(dir, base string, store *model.Store) error {
 		return fmt.Errorf("metadata %s: %w", base+checkpoint.JsonNameSuffix, err)
 	}
 	binPath := filepath.Join(dir, base+checkpoint.BinDataSuffix)
-	bin, err := os.ReadFile(binPath)
-	if err != nil {
-		return err
-	}
 	total, err := checkpointSize(header.Variables)
 	if err != nil {
 		return fmt.Errorf("%s: %w", binPath, err)
+	}
+	if avail, source, ok := files.HostMemory(); ok {
+		if err := files.NotEnoughMemory(2*float64(total), avail, source, binPath+": its variables and their copy",
+			"this checkpoint cannot be loaded here"); err != nil {
+			return err
+		}
+	}
+	bin, err := files.ReadLimited(binPath, maxDataFileSize(total))
+	if err != nil {
+		return err
 	}
 	if bin, err = uncompressCheckpoint(bin, total); err != nil {
 		return fmt.Errorf("%s: %w", binPath, err)
@@ -249,6 +287,14 @@ func checkpointSize(vars []struct {
 		pos += n
 	}
 	return pos, nil
+}
+
+// maxDataFileSize bounds the data file of a checkpoint whose metadata lists total bytes of variables: the bytes
+// themselves, or their gzip stream, which deflate keeps within 5 bytes per 64 KiB stored block of its input (a
+// tenth of the 1/1024 allowed here), plus the headers. Anything larger (a link to /dev/zero, a file that grows)
+// is refused before it is read whole.
+func maxDataFileSize(total int) int64 {
+	return int64(total) + int64(total)/1024 + 4096
 }
 
 // gomlxBinHeader starts a compressed GoMLX checkpoint data file: the header, a length byte, the name of the

@@ -84,6 +84,36 @@ const FewShotL2 = 1024
 // (big_vision's BIAS_CONSTANT).
 const fewShotBias = 100.0
 
+// check tells what is wrong with features, named what: nil, Dim not positive, X not Dim values per label, a value
+// that is not finite.
+func (f *Features) check(what string) error {
+	switch {
+	case f == nil:
+		return fmt.Errorf("no %s features (nil)", what)
+	case f.Dim <= 0 || len(f.X) != len(f.Labels)*f.Dim:
+		return fmt.Errorf("%s features: %d values for %d examples of %d", what, len(f.X), len(f.Labels), f.Dim)
+	}
+	for i, x := range f.X {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s features: example %d holds %g (value %d of %d)", what, i/f.Dim, x, i%f.Dim, f.Dim)
+		}
+	}
+	return nil
+}
+
+// checkFeatures checks the training and test features of method (few-shot, linear probe).
+func checkFeatures(method string, trainF, testF *Features) error {
+	for _, f := range []struct {
+		what string
+		f    *Features
+	}{{"training", trainF}, {"test", testF}} {
+		if err := f.f.check(f.what); err != nil {
+			return fmt.Errorf("%s: %w", method, err)
+		}
+	}
+	return nil
+}
+
 // CheckFewShot tells what is wrong with the settings of a few-shot evaluation (FewShot), if anything: every number
 // of shots at least 1, a finite ridge penalty l2 >= 0, at least one draw.
 func CheckFewShot(shots []int, l2 float64, seeds int) error {
@@ -112,8 +142,11 @@ func FewShot(trainF, testF *Features, classes int, shots []int, l2 float64, seed
 	if err := CheckFewShot(shots, l2, seeds); err != nil {
 		return nil, err
 	}
-	if trainF == nil || testF == nil || classes <= 0 {
-		return nil, fmt.Errorf("few-shot: want training and test features and classes > 0, got %d classes", classes)
+	if err := checkFeatures("few-shot", trainF, testF); err != nil {
+		return nil, err
+	}
+	if classes <= 0 {
+		return nil, fmt.Errorf("few-shot: want classes > 0, got %d", classes)
 	}
 	byClass := make([][]int, classes)
 	for i, l := range trainF.Labels {

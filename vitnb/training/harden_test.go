@@ -94,6 +94,65 @@ func TestRunFolderLock(t *testing.T) {
 	_ = r.Close()
 }
 
+// TestLockFileLink: a run folder's lock file that is a symbolic link (to someone's file, to /dev/zero) or a folder
+// is refused in one line naming it, and what it points to is left as it was: the lock was taken on the link's
+// target, which was emptied (a pretrain into a folder whose lock linked to ~/thesis.tex left it empty).
+func TestLockFileLink(t *testing.T) {
+	victim := filepath.Join(t.TempDir(), "thesis.tex")
+	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, plant := range map[string]func(lock string) error{
+		"link to a file": func(lock string) error { return os.Symlink(victim, lock) },
+		"link nowhere":   func(lock string) error { return os.Symlink(filepath.Join(t.TempDir(), "none"), lock) },
+		"folder":         func(lock string) error { return os.Mkdir(lock, 0o755) },
+	} {
+		dir := t.TempDir()
+		lock := filepath.Join(dir, LockFile)
+		if err := plant(lock); err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewRun(testBackend(t), Config{Model: tinyModel(), BatchSize: 16, Dir: dir, Output: io.Discard,
+			Optimizer: OptimizerConfig{LearningRate: 1e-3, TotalSteps: 2}})
+		if err == nil {
+			_ = r.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), lock) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: got %v, want one line naming %s", name, err, lock)
+		}
+		if data, _ := os.ReadFile(victim); string(data) != "precious" {
+			t.Fatalf("%s: the link's target now holds %q", name, data)
+		}
+	}
+}
+
+// TestNewRunBadConfig: a negative batch size and a NaN label smoothing are refused before the run
+// folder is made (a batch of -1 started a run recording "batch_size": -1; NaN passed the [0, 1) check).
+func TestNewRunBadConfig(t *testing.T) {
+	for name, c := range map[string]struct {
+		change func(*Config)
+		want   string
+	}{
+		"batch -1":            {func(c *Config) { c.BatchSize = -1 }, "batch size must be positive, got -1"},
+		"label smoothing NaN": {func(c *Config) { c.LabelSmoothing = math.NaN() }, "label smoothing"},
+	} {
+		dir := filepath.Join(t.TempDir(), "run")
+		cfg := Config{Model: tinyModel(), BatchSize: 16, Dir: dir, Output: io.Discard,
+			Optimizer: OptimizerConfig{LearningRate: 1e-3, TotalSteps: 2}}
+		c.change(&cfg)
+		r, err := NewRun(testBackend(t), cfg)
+		if err == nil {
+			_ = r.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", name, err, c.want)
+		}
+		if _, serr := os.Stat(dir); serr == nil {
+			t.Errorf("%s: the run folder was made", name)
+		}
+	}
+}
+
 // storeValues returns every variable of a store but the progress metrics, by path, as raw bytes.
 func storeValues(t *testing.T, s *model.Store) map[string][]byte {
 	t.Helper()
@@ -396,6 +455,40 @@ func TestCheckpointPolicy(t *testing.T) {
 	}
 }
 
+// TestLostMetadataFallback: when the newest checkpoint's data file has lost its metadata (a save that did not
+// finish, a removed .json), loading the one before is said, as for a damaged one: it was used without a word.
+func TestLostMetadataFallback(t *testing.T) {
+	dir := t.TempDir()
+	r, err := runFor(t, dir, 20, false, &stripes{seed: 1, batch: 16}, func(c *Config) { c.Output = io.Discard })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.Close()
+	names, _ := listCheckpoints(dir)
+	if len(names) < 2 {
+		t.Fatalf("checkpoints %v: want 2", names)
+	}
+	newest, older := names[len(names)-1], names[len(names)-2]
+	if err := os.Remove(filepath.Join(dir, newest+checkpoint.JsonNameSuffix)); err != nil {
+		t.Fatal(err)
+	}
+	_, ck, err := LoadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Name != older || !strings.Contains(ck.Fallback, "checkpoint "+newest+" cannot be read") ||
+		!strings.Contains(ck.Fallback, "falling back to "+older) {
+		t.Errorf("loaded %s with fallback %q: want %s, saying that %s has no metadata", ck.Name, ck.Fallback, older, newest)
+	}
+	// With no complete checkpoint left, the error names the data file that lost its metadata.
+	for _, name := range names[:len(names)-1] {
+		_ = os.Remove(filepath.Join(dir, name+checkpoint.JsonNameSuffix))
+	}
+	if _, _, err := LoadRun(dir); err == nil || !strings.Contains(err.Error(), newest) {
+		t.Errorf("no metadata left: got %v, want an error naming %s", err, newest)
+	}
+}
+
 // TestDamagedCheckpoints: checkpoints whose metadata lies about the data, or whose data is cut or corrupt, are
 // refused with a line naming the file, before any tensor of the claimed size is allocated.
 func TestDamagedCheckpoints(t *testing.T) {
@@ -425,19 +518,29 @@ func TestDamagedCheckpoints(t *testing.T) {
 	}
 	cases := map[string]struct {
 		meta, bin []byte
+		link      string // the data file is a symbolic link to this instead
 		want      string
 	}{
-		"huge dimensions": {[]byte(huge), bin, "in the metadata, want"},
-		"cut data":        {meta, bin[:len(bin)/2], "decompressing"},
-		"no data":         {meta, nil, ""},
-		"bad json":        {meta[:len(meta)/2], bin, "metadata"},
+		"huge dimensions": {meta: []byte(huge), bin: bin, want: "in the metadata, want"},
+		"cut data":        {meta: meta, bin: bin[:len(bin)/2], want: "decompressing"},
+		"no data":         {meta: meta, want: ""},
+		"bad json":        {meta: meta[:len(meta)/2], bin: bin, want: "metadata"},
+		// A data file far larger than its metadata describes is refused before it is read whole: a link to
+		// /dev/zero passed 2 GB and died "fatal error: out of memory" with a stack trace.
+		"data is /dev/zero": {meta: meta, link: "/dev/zero", want: "larger than"},
+		"padded data":       {meta: meta, bin: append(slices.Clone(bin), make([]byte, 128<<20)...), want: "larger than"},
 	}
 	for name, c := range cases {
 		d := t.TempDir()
 		if err := os.WriteFile(filepath.Join(d, names[0]+checkpoint.JsonNameSuffix), c.meta, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(d, names[0]+checkpoint.BinDataSuffix), c.bin, 0o644); err != nil {
+		binPath := filepath.Join(d, names[0]+checkpoint.BinDataSuffix)
+		if c.link != "" {
+			if err := os.Symlink(c.link, binPath); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.WriteFile(binPath, c.bin, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		var n uint64

@@ -40,9 +40,25 @@ type dirLock struct{ f *os.File }
 // lockDir takes the lock of a run folder at once, or returns an error naming the run that holds it.
 func lockDir(dir string) (*dirLock, error) {
 	path := filepath.Join(dir, LockFile)
+	// The lock file is emptied and written: one that is not a plain file (a link to someone's file, to /dev/zero)
+	// is refused before it is opened, and checked again once open (it may have been swapped in between).
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		what := "not a plain file"
+		switch {
+		case st.Mode()&os.ModeSymlink != 0:
+			what = "a symbolic link"
+		case st.IsDir():
+			what = "a folder"
+		}
+		return nil, fmt.Errorf("%s is %s, not vitnb's lock file of the run folder; remove it or use another folder", path, what)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening the lock file of the run folder: %w", err)
+	}
+	if st, err := os.Lstat(path); err != nil || !st.Mode().IsRegular() || !sameFile(f, st) {
+		f.Close()
+		return nil, fmt.Errorf("%s changed into a link or a folder while it was opened; remove it or use another folder", path)
 	}
 	if err := flockExclusive(f); err != nil {
 		holder := "another process (its lock file does not say which)"
@@ -71,6 +87,12 @@ func lockDir(dir string) (*dirLock, error) {
 		return nil, fmt.Errorf("writing %s: %w", path, err)
 	}
 	return &dirLock{f: f}, nil
+}
+
+// sameFile tells whether the open file f is the one st describes.
+func sameFile(f *os.File, st os.FileInfo) bool {
+	fst, err := f.Stat()
+	return err == nil && os.SameFile(fst, st)
 }
 
 // release empties the lock file and drops the lock.

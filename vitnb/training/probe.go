@@ -69,7 +69,15 @@ type ProbeTrial struct {
 // few examples per class instead.
 func LinearProbe(trainF, testF *Features, classes int, cfg ProbeConfig) (*ProbeResult, error) {
 	cfg = cfg.withDefaults()
-	if trainF.Dim == 0 || testF.Dim != trainF.Dim {
+	if err := checkFeatures("linear probe", trainF, testF); err != nil {
+		return nil, err
+	}
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if !finite(cfg.LearningRate) || !finite(cfg.ValFraction) || slices.ContainsFunc(cfg.WeightDecays, func(w float64) bool { return !finite(w) || w < 0 }) {
+		return nil, fmt.Errorf("linear probe: the learning rate %g, hold-out %g and weight decays %v must be finite (decays >= 0)",
+			cfg.LearningRate, cfg.ValFraction, cfg.WeightDecays)
+	}
+	if testF.Dim != trainF.Dim {
 		return nil, fmt.Errorf("linear probe: feature sizes %d (train) and %d (test) must agree", trainF.Dim, testF.Dim)
 	}
 	for _, f := range []*Features{trainF, testF} {

@@ -1,6 +1,7 @@
 package training
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -61,5 +62,47 @@ func TestLinearProbe(t *testing.T) {
 	if _, err := LinearProbe(blobs(1, 100, 8, 4, 1, false), blobs(2, 10, 8, 4, 1, false), 3, cfg); err == nil ||
 		!strings.Contains(err.Error(), "out of range") {
 		t.Errorf("labels beyond the classes: %v", err)
+	}
+}
+
+// TestBadFeatures: features whose values do not fill Dim per label, nil features, NaN values and a probe
+// configuration with NaN or infinite numbers are errors that say so (FewShot indexed past X and panicked,
+// LinearProbe dereferenced nil features, a NaN ValFraction or learning rate passed withDefaults).
+func TestBadFeatures(t *testing.T) {
+	good := blobs(1, 200, 8, 4, 1, false)
+	short := &Features{X: make([]float64, 3), Labels: []int32{0, 1, 2, 3}, Dim: 5}
+	nan := blobs(1, 200, 8, 4, 1, false)
+	nan.X[7] = math.NaN()
+	for name, c := range map[string]struct {
+		train, test *Features
+		want        string
+	}{
+		"short":     {short, good, "3 values for 4 examples of 5"},
+		"nil test":  {good, nil, "no test features"},
+		"nil train": {nil, good, "no training features"},
+		"NaN":       {nan, good, "NaN"},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic %v", name, r)
+				}
+			}()
+			if _, err := FewShot(c.train, c.test, 4, []int{1}, 1, 1); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("FewShot %s: got %v, want an error containing %q", name, err, c.want)
+			}
+			if _, err := LinearProbe(c.train, c.test, 4, ProbeConfig{Epochs: 1}); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("LinearProbe %s: got %v, want an error containing %q", name, err, c.want)
+			}
+		}()
+	}
+	for name, cfg := range map[string]ProbeConfig{
+		"NaN hold-out":      {Epochs: 1, ValFraction: math.NaN()},
+		"NaN learning rate": {Epochs: 1, LearningRate: math.NaN()},
+		"infinite decay":    {Epochs: 1, WeightDecays: []float64{math.Inf(1)}},
+	} {
+		if _, err := LinearProbe(good, good, 4, cfg); err == nil || !strings.Contains(err.Error(), "linear probe") {
+			t.Errorf("%s: got %v, want an error", name, err)
+		}
 	}
 }

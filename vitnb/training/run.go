@@ -129,13 +129,16 @@ func NewRun(b compute.Backend, cfg Config) (*Run, error) {
 		return nil, err
 	}
 	cfg.Optimizer = opt.Config()
-	if cfg.LabelSmoothing < 0 || cfg.LabelSmoothing >= 1 {
+	if !(cfg.LabelSmoothing >= 0 && cfg.LabelSmoothing < 1) { // NaN too
 		return nil, fmt.Errorf("label smoothing must be in [0, 1), got %g", cfg.LabelSmoothing)
 	}
 	if cfg.Accumulate < 0 {
 		return nil, fmt.Errorf("gradient accumulation must be at least 1 batch per step, got %d", cfg.Accumulate)
 	}
 	cfg.Accumulate = max(cfg.Accumulate, 1)
+	if cfg.BatchSize < 0 {
+		return nil, fmt.Errorf("the batch size must be positive, got %d", cfg.BatchSize)
+	}
 	parallel, err := newDataParallel(b, cfg.Devices, cfg.BatchSize) // nil for one device
 	if err != nil {
 		return nil, err

@@ -165,6 +165,14 @@ func checkJSON(path string) error {
 // Optional files (preprocessor_config.json) that the server does not have are skipped. When a download fails the
 // error says where to put the file by hand.
 func Get(ctx context.Context, k Known, cacheDir, baseURL string, client *http.Client, progress io.Writer) (string, error) {
+	if len(k.Files) == 0 {
+		return "", fmt.Errorf("checkpoint %q lists no files", k.Name)
+	}
+	for _, f := range k.Files {
+		if f.Name == "" || f.Name == "." || f.Name == ".." || filepath.Base(f.Name) != f.Name {
+			return "", fmt.Errorf("checkpoint %q: file name %q is not a plain file name", k.Name, f.Name)
+		}
+	}
 	if cacheDir == "" {
 		cacheDir = files.WeightsDir()
 	}

@@ -365,3 +365,27 @@ func TestCacheNotPrivate(t *testing.T) {
 		t.Errorf("files written into a cache others may write: %v", entries)
 	}
 }
+
+// TestGetBadKnown: a Known checkpoint without files, or with a file name that is not a plain name (which would
+// be written outside its folder), is an error before anything is fetched: Get(Known{}) panicked.
+func TestGetBadKnown(t *testing.T) {
+	cache := t.TempDir()
+	for name, k := range map[string]Known{
+		"zero":         {},
+		"no files":     {Name: "x"},
+		"parent":       {Name: "x", Files: []files.RemoteFile{{Name: "../../escaped.safetensors", URL: "http://127.0.0.1:1/a"}}},
+		"empty name":   {Name: "x", Files: []files.RemoteFile{{URL: "http://127.0.0.1:1/a"}}},
+		"slashed name": {Name: "x", Files: []files.RemoteFile{{Name: "a/b.npz", URL: "http://127.0.0.1:1/a"}}},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic %v", name, r)
+				}
+			}()
+			if _, err := Get(context.Background(), k, cache, "", nil, nil); err == nil || !strings.Contains(err.Error(), "file") {
+				t.Errorf("%s: got %v, want an error about its files", name, err)
+			}
+		}()
+	}
+}

@@ -41,6 +41,7 @@ type sidecar struct {
 	PretrainedCfg  *timmPretrained `json:"pretrained_cfg"`
 	ModelArgs      map[string]any  `json:"model_args"`
 	preprocessorHF *hfPreprocessor
+	ppPath         string // preprocessor_config.json's path, "" if absent.
 }
 
 type timmPretrained struct {
@@ -80,7 +81,7 @@ func readSidecar(weightsPath string) (*sidecar, error) {
 		if err := json.Unmarshal(data, pp); err != nil {
 			return nil, fmt.Errorf("%s: %w", ppPath, err)
 		}
-		sc.preprocessorHF = pp
+		sc.preprocessorHF, sc.ppPath = pp, ppPath
 	}
 	return sc, nil
 }
@@ -145,6 +146,7 @@ func (sc *sidecar) check(f Format, cfg vitnb.Config) error {
 		if fcNorm, ok := sc.ModelArgs["fc_norm"].(bool); ok && fcNorm {
 			diffs = append(diffs, "model_args fc_norm true: timm's LayerNorm after pooling is not the order vitnb implements")
 		}
+		diffs = append(diffs, plainViTArgs(sc.ModelArgs, cfg)...)
 		pools := map[string]any{"model_args global_pool": sc.ModelArgs["global_pool"]}
 		if sc.GlobalPool != nil {
 			pools["global_pool"] = *sc.GlobalPool
@@ -180,6 +182,35 @@ func (sc *sidecar) check(f Format, cfg vitnb.Config) error {
 		return fmt.Errorf("%s does not describe the weights beside it: %s", sc.path, strings.Join(diffs, "; "))
 	}
 	return nil
+}
+
+// plainViTArgs names the timm model_args that make a model other than the plain ViT that vitnb computes, which
+// the weights' names and shapes need not show (an activation, LayerScale, register tokens, a norm before the
+// encoder, ...): timm builds that other model from them, vitnb would silently run the plain one on its weights.
+func plainViTArgs(args map[string]any, cfg vitnb.Config) []string {
+	gelu := map[vitnb.GELU]string{vitnb.GELUExact: "gelu", vitnb.GELUTanh: "gelu_tanh"}[cfg.GELU]
+	plain := []struct {
+		key string
+		ok  func(v any) bool
+	}{
+		{"act_layer", func(v any) bool { return v == nil || v == gelu }},
+		{"norm_layer", func(v any) bool { return v == nil || v == "layernorm" || v == "LayerNorm" }},
+		{"qkv_bias", func(v any) bool { return v == nil || v == true }},
+		{"proj_bias", func(v any) bool { return v == nil || v == true }},
+		{"qk_norm", func(v any) bool { return v == nil || v == false }},
+		{"pre_norm", func(v any) bool { return v == nil || v == false }},
+		{"no_embed_class", func(v any) bool { return v == nil || v == false }},
+		{"init_values", func(v any) bool { return v == nil }},
+		{"reg_tokens", func(v any) bool { return v == nil || v == 0.0 }},
+	}
+	var out []string
+	for _, p := range plain {
+		if v, ok := args[p.key]; ok && !p.ok(v) {
+			shown, _ := json.Marshal(v)
+			out = append(out, fmt.Sprintf("model_args %s %s: a timm option that changes the model, which vitnb does not implement", p.key, shown))
+		}
+	}
+	return out
 }
 
 // readSidecarFile reads a file beside the weights: nil when there is none; an error for one that is there and

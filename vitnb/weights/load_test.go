@@ -531,9 +531,9 @@ func TestPreprocessingSidecarErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for pre, want := range map[string]string{
-		`{"image_mean":[0.5,0.5,0.5],"image_std":[0,0.5,0.5]}`: "preprocessor_config.json: preprocessing: channel 0 has mean 0.5 and std 0",
-		`{"image_mean":[0.5,0.5],"image_std":[0.5,0.5]}`:       "preprocessor_config.json: 2 means and 2 stds for a model of 3 channels",
-		`{"resample":9}`: "preprocessor_config.json: resample 9: want 2 (bilinear) or 3 (bicubic)",
+		`{"image_mean":[0.5,0.5,0.5],"image_std":[0,0.5,0.5]}`: "preprocessing: channel 0 has mean 0.5 and std 0",
+		`{"image_mean":[0.4,0.5],"image_std":[0.5,0.5]}`:       "image_mean [0.4 0.5]: 2 values for 3 channels",
+		`{"resample":9}`: "resample 9: want 2 (bilinear) or 3 (bicubic)",
 		`{"image_mean":[0.4,0.5,0.6],"image_std":[0.2,0.3,0.4],"resample":3}`: "",
 	} {
 		dir := t.TempDir()
@@ -547,7 +547,8 @@ func TestPreprocessingSidecarErrors(t *testing.T) {
 		switch {
 		case want == "" && (err != nil || info.Preprocessing.Resize != "bicubic" || info.Preprocessing.Std[2] != 0.4):
 			t.Errorf("%s: %v %+v", pre, err, info)
-		case want != "" && (err == nil || !strings.Contains(err.Error(), path+": the preprocessing beside it: "+want)):
+		case want != "" && (err == nil || !strings.Contains(err.Error(),
+			path+": the preprocessing beside it: "+filepath.Join(dir, "preprocessor_config.json")+": "+want)):
 			t.Errorf("%s: got %v, want %q", pre, err, want)
 		}
 	}

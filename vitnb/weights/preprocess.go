@@ -3,6 +3,7 @@ package weights
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,15 +29,28 @@ func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) (Preprocessing, e
 	if sc == nil {
 		return p, nil
 	}
-	check := func(file string, mean, std []float64) error {
-		if mean == nil && std == nil {
-			return p.Check(cfg.Channels)
+	// set copies a mean or std of a sidecar file into dst: one value per channel, or equal values ([0.5, 0.5,
+	// 0.5] beside a grey model) that stand for every channel; else an error naming the file and the field.
+	set := func(dst []float32, values []float64, file, field string) error {
+		if len(values) != len(dst) {
+			if len(values) == 0 || slices.Min(values) != slices.Max(values) {
+				return fmt.Errorf("%s: %s %v: %d values for %d channels", file, field, values, len(values), len(dst))
+			}
+			values = slices.Repeat(values[:1], len(dst))
 		}
-		if len(mean) != cfg.Channels || len(std) != cfg.Channels {
-			return fmt.Errorf("%s: %d means and %d stds for a model of %d channels", file, len(mean), len(std), cfg.Channels)
+		for i := range dst {
+			dst[i] = float32(values[i])
 		}
-		for i := range mean {
-			p.Mean[i], p.Std[i] = float32(mean[i]), float32(std[i])
+		return nil
+	}
+	check := func(file, field string, mean, std []float64) error {
+		if mean != nil || std != nil {
+			if err := set(p.Mean, mean, file, field+"mean"); err != nil {
+				return err
+			}
+			if err := set(p.Std, std, file, field+"std"); err != nil {
+				return err
+			}
 		}
 		if err := p.Check(cfg.Channels); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
@@ -48,7 +62,7 @@ func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) (Preprocessing, e
 		if pc.Interpolation != "" {
 			p.Resize = pc.Interpolation
 		}
-		if err := check("config.json (pretrained_cfg)", pc.Mean, pc.Std); err != nil {
+		if err := check(sc.path, "pretrained_cfg ", pc.Mean, pc.Std); err != nil {
 			return p, err
 		}
 	}
@@ -56,10 +70,10 @@ func preprocessingFor(f Format, sc *sidecar, cfg vitnb.Config) (Preprocessing, e
 		if pp.Resample != nil { // PIL codes: 2 bilinear, 3 bicubic.
 			p.Resize = map[int]string{0: "nearest", 2: "bilinear", 3: "bicubic"}[*pp.Resample]
 			if p.Resize == "" {
-				return p, fmt.Errorf("preprocessor_config.json: resample %d: want 2 (bilinear) or 3 (bicubic)", *pp.Resample)
+				return p, fmt.Errorf("%s: resample %d: want 2 (bilinear) or 3 (bicubic)", sc.ppPath, *pp.Resample)
 			}
 		}
-		if err := check("preprocessor_config.json", pp.ImageMean, pp.ImageStd); err != nil {
+		if err := check(sc.ppPath, "image_", pp.ImageMean, pp.ImageStd); err != nil {
 			return p, err
 		}
 	}
