@@ -33,7 +33,7 @@ func TestErrorsInOneLine(t *testing.T) {
 	}
 	writeBytes(t, filepath.Join(hf, "preprocessor_config.json"), []byte(`{"image_mean":[0.5,0.5,0.5],"image_std":[0,1,1]}`))
 	cases = append(cases, [2][]string{{"-weights", filepath.Join(hf, "model.safetensors"), "-image", img},
-		{"the preprocessing beside it: preprocessor_config.json: preprocessing: channel 0 has mean 0.5 and std 0"}})
+		{"the preprocessing beside it: " + filepath.Join(hf, "preprocessor_config.json") + ": preprocessing: channel 0 has mean 0.5 and std 0"}})
 	if _, err := os.Stat("/dev/zero"); err == nil {
 		cases = append(cases, [2][]string{{"-weights", "/dev/zero", "-image", img},
 			{"/dev/zero is not a weights file but a device, a pipe or a socket"}})
