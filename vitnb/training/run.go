@@ -301,6 +301,9 @@ type StepRecord struct {
 // batches for the same seed: on resume its first Step() batches are skipped so the data order continues where
 // the interrupted run stopped. A non-finite loss stops the run with an error before any checkpoint is written.
 func (r *Run) Train(data train.Dataset) error {
+	if r == nil {
+		return errors.New("no run (nil *training.Run): use training.NewRun")
+	}
 	total := r.Config.Optimizer.TotalSteps
 	done := r.Step()
 	if done >= total {
@@ -406,8 +409,11 @@ func (r *Run) logRecord(rec StepRecord) error {
 	return nil
 }
 
-// Close releases the metrics file and the lock of the run folder.
+// Close releases the metrics file and the lock of the run folder (nothing for a nil Run).
 func (r *Run) Close() error {
+	if r == nil {
+		return nil
+	}
 	var err error
 	if r.metrics != nil {
 		err = r.metrics.Close()
