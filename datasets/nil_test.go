@@ -5,23 +5,9 @@ import (
 	"image"
 	"strings"
 	"testing"
-)
 
-// noPanic runs f and turns a panic into a test failure naming the call.
-func noPanic(t *testing.T, name string, f func() error) error {
-	t.Helper()
-	var err error
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				t.Errorf("%s panicked: %v", name, r)
-				err = fmt.Errorf("panic")
-			}
-		}()
-		err = f()
-	}()
-	return err
-}
+	"github.com/vitnb/vitnb/datasets/datasetstest"
+)
 
 // TestNilArguments: the package's functions and methods given nil (a nil *Dataset, *Info, Source, reader, writer,
 // image or pixels) return an error, or an empty result where they return no error, instead of panicking
@@ -56,11 +42,11 @@ func TestNilArguments(t *testing.T) {
 			return err
 		}},
 	} {
-		if err := noPanic(t, tc.name, tc.f); err == nil {
+		if err := datasetstest.NoPanic(t, tc.name, tc.f); err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
 	}
-	if err := noPanic(t, "(*Dataset)(nil).SplitNames", func() error {
+	if err := datasetstest.NoPanic(t, "(*Dataset)(nil).SplitNames", func() error {
 		if names := ds.SplitNames(); len(names) != 0 {
 			return fmt.Errorf("%v", names)
 		}
@@ -68,7 +54,7 @@ func TestNilArguments(t *testing.T) {
 	}); err != nil {
 		t.Errorf("(*Dataset)(nil).SplitNames: %v", err)
 	}
-	if err := noPanic(t, "Holdout(nil)", func() error {
+	if err := datasetstest.NoPanic(t, "Holdout(nil)", func() error {
 		tr, val := Holdout(nil, 0.1)
 		if tr.Len() != 0 || val.Len() != 0 {
 			return fmt.Errorf("%d and %d examples", tr.Len(), val.Len())
@@ -77,7 +63,7 @@ func TestNilArguments(t *testing.T) {
 	}); err != nil {
 		t.Errorf("Holdout(nil): %v", err)
 	}
-	if err := noPanic(t, "RandomSubset(nil)", func() error {
+	if err := datasetstest.NoPanic(t, "RandomSubset(nil)", func() error {
 		if s := RandomSubset(nil, 3, 1); s.Len() != 0 {
 			return fmt.Errorf("%d examples", s.Len())
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/vitnb/vitnb/datasets/datasetstest"
 )
 
 // TestNilArguments: a nil Run, Metrics, store or backend gives an error naming it (or nothing, for Close and a
@@ -15,20 +16,6 @@ func TestNilArguments(t *testing.T) {
 	cfg := tinyModel()
 	var run *Run
 	var metrics *Metrics
-	call := func(name string, f func() error) error {
-		t.Helper()
-		var err error
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					t.Errorf("%s panicked: %v", name, r)
-					err = fmt.Errorf("panic")
-				}
-			}()
-			err = f()
-		}()
-		return err
-	}
 	for _, tc := range []struct {
 		name string
 		f    func() error
@@ -45,14 +32,14 @@ func TestNilArguments(t *testing.T) {
 		{"NewEvalExec(nil backend)", func() error { _, err := NewEvalExec(nil, model.NewStore(), cfg); return err }},
 	} {
 		// The error says what is nil, before GoMLX is called (it logs a stack trace for a nil store).
-		if err := call(tc.name, tc.f); err == nil || !strings.Contains(err.Error(), "nil") {
+		if err := datasetstest.NoPanic(t, tc.name, tc.f); err == nil || !strings.Contains(err.Error(), "nil") {
 			t.Errorf("%s: %v, want an error naming what is nil", tc.name, err)
 		}
 	}
-	if err := call("(*Run)(nil).Close", run.Close); err != nil {
+	if err := datasetstest.NoPanic(t, "(*Run)(nil).Close", run.Close); err != nil {
 		t.Errorf("(*Run)(nil).Close: %v", err)
 	}
-	if err := call("ModelShapes(nil)", func() error {
+	if err := datasetstest.NoPanic(t, "ModelShapes(nil)", func() error {
 		if s := ModelShapes(nil); len(s) != 0 {
 			return fmt.Errorf("%v", s)
 		}
@@ -60,7 +47,7 @@ func TestNilArguments(t *testing.T) {
 	}); err != nil {
 		t.Errorf("ModelShapes(nil): %v", err)
 	}
-	if err := call("TerminalProgress(nil)", func() error {
+	if err := datasetstest.NoPanic(t, "TerminalProgress(nil)", func() error {
 		p := TerminalProgress(nil)
 		p(Progress{Step: 1, Total: 1})
 		return nil

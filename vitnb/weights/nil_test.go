@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitnb/vitnb/datasets/datasetstest"
 	"github.com/vitnb/vitnb/vitnb"
 )
 
@@ -32,15 +33,8 @@ func TestNilArguments(t *testing.T) {
 			return nothing
 		},
 	} {
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					t.Errorf("%s panicked: %v", name, r)
-				}
-			}()
-			if err := f(); err == nil || err != nothing && !strings.Contains(err.Error(), "nil") {
-				t.Errorf("%s: %v, want an error naming what is nil", name, err)
-			}
-		}()
+		if err := datasetstest.NoPanic(t, name, f); err == nil || err != nothing && !strings.Contains(err.Error(), "nil") {
+			t.Errorf("%s: %v, want an error naming what is nil", name, err)
+		}
 	}
 }
