@@ -60,6 +60,9 @@ func parseMaxPixels(v string) (int64, error) {
 // the dimensions in its header against MaxImagePixels: the one place where vitnb decodes images. name (a file name
 // or URL) starts every error message.
 func DecodeImage(r io.Reader, name string) (image.Image, error) {
+	if r == nil {
+		return nil, fmt.Errorf("%s: no reader (nil)", name)
+	}
 	img, err := decodeImage(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -180,9 +183,16 @@ func DecodeBytes(data []byte) (*Pixels, error) {
 	return ToRGB(img), nil
 }
 
-// ToRGB converts any image.Image to 3-channel 8-bit pixels (see DecodeFile for the conversions).
+// ToRGB converts any image.Image to 3-channel 8-bit pixels (see DecodeFile for the conversions). No image (nil, a
+// nil pointer) gives empty pixels (0x0), which InputPixels refuses; CheckImage tells what is wrong with an image.
 func ToRGB(img image.Image) *Pixels {
-	b := img.Bounds()
+	if img == nil {
+		return &Pixels{Channels: 3}
+	}
+	b, err := bounds(img)
+	if err != nil {
+		return &Pixels{Channels: 3}
+	}
 	w, h := b.Dx(), b.Dy()
 	p := &Pixels{Height: h, Width: w, Channels: 3, Pix: make([]uint8, h*w*3)}
 	out := p.Pix

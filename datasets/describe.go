@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -15,6 +16,12 @@ import (
 // number of examples of each class in each split, and the warnings. When files are not the published ones (their
 // checksum does not match), it says so in an error wrapping files.ErrMismatch, after writing everything.
 func (ds *Dataset) Describe(w io.Writer) error {
+	if err := ds.check(); err != nil {
+		return err
+	}
+	if w == nil {
+		return errors.New("describing the data set " + ds.Name + ": no writer (nil)")
+	}
 	mismatches := 0
 	fmt.Fprintf(w, "data set:  %s\n", ds.Name)
 	fmt.Fprintf(w, "source:    %s\n", ds.Origin)
@@ -106,6 +113,9 @@ func (ds *Dataset) Captions(split string, b *Batch) []string {
 // The pictures are sized first: n pictures of size x size pixels beyond files.MaxPicturePixels (the contact sheet
 // of `vit data sample` shows them all, and they are float32 RGB before that) are refused, before any is read.
 func (ds *Dataset) Sample(split string, n, size int, augment bool, seed uint64, warnf func(string, ...any)) (*Batch, []string, error) {
+	if err := ds.check(); err != nil {
+		return nil, nil, err
+	}
 	if err := files.CheckPicture(float64(max(n, 0))*float64(size)*float64(size), fmt.Sprintf("%d pictures of %dx%d pixels",
 		n, size, size), "ask for fewer or smaller pictures (vit data sample -n, -size)"); err != nil {
 		return nil, nil, fmt.Errorf("sample of %s/%s: %w", ds.Name, split, err)
@@ -127,6 +137,9 @@ func (ds *Dataset) Sample(split string, n, size int, augment bool, seed uint64, 
 // WriteList writes a table of the registered data sets: name, validation hold-out, where their files are (an offline
 // copy, the cache folder cacheDir, "" for DefaultDir, or not here) and description; then the folder forms.
 func WriteList(w io.Writer, cacheDir string) error {
+	if w == nil {
+		return errors.New("listing the data sets: no writer (nil)")
+	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tHOLDOUT\tFILES\tDESCRIPTION")
 	for _, name := range Names() {

@@ -31,6 +31,9 @@ type FileState struct {
 
 // Verify checks the published files of a data set in dir against their checksums.
 func Verify(info *Info, dir string) ([]FileState, error) {
+	if info == nil {
+		return nil, errNoInfo
+	}
 	var out []FileState
 	for _, f := range info.Files {
 		path := filepath.Join(dir, f.Name)

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -143,6 +144,9 @@ func (p Preprocessing) Input(img image.Image, channels int) ([]float32, error) {
 func (p Preprocessing) InputPixels(px *Pixels, channels int) ([]float32, error) {
 	if err := p.Check(channels); err != nil {
 		return nil, err
+	}
+	if px == nil {
+		return nil, errors.New("no pixels (nil)")
 	}
 	if px.Channels != 1 && px.Channels != 3 {
 		return nil, fmt.Errorf("an image of %d channels: want 1 or 3", px.Channels)

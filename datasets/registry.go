@@ -179,6 +179,9 @@ func Load(name string, opts Options) (*Dataset, error) {
 // ("" for DefaultDir) when it has the files. When neither has them, the error (wrapping ErrNotFound) says what to
 // download and where to put it.
 func (info *Info) Locate(cacheDir string) (dir, origin string, err error) {
+	if info == nil {
+		return "", "", errNoInfo
+	}
 	if info.Offline != nil {
 		for _, d := range info.Offline() {
 			if info.complete(d) {
@@ -264,9 +267,24 @@ func (w wrapped) Error() string { return w.msg }
 // Unwrap gives errors.Is the wrapped error.
 func (w wrapped) Unwrap() error { return w.err }
 
+// errNoInfo is the error of the methods of a nil *Info and of functions given one.
+var errNoInfo = errors.New("no data set description (nil *datasets.Info): use datasets.Lookup")
+
+// check tells whether d is a data set at all: the methods of a nil *Dataset return this error instead of
+// panicking.
+func (d *Dataset) check() error {
+	if d == nil {
+		return errors.New("no data set (nil *datasets.Dataset): use datasets.Load")
+	}
+	return nil
+}
+
 // Pipeline returns a pipeline over one split; see Config, TrainConfig and EvalConfig. For grey data sets, cfg.Channels
 // 0 keeps 1 channel.
 func (d *Dataset) Pipeline(split string, cfg Config) (*Pipeline, error) {
+	if err := d.check(); err != nil {
+		return nil, err
+	}
 	src, err := d.Split(split)
 	if err != nil {
 		return nil, err
@@ -283,6 +301,9 @@ func (d *Dataset) Pipeline(split string, cfg Config) (*Pipeline, error) {
 
 // Split returns a split by name, with an error listing the available ones if it does not exist.
 func (d *Dataset) Split(name string) (Source, error) {
+	if err := d.check(); err != nil {
+		return nil, err
+	}
 	if s, ok := d.Splits[name]; ok && s.Len() > 0 {
 		return s, nil
 	}
@@ -294,9 +315,12 @@ func (d *Dataset) Split(name string) (Source, error) {
 		strings.Join(d.SplitNames(), ", "))
 }
 
-// SplitNames lists the non-empty splits, in the order train, validation, val, test, all.
+// SplitNames lists the non-empty splits, in the order train, validation, val, test, all (none for a nil Dataset).
 func (d *Dataset) SplitNames() []string {
 	var names []string
+	if d == nil {
+		return nil
+	}
 	for _, n := range []string{SplitTrain, SplitValidation, SplitVal, SplitTest, SplitAll} {
 		if s, ok := d.Splits[n]; ok && s.Len() > 0 {
 			names = append(names, n)

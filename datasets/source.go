@@ -109,8 +109,11 @@ const holdoutSeed = 0x5eed
 // by class (each class gives round(fraction*count) examples, adjusted by largest remainder so that the total is
 // round(fraction*Len)). Which examples go where is fixed (it does not depend on any training seed). The paper holds
 // out 2% of CIFAR and 10% of Pets and Flowers training data (Appendix B.1.1); the reference code takes the tail of
-// the TFDS order, which is a random order, as here.
+// the TFDS order, which is a random order, as here. A nil src gives two empty subsets.
 func Holdout(src Source, fraction float64) (train, validation *Subset) {
+	if src == nil {
+		return &Subset{}, &Subset{} // no source: two empty subsets
+	}
 	n := src.Len()
 	if !(fraction > 0) || n == 0 { // NaN holds nothing out too
 		all := make([]int, n)

@@ -104,3 +104,15 @@ func TestEstimateMemory(t *testing.T) {
 		t.Errorf("%s=1 still checks: %v", MemoryCheckEnv, err)
 	}
 }
+
+// TestWriteParamTableNilWriter: a nil writer is an error, not a panic (issue 24, item 5).
+func TestWriteParamTableNilWriter(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("WriteParamTable(nil) panicked: %v", r)
+		}
+	}()
+	if err := (Config{ImageSize: 8, Channels: 3, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32}).WriteParamTable(nil); err == nil {
+		t.Error("WriteParamTable(nil): no error")
+	}
+}

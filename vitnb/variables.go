@@ -1,6 +1,7 @@
 package vitnb
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -137,6 +138,9 @@ func (c Config) ParamTable() []ParamGroup {
 // WriteParamTable writes what `vit params` prints: the configuration (String), a table of ParamTable with
 // right-aligned counts, and the total (NumParams) as "total N".
 func (c Config) WriteParamTable(w io.Writer) error {
+	if w == nil {
+		return errors.New("writing the parameter table: no writer (nil)")
+	}
 	fmt.Fprintln(w, c)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "part\tparameters\t")

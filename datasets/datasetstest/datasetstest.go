@@ -75,3 +75,16 @@ func Allocated(fn func()) uint64 {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
 }
+
+// NoPanic runs f and returns its error; a panic in f fails the test, naming the call (name), and is returned as
+// an error: what the tests of "a nil argument is an error, not a panic" check.
+func NoPanic(t testing.TB, name string, f func() error) (err error) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s panicked: %v", name, r)
+			err = fmt.Errorf("%s panicked: %v", name, r)
+		}
+	}()
+	return f()
+}

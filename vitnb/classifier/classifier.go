@@ -91,9 +91,15 @@ type modelInfo struct {
 	Classes       []string               `json:"classes"`
 }
 
-// check tells whether the model file fits the model of cfg: class names for every class of the head (or none),
+// check tells whether the model file fits the model of cfg: class names for every class of the head (or none:
+// null or no "classes", never an empty list for a head),
 // preprocessing at the model's image size for its channels.
 func (m modelInfo) check(cfg vitnb.Config) error {
+	if m.Classes != nil && len(m.Classes) == 0 && cfg.NumClasses > 0 {
+		// vitnb writes the data set's names (or null): an empty list is an edited or damaged file, and taking it
+		// would label every prediction with a blank name.
+		return fmt.Errorf("an empty list of class names for the %d classes of the model's head (remove \"classes\" to label them by number)", cfg.NumClasses)
+	}
 	if len(m.Classes) > 0 && len(m.Classes) != cfg.NumClasses {
 		return fmt.Errorf("%d class names for the %d classes of the model's head", len(m.Classes), cfg.NumClasses)
 	}

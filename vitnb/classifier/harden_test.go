@@ -201,6 +201,17 @@ func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Fields that change no shape are held to the model that run.json records: Open refuses the edit.
+	for field, value := range map[string]any{"GELU": "tanh", "LayerNormEpsilon": 0.001} {
+		editJSON(t, configPath, func(m map[string]any) { m[field] = value })
+		if _, err := Open(b, dir); err == nil || !strings.Contains(err.Error(), field+" is ") || !strings.Contains(err.Error(), configPath) {
+			t.Errorf("config.json with %s %v: %v", field, value, err)
+		}
+		if err := os.WriteFile(configPath, original, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Fine-tuning from the run with a shallower model: an error, not a truncated model.
 	ft := tinyJob(data, filepath.Join(t.TempDir(), "ft"), 10)
 	ft.Command, ft.From, ft.Model.Depth = "finetune", dir, 1
@@ -219,6 +230,12 @@ func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
 		if _, err := Open(b, dir); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("model.json with %d class names: %v", len(names), err)
 		}
+	}
+	// An empty list is no names at all for a model with a head: refused, not blank labels.
+	editJSON(t, modelPath, func(m map[string]any) { m["classes"] = []string{} })
+	if _, err := Open(b, dir); err == nil || !strings.Contains(err.Error(), "empty list of class names for the 2 classes") ||
+		!strings.Contains(err.Error(), modelPath) {
+		t.Errorf("model.json with an empty list of class names: %v", err)
 	}
 	editJSON(t, modelPath, func(m map[string]any) { m["classes"] = []string{"left", "right"} })
 

@@ -44,8 +44,9 @@ type Deletion struct {
 }
 
 // RandomMaps returns n maps of patches random values (uniform in [0, 1), from seed): ranking patches by them is
-// the random-order baseline of the deletion test.
+// the random-order baseline of the deletion test. A negative n or patches counts as 0.
 func RandomMaps(n, patches int, seed uint64) [][]float64 {
+	n, patches = max(n, 0), max(patches, 0)
 	rng := rand.New(rand.NewPCG(seed, 0x5eed)) // second PCG word: any fixed constant
 	out := make([][]float64, n)
 	for i := range out {

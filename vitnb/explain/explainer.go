@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gomlx/compute"
@@ -47,6 +48,12 @@ type Explainer struct {
 // New prepares explanations for the model cfg with the variables in store (at the root scope, as training and
 // the weight loaders leave them) on backend b. The model must have a head (NumClasses > 0).
 func New(b compute.Backend, store *model.Store, cfg vitnb.Config) (*Explainer, error) {
+	switch {
+	case b == nil:
+		return nil, errors.New("explain: no backend (nil): use backend.New")
+	case store == nil:
+		return nil, errors.New("explain: no store of the model's variables (nil *model.Store)")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -491,9 +491,12 @@ func LoadRunModel(dir string, cfg vitnb.Config) (*model.Store, CheckpointInfo, e
 }
 
 // ModelShapes returns the model variables of store at its root scope (vitnb.IsModelVariable; not the optimizer's
-// state or the step) with their shapes.
+// state or the step) with their shapes; none for a nil store.
 func ModelShapes(store *model.Store) map[string][]int {
 	shapes := map[string][]int{}
+	if store == nil {
+		return shapes
+	}
 	for v := range store.IterVariables() {
 		if name := strings.TrimPrefix(v.Path(), "/"); vitnb.IsModelVariable(name) {
 			shapes[name] = v.Shape().Dimensions
@@ -504,5 +507,8 @@ func ModelShapes(store *model.Store) map[string][]int {
 
 // CheckModel tells whether the model variables of store are exactly those of cfg (vitnb.Config.CheckVariables).
 func CheckModel(store *model.Store, cfg vitnb.Config) error {
+	if store == nil {
+		return errNoStore
+	}
 	return cfg.CheckVariables(ModelShapes(store))
 }

@@ -70,6 +70,9 @@ func EvaluateNet(b compute.Backend, store *model.Store, net Net, data train.Data
 // NewNetEvalExec compiles the evaluation graph of EvaluateWith: images and labels in, float32 logits and the summed
 // cross-entropy out. GoMLX compiles it once per input shape and keeps it (package classifier holds one per model).
 func NewNetEvalExec(b compute.Backend, store *model.Store, net Net) (*model.Exec, error) {
+	if err := checkExecArgs(b, store); err != nil {
+		return nil, err
+	}
 	classes := net.Classes()
 	var exec *model.Exec
 	err := catch(func() {
@@ -81,6 +84,21 @@ func NewNetEvalExec(b compute.Backend, store *model.Store, net Net) (*model.Exec
 	})
 	return exec, err
 }
+
+// checkExecArgs tells what is missing to compile a graph of the model in store on b: GoMLX would panic (and log
+// a stack trace) on a nil one.
+func checkExecArgs(b compute.Backend, store *model.Store) error {
+	switch {
+	case b == nil:
+		return errors.New("no backend (nil): use backend.New")
+	case store == nil:
+		return errNoStore
+	}
+	return nil
+}
+
+// errNoStore is the error of the functions given a nil store of variables.
+var errNoStore = errors.New("no store of the model's variables (nil *model.Store)")
 
 // EvaluateWith is Evaluate with an executable of NewEvalExec for a model of that many classes.
 func EvaluateWith(exec *model.Exec, classes int, data train.Dataset) (*Metrics, error) {
@@ -187,6 +205,9 @@ func Predicted[T float32 | float64](row []T) int {
 // accuracy and its row of the confusion matrix; for more, a line with the classes most often taken for another
 // (the matrix is in the results file).
 func (m *Metrics) WriteTable(w io.Writer, data string, className func(int) string) error {
+	if m == nil {
+		return errors.New("writing the metrics: no metrics (nil)")
+	}
 	if w == nil {
 		return errors.New("writing the metrics: no writer (nil)")
 	}

@@ -34,6 +34,9 @@ func Representations(b compute.Backend, store *model.Store, cfg vitnb.Config, da
 
 // NewRepresentationExec compiles the graph of RepresentationsWith: images in, float32 representations out.
 func NewRepresentationExec(b compute.Backend, store *model.Store, cfg vitnb.Config) (*model.Exec, error) {
+	if err := checkExecArgs(b, store); err != nil {
+		return nil, err
+	}
 	var exec *model.Exec
 	err := catch(func() {
 		exec = model.MustNewExec(b, store, func(scope *model.Scope, images *Node) *Node {

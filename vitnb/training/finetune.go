@@ -58,6 +58,9 @@ func InitFromRun(dir string, cfg vitnb.Config, notes io.Writer) func(store *mode
 // names the source in errors; a line about the new head goes to notes (if not nil).
 func InitFromStore(src *model.Store, cfg vitnb.Config, from string, notes io.Writer) func(store *model.Store) error {
 	return func(store *model.Store) error {
+		if store == nil {
+			return errNoStore
+		}
 		copied, err := fineTuneVariables(src, cfg, from)
 		if err != nil {
 			return err
@@ -90,6 +93,9 @@ func CheckFineTune(src *model.Store, cfg vitnb.Config, from string) error {
 // must be exactly those of cfg (CheckModel) but for the head (left out, with the pre-logits layer when cfg has
 // none), which starts at zero.
 func fineTuneVariables(src *model.Store, cfg vitnb.Config, from string) (map[string][]int, error) {
+	if src == nil {
+		return nil, fmt.Errorf("fine-tuning from %s: %w", from, errNoStore)
+	}
 	found := ModelShapes(src)
 	compared := cfg
 	compared.NumClasses = 0

@@ -51,6 +51,9 @@ func (p Progress) String() string {
 // TerminalProgress returns a Config.OnProgress that draws a bar on w: redrawn in place a few times a second when
 // w is a terminal, else a line every tenth of the run (logs, pipes, CI).
 func TerminalProgress(w io.Writer) func(Progress) {
+	if w == nil {
+		w = io.Discard // no writer: no bar
+	}
 	interactive := isTerminal(w)
 	var last time.Time
 	return func(p Progress) {

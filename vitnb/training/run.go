@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -299,6 +301,9 @@ type StepRecord struct {
 // batches for the same seed: on resume its first Step() batches are skipped so the data order continues where
 // the interrupted run stopped. A non-finite loss stops the run with an error before any checkpoint is written.
 func (r *Run) Train(data train.Dataset) error {
+	if r == nil {
+		return errors.New("no run (nil *training.Run): use training.NewRun")
+	}
 	total := r.Config.Optimizer.TotalSteps
 	done := r.Step()
 	if done >= total {
@@ -404,8 +409,11 @@ func (r *Run) logRecord(rec StepRecord) error {
 	return nil
 }
 
-// Close releases the metrics file and the lock of the run folder.
+// Close releases the metrics file and the lock of the run folder (nothing for a nil Run).
 func (r *Run) Close() error {
+	if r == nil {
+		return nil
+	}
 	var err error
 	if r.metrics != nil {
 		err = r.metrics.Close()
@@ -476,7 +484,72 @@ func ReadModelConfig(dir string) (vitnb.Config, error) {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, checkRecordedModel(dir, cfg)
+}
+
+// checkRecordedModel compares the model configuration cfg read from the run folder dir's config.json with the
+// model that its run.json records (the job's settings.model), so that an edited config.json ("GELU": "tanh", a
+// LayerNormEpsilon: fields that change no shape, so the checkpoint still loads) is an error naming the field and
+// both values, not a different model run without a word. The fields that decide the variables' shapes are left to
+// the checkpoint (CheckModel), the regularisation (dropout rates), which a resumed run may change, and the
+// informative Name are not compared. A run.json without a job's model (runs of an older
+// vitnb, a training.Config whose Settings are not a Job, or a fine-tuning from -weights, whose architecture is the
+// checkpoint's) leaves nothing to compare.
+func checkRecordedModel(dir string, cfg vitnb.Config) error {
+	path := filepath.Join(dir, RunFile)
+	data, err := files.ReadSidecar(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var desc struct {
+		Settings struct {
+			Command string          `json:"command"`
+			Weights string          `json:"weights"`
+			Model   json.RawMessage `json:"model"`
+		} `json:"settings"`
+	}
+	if json.Unmarshal(data, &desc) != nil || desc.Settings.Command == "" || desc.Settings.Weights != "" ||
+		len(desc.Settings.Model) == 0 {
+		return nil // not a job's description (training.Config.Settings may be anything): nothing recorded
+	}
+	var rec vitnb.Config
+	if err := json.Unmarshal(desc.Settings.Model, &rec); err != nil {
+		return fmt.Errorf("%s: settings.model: %w", path, err)
+	}
+	if rec.Width == 0 {
+		return nil // a fine-tuning that kept the architecture of the run it started from
+	}
+	rec = rec.WithDefaults()
+	if rec.NumClasses == 0 {
+		rec.NumClasses = cfg.NumClasses // set from the data set when the run started
+	}
+	got, want := reflect.ValueOf(cfg), reflect.ValueOf(rec)
+	var diffs []string
+	for i := range got.NumField() {
+		name := got.Type().Field(i).Name
+		switch name {
+		case "Name", "Dropout", "AttentionDropout", "DropPath":
+			continue
+		case "ImageSize", "Channels", "PatchSize", "Width", "Depth", "MLPDim", "NumClasses", "RepresentationSize":
+			continue // shapes: the checkpoint is the judge of these (CheckModel names the file's and the checkpoint's values)
+		}
+		a, _ := json.Marshal(got.Field(i).Interface())
+		b, _ := json.Marshal(want.Field(i).Interface())
+		if string(a) != string(b) {
+			diffs = append(diffs, fmt.Sprintf("%s is %s there, %s in %s", name, a, b, RunFile))
+		}
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("%s does not match the model its run was trained as: %s",
+			filepath.Join(dir, ModelConfigFile), strings.Join(diffs, "; "))
+	}
+	return nil
 }
 
 // checkSameModel compares the model of a checkpoint directory (config.json) with cfg.

@@ -5,6 +5,8 @@ import (
 	"image"
 	"image/color"
 	"math"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // viridisStops are samples of matplotlib's viridis colour map at 0, 1/8, ..., 1.
@@ -53,8 +55,17 @@ func Range(values []float64) (lo, hi float64) {
 }
 
 // HeatMap draws a rows x cols matrix (row-major values) with Viridis, lo mapping to the darkest and hi to
-// the brightest colour, each value a scale x scale square. lo == hi uses the values' own range.
+// the brightest colour, each value a scale x scale square. lo == hi uses the values' own range. A picture larger
+// than files.CheckPicture allows is an error, before anything is drawn.
 func HeatMap(values []float64, rows, cols, scale int, lo, hi float64) (*image.RGBA, error) {
+	if rows < 0 || cols < 0 {
+		return nil, fmt.Errorf("viz: a heat map of %dx%d cells: the sizes cannot be negative", rows, cols)
+	}
+	side := float64(max(scale, 1)) // Scale's factor
+	if err := files.CheckPicture(float64(rows)*side*float64(cols)*side, fmt.Sprintf("viz: a %dx%d heat map at scale %d", rows, cols, scale),
+		"use a smaller scale"); err != nil {
+		return nil, err
+	}
 	if len(values) != rows*cols {
 		return nil, fmt.Errorf("viz: a %dx%d heat map needs %d values, got %d", rows, cols, rows*cols, len(values))
 	}

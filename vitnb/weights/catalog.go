@@ -242,6 +242,9 @@ func CatalogIn(cache string) []CatalogEntry {
 // preset, description and whether it is in the cache folder cache, then its URL on a line of its own; last,
 // the cache folder. With asJSON, it writes the entries (CatalogIn) as one indented JSON array instead.
 func WriteCatalog(w io.Writer, cache string, asJSON bool) error {
+	if w == nil {
+		return errors.New("writing the catalog: no writer (nil)")
+	}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -158,6 +158,9 @@ func Inspect(path string, opts Options) (*Loaded, error) {
 // "/vit" for a model built in scope.In("vit")). Variables already in the store are overwritten. Nothing is
 // written to the store unless the whole checkpoint fits.
 func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded, error) {
+	if store == nil {
+		return nil, fmt.Errorf("loading %s: no store for the variables (nil *model.Store): pass model.NewStore()", path)
+	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -408,8 +411,11 @@ func size(dims []int) int {
 }
 
 // Describe writes what `vit weights info` prints: file, format, architecture, parameters, preprocessing, the
-// loader's notes and the labels.
+// loader's notes and the labels. A nil Loaded or writer writes nothing.
 func (l *Loaded) Describe(w io.Writer) {
+	if l == nil || w == nil {
+		return
+	}
 	fmt.Fprintf(w, "file: %s\nformat: %s\nmodel: %s\nlayer norm epsilon: %g\nparameters: %d\npreprocessing: %s\n",
 		l.Path, l.Format, l.Config, l.Config.LayerNormEpsilon, l.Config.NumParams(), l.Preprocessing)
 	for _, n := range l.Notes {

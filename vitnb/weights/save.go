@@ -32,6 +32,9 @@ const (
 // pre_logits layer is written as "pre_logits.fc", which current timm versions no longer have. The file is
 // written atomically; each tensor is converted while it is written.
 func SaveTimm(path string, store *model.Store, scopePath string, cfg vitnb.Config) error {
+	if store == nil {
+		return fmt.Errorf("saving %s: no store of variables to save (nil *model.Store)", path)
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
