@@ -83,60 +83,6 @@ func TestRotateCCW(t *testing.T) {
 	}
 }
 
-func TestLogXAndMarkers(t *testing.T) {
-	got := logTicks(2.7, 4.8) // 500 .. 63000: 1, 2, 5 times powers of 10
-	want := []float64{3, 3.30103, 3.69897, 4, 4.30103, 4.69897}
-	near(t, "log ticks", got, want, 1e-5)
-	if got := logTicks(0, 6); len(got) != 7 {
-		t.Fatalf("6 decades: %d ticks %v", len(got), got)
-	}
-	p := Plot{Title: "t", XLabel: "images", LogX: true, Width: 300, Height: 200, Series: []Series{
-		{Name: "a", X: []float64{0, 600, 6000, 60000}, Y: []float64{5, 1, 2, 3}, Markers: true}}}
-	img, err := p.Image()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The x = 0 point is skipped; the markers are 7x7 squares of the series colour.
-	c := Palette[0]
-	found := 0
-	b := img.Bounds()
-	for y := b.Min.Y + 3; y < b.Max.Y-3; y++ {
-		for x := b.Min.X + 3; x < b.Max.X-3; x++ {
-			if img.RGBAAt(x, y) == c && img.RGBAAt(x-3, y-3) == c && img.RGBAAt(x+3, y+3) == c &&
-				img.RGBAAt(x-3, y+3) == c && img.RGBAAt(x+3, y-3) == c {
-				found++
-			}
-		}
-	}
-	if found != 3 {
-		t.Fatalf("%d markers, want 3", found)
-	}
-}
-
-// TestPlotYRange fixes the y range: a point inside lands where the range puts it, one outside is not drawn.
-func TestPlotYRange(t *testing.T) {
-	p := Plot{Width: 200, Height: 200, YFrom: 0, YTo: 1, Series: []Series{
-		{Name: "", X: []float64{0, 1, 2}, Y: []float64{0.5, 2, 0.5}, Points: true}}}
-	img, err := p.Image()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := Palette[0]
-	var ys []int
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if img.RGBAAt(x, y) == c {
-				ys = append(ys, y)
-			}
-		}
-	}
-	// The frame spans y = 44 (1) to 156 (0): 0.5 is at 100; the dots are 5x5.
-	if len(ys) != 2*25 || ys[0] != 98 || ys[len(ys)-1] != 102 {
-		t.Fatalf("%d dot pixels from y = %v to %v, want 50 from 98 to 102", len(ys), ys[0], ys[len(ys)-1])
-	}
-}
-
 func TestProgressHTML(t *testing.T) {
 	h := ProgressHTML(15, 60, "loss <1>")
 	if !strings.Contains(h, " 25% 15/60 loss &lt;1&gt;") || strings.Count(h, "█") != 8 || strings.Count(h, "░") != 22 {

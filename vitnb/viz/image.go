@@ -11,10 +11,6 @@ import (
 	"math"
 
 	"github.com/vitnb/vitnb/vitnb/files"
-
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
 )
 
 // Colours used by the pictures.
@@ -28,9 +24,6 @@ var (
 
 // RGBA is the picture type of the package.
 type RGBA = image.RGBA
-
-// FontHeight is the height in pixels of a line of text drawn by Label (basicfont 7x13).
-const FontHeight = 13
 
 // EncodePNG returns img as PNG bytes.
 func EncodePNG(img image.Image) ([]byte, error) {
@@ -92,18 +85,6 @@ func Scale(img image.Image, factor int) *image.RGBA {
 	return out
 }
 
-// Label draws text with its top-left corner at (x, y) in colour c.
-func Label(img draw.Image, x, y int, text string, c color.Color) {
-	d := &font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13,
-		Dot: fixed.P(x, y+basicfont.Face7x13.Ascent)}
-	d.DrawString(text)
-}
-
-// TextWidth returns the width in pixels of text drawn by Label.
-func TextWidth(text string) int {
-	return font.MeasureString(basicfont.Face7x13, text).Ceil()
-}
-
 // Fill paints the rectangle r of img with c.
 func Fill(img draw.Image, r image.Rectangle, c color.Color) {
 	draw.Draw(img, r, image.NewUniform(c), image.Point{}, draw.Src)
@@ -124,7 +105,8 @@ func GridSize(n, cols int, cellW, cellH float64) (w, h float64) {
 }
 
 // Grid lays images out in rows of cols, each scaled by scale, separated by a margin, with the label of each
-// (labels may be nil or shorter than images) written under it. Every cell is as large as the largest image.
+// (labels may be nil or shorter than images) written under it in Go Regular, at a size that grows with the cells
+// (labelSize). Every cell is as large as the largest image.
 func Grid(images []image.Image, labels []string, cols, scale int) *image.RGBA {
 	const margin = gridMargin
 	if cols <= 0 {
@@ -132,12 +114,15 @@ func Grid(images []image.Image, labels []string, cols, scale int) *image.RGBA {
 	}
 	scale = max(scale, 1)
 	cellW, cellH, labelH := 0, 0, 0
-	for i, img := range images {
+	for _, img := range images {
 		cellW = max(cellW, img.Bounds().Dx()*scale)
 		cellH = max(cellH, img.Bounds().Dy()*scale)
+	}
+	size := labelSize(cellH)
+	for i := range images {
 		if i < len(labels) && labels[i] != "" {
-			labelH = FontHeight + 2
-			cellW = max(cellW, TextWidth(labels[i]))
+			labelH = LineHeight(size) + 2
+			cellW = max(cellW, TextWidthSize(labels[i], size))
 		}
 	}
 	w, h := GridSize(len(images), cols, float64(cellW), float64(cellH+labelH))
@@ -150,21 +135,28 @@ func Grid(images []image.Image, labels []string, cols, scale int) *image.RGBA {
 		dx := (cellW - s.Bounds().Dx()) / 2
 		draw.Draw(out, s.Bounds().Add(image.Pt(x0+dx, y0)), s, image.Point{}, draw.Src)
 		if i < len(labels) && labels[i] != "" {
-			Label(out, x0+(cellW-TextWidth(labels[i]))/2, y0+cellH+1, labels[i], Black)
+			LabelSize(out, x0+(cellW-TextWidthSize(labels[i], size))/2, y0+cellH+1, size, labels[i], Black)
 		}
 	}
 	return out
 }
 
 // ContactSheet lays pictures out in a grid of cols columns (0: about the square root of their number) with each
-// caption under its picture, cut to the picture's width.
+// caption under its picture, cut (ending in "~") to the picture's width.
 func ContactSheet(pics []image.Image, captions []string, cols int) *image.RGBA {
+	cellH := 0
+	for _, p := range pics {
+		cellH = max(cellH, p.Bounds().Dy())
+	}
+	size := labelSize(cellH)
 	cut := make([]string, len(captions))
 	for k, c := range captions {
 		cut[k] = c
 		if k < len(pics) {
-			if maxChars := max(1, pics[k].Bounds().Dx()/TextWidth("m")); len(c) > maxChars { // a fixed-width font
-				cut[k] = c[:max(1, maxChars-1)] + "~"
+			room := max(pics[k].Bounds().Dx(), TextWidthSize("m~", size))
+			for r := []rune(c); TextWidthSize(cut[k], size) > room && len(r) > 1; {
+				r = r[:len(r)-1]
+				cut[k] = string(r) + "~"
 			}
 		}
 	}
@@ -268,4 +260,10 @@ func Titled(img image.Image, title string) *image.RGBA {
 	Label(out, 2, 1, title, Black)
 	draw.Draw(out, image.Rect(0, FontHeight+4, b.Dx(), b.Dy()+FontHeight+4), img, b.Min, draw.Src)
 	return out
+}
+
+// drawAt copies src onto dst with its top-left corner at (x, y).
+func drawAt(dst draw.Image, src image.Image, x, y int) {
+	b := src.Bounds()
+	draw.Draw(dst, image.Rect(x, y, x+b.Dx(), y+b.Dy()), src, b.Min, draw.Src)
 }

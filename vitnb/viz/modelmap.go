@@ -148,7 +148,7 @@ func ModelMap(cfgs ...vitnb.Config) (*image.RGBA, error) {
 		Label(img, r.Min.X+(boxW-TextWidth(s.label))/2, r.Min.Y+(boxH-FontHeight)/2, s.label, Black)
 		if i > 0 { // the arrow from the box above
 			cx := boxX + boxW/2
-			line(img, cx, y(i)-gap, cx, y(i)-1, Black)
+			bar(img, cx, y(i)-gap, cx, y(i)-1, Black)
 			arrowHead(img, cx, y(i)-1)
 		}
 		x := boxX + boxW + colGap
@@ -165,11 +165,11 @@ func ModelMap(cfgs ...vitnb.Config) (*image.RGBA, error) {
 		from := y(i-2) - gap/2 // between the box before the LayerNorm and the LayerNorm
 		to := y(i) + boxH/2
 		cx := boxX + boxW/2
-		line(img, skipX, from, cx, from, Red)
-		line(img, skipX, from, skipX, to, Red)
-		line(img, skipX, to, boxX-1, to, Red)
+		bar(img, skipX, from, cx, from, Red)
+		bar(img, skipX, from, skipX, to, Red)
+		bar(img, skipX, to, boxX-1, to, Red)
 		for d := 1; d <= 3; d++ { // arrow head pointing right
-			line(img, boxX-1-d, to-d, boxX-1-d, to+d, Red)
+			bar(img, boxX-1-d, to-d, boxX-1-d, to+d, Red)
 		}
 	}
 	// Column headers.
@@ -184,17 +184,22 @@ func ModelMap(cfgs ...vitnb.Config) (*image.RGBA, error) {
 	return img, nil
 }
 
+// bar draws a 2-pixel-thick horizontal or vertical segment from (x0, y0) to (x1, y1).
+func bar(img *image.RGBA, x0, y0, x1, y1 int, c color.Color) {
+	Fill(img, image.Rect(min(x0, x1), min(y0, y1), max(x0, x1)+2, max(y0, y1)+2), c)
+}
+
 // rect draws the outline of r.
 func rect(img *image.RGBA, r image.Rectangle, c color.Color) {
-	line(img, r.Min.X, r.Min.Y, r.Max.X-1, r.Min.Y, c)
-	line(img, r.Min.X, r.Max.Y-1, r.Max.X-1, r.Max.Y-1, c)
-	line(img, r.Min.X, r.Min.Y, r.Min.X, r.Max.Y-1, c)
-	line(img, r.Max.X-1, r.Min.Y, r.Max.X-1, r.Max.Y-1, c)
+	bar(img, r.Min.X, r.Min.Y, r.Max.X-1, r.Min.Y, c)
+	bar(img, r.Min.X, r.Max.Y-1, r.Max.X-1, r.Max.Y-1, c)
+	bar(img, r.Min.X, r.Min.Y, r.Min.X, r.Max.Y-1, c)
+	bar(img, r.Max.X-1, r.Min.Y, r.Max.X-1, r.Max.Y-1, c)
 }
 
 // arrowHead draws a small head pointing down at (x, y).
 func arrowHead(img *image.RGBA, x, y int) {
 	for d := 1; d <= 3; d++ {
-		line(img, x-d, y-d, x+d, y-d, Black)
+		bar(img, x-d, y-d, x+d, y-d, Black)
 	}
 }

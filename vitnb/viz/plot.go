@@ -1,13 +1,25 @@
 package viz
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
+	"io"
 	"math"
-	"slices"
 	"strconv"
+
+	"github.com/vitnb/vitnb/vitnb/files"
+
+	"golang.org/x/image/font"
+	"gonum.org/v1/plot"
+	pfont "gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Palette colours the series of a Plot, in order.
@@ -38,267 +50,513 @@ func (s Series) errorBar(i int) (lo, hi float64) {
 	return s.Y[i] - e, s.Y[i] + e
 }
 
-// Plot is a simple 2D chart drawn as a PNG picture: lines or dots, axes with ticks, a title and a legend.
+// Plot is a 2D chart: lines or dots with error bars, axes with round ticks, a title and a legend, drawn by
+// gonum.org/v1/plot with anti-aliased text in Go Regular. Image draws it as a picture (a notebook stores it as
+// PNG), SVG as a vector drawing (what a user saves for a report: SaveSVG).
+//
+// The legend goes in the corner of the data area that covers the fewest points, lines and error bars; when each
+// corner would cover some, it goes under the plot.
 type Plot struct {
 	Title, XLabel, YLabel string
 	Series                []Series
 	// LogY draws the y axis on a log10 scale (values <= 0 are skipped).
 	LogY bool
 	// LogX draws the x axis on a log10 scale (points with x <= 0 are skipped), ticks at 1, 2 and 5 times powers
-	// of 10.
+	// of 10 when the range spans few decades.
 	LogX bool
 	// YFrom and YTo fix the range of the y axis when YFrom < YTo (with LogY, of the values, not their logs), so
-	// that plots side by side share a scale; by default the range fits the data.
+	// that plots side by side share a scale; by default the range fits the data. Points outside are not drawn
+	// and error bars are cut at the edges.
 	YFrom, YTo float64
 	// Width and Height in pixels (default 560 x 360).
 	Width, Height int
 }
 
-// Image draws the plot.
-func (p Plot) Image() (*image.RGBA, error) {
-	w, h := p.Width, p.Height
+// plotDPI is the resolution plots are drawn at: a point of gonum's lengths is 4/3 pixels, so that 10-point tick
+// labels are 13 pixels tall.
+const plotDPI = 96
+
+// pixels returns the plot's size in pixels.
+func (p Plot) pixels() (w, h int) {
+	w, h = p.Width, p.Height
 	if w <= 0 {
 		w = 560
 	}
 	if h <= 0 {
 		h = 360
 	}
-	ty := func(v float64) float64 {
-		if p.LogY {
-			return math.Log10(v)
-		}
-		return v
-	}
-	tx := func(v float64) float64 {
-		if p.LogX {
-			return math.Log10(v)
-		}
-		return v
-	}
-	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, s := range p.Series {
-		if len(s.X) != len(s.Y) {
-			return nil, fmt.Errorf("viz: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
-		}
-		if s.YErr != nil && len(s.YErr) != len(s.Y) {
-			return nil, fmt.Errorf("viz: series %q has %d y values and %d error bars", s.Name, len(s.Y), len(s.YErr))
-		}
-		for i := range s.X {
-			x, y := tx(s.X[i]), ty(s.Y[i])
-			if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(x) || math.IsInf(x, 0) {
-				continue
-			}
-			lo, hi := s.errorBar(i)
-			xmin, xmax = min(xmin, x), max(xmax, x)
-			ymin, ymax = min(ymin, y, finiteOr(ty(lo), y)), max(ymax, y, finiteOr(ty(hi), y))
-		}
-	}
-	if math.IsInf(xmin, 1) {
-		return nil, fmt.Errorf("viz: plot %q has no finite points", p.Title)
-	}
-	if xmax == xmin {
-		xmin, xmax = xmin-1, xmax+1
-	}
-	if ymax == ymin {
-		ymin, ymax = ymin-1, ymax+1
-	}
-	pad := 0.05 * (ymax - ymin)
-	ymin, ymax = ymin-pad, ymax+pad
-	if p.YFrom < p.YTo && (!p.LogY || p.YFrom > 0) {
-		ymin, ymax = ty(p.YFrom), ty(p.YTo)
-	}
-	for _, s := range p.Series {
-		if s.Points || s.Markers { // dots on the frame would be cut in half
-			pad = 0.05 * (xmax - xmin)
-			xmin, xmax = xmin-pad, xmax+pad
-			break
-		}
-	}
+	return w, h
+}
 
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	Fill(img, img.Bounds(), White)
-	left, right, top, bottom := 64, w-16, 44, h-44
-	ylabel := p.YLabel
-	if p.LogY {
-		ylabel += " (log)"
-	}
-	// Legend: right-aligned rows in the top margin, wrapped so that none runs into the y axis' label; each row
-	// after the first moves the plot down.
-	var legend [][]int // rows of series indices
-	rowW, avail := 0, right-(4+TextWidth(ylabel)+12)
-	for si, s := range p.Series {
-		if s.Name == "" {
-			continue
-		}
-		ew := TextWidth(s.Name) + 16 + 12 // swatch, name, gap
-		if len(legend) == 0 || (rowW+ew > avail && rowW > 0) {
-			legend, rowW = append(legend, nil), 0
-		}
-		legend[len(legend)-1] = append(legend[len(legend)-1], si)
-		rowW += ew
-	}
-	const legendRow = FontHeight + 4
-	if len(legend) > 1 {
-		top += (len(legend) - 1) * legendRow
-	}
-	px := func(x float64) int { return left + int(math.Round((x-xmin)/(xmax-xmin)*float64(right-left))) }
-	py := func(y float64) int { return bottom - int(math.Round((y-ymin)/(ymax-ymin)*float64(bottom-top))) }
+// points returns the plot's size in gonum's points.
+func (p Plot) points() (w, h vg.Length) {
+	pw, ph := p.pixels()
+	return vg.Length(pw) * vg.Inch / plotDPI, vg.Length(ph) * vg.Inch / plotDPI
+}
 
-	// Grid, ticks and labels.
-	xticks := ticks(xmin, xmax, 6)
-	if p.LogX {
-		xticks = logTicks(xmin, xmax)
-		if len(xticks) > (right-left)/50 { // labels would touch: powers of 10 only
-			xticks = slices.DeleteFunc(xticks, func(t float64) bool { return math.Abs(t-math.Round(t)) > 1e-9 })
-		}
+// Image draws the plot as a picture of Width x Height pixels.
+func (p Plot) Image() (*image.RGBA, error) {
+	if err := p.check(); err != nil {
+		return nil, err
 	}
-	for _, t := range xticks {
-		x := px(t)
-		Fill(img, image.Rect(x, top, x+1, bottom), LightGrey)
-		s := formatTick(t)
-		if p.LogX {
-			s = formatTick(math.Pow(10, t))
-		}
-		Label(img, x-TextWidth(s)/2, bottom+4, s, Black)
+	w, h := p.points()
+	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(plotDPI))
+	if err := p.draw(draw.New(c)); err != nil {
+		return nil, err
 	}
-	for _, t := range ticks(ymin, ymax, 5) {
-		y := py(t)
-		Fill(img, image.Rect(left, y, right, y+1), LightGrey)
-		s := formatTick(t)
-		if p.LogY {
-			s = formatTick(math.Pow(10, t))
-		}
-		Label(img, left-6-TextWidth(s), y-FontHeight/2, s, Black)
-	}
-	Fill(img, image.Rect(left, top, left+1, bottom+1), Black)
-	Fill(img, image.Rect(left, bottom, right+1, bottom+1), Black)
-	Label(img, (w-TextWidth(p.Title))/2, 6, p.Title, Black)
-	xlabel := p.XLabel
-	if p.LogX {
-		xlabel += " (log)"
-	}
-	Label(img, (left+right-TextWidth(xlabel))/2, h-FontHeight-4, xlabel, Black)
-	Label(img, 4, 24, ylabel, Grey)
-
-	for si, s := range p.Series {
-		c := Palette[si%len(Palette)]
-		prevOK := false
-		var x0, y0 int
-		for i := range s.X {
-			x, y := tx(s.X[i]), ty(s.Y[i])
-			if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(x) || math.IsInf(x, 0) || y < ymin || y > ymax {
-				prevOK = false // not drawable, or outside a fixed y range
-				continue
-			}
-			x1, y1 := px(x), py(y)
-			if lo, hi := s.errorBar(i); lo != hi {
-				top, bot := max(py(finiteOr(ty(hi), y)), top), min(py(finiteOr(ty(lo), y)), bottom)
-				Fill(img, image.Rect(x1, top, x1+1, bot+1), c)
-				Fill(img, image.Rect(x1-3, top, x1+4, top+1), c) // caps
-				Fill(img, image.Rect(x1-3, bot, x1+4, bot+1), c)
-			}
-			if s.Points {
-				Fill(img, image.Rect(x1-2, y1-2, x1+3, y1+3), c)
-			} else if prevOK {
-				line(img, x0, y0, x1, y1, c)
-			}
-			if s.Markers {
-				Fill(img, image.Rect(x1-3, y1-3, x1+4, y1+4), c)
-			}
-			x0, y0, prevOK = x1, y1, true
-		}
-	}
-	for r, row := range legend {
-		lx, ly := right, 24+r*legendRow
-		for i := len(row) - 1; i >= 0; i-- {
-			si := row[i]
-			name := p.Series[si].Name
-			lx -= TextWidth(name) + 16
-			Fill(img, image.Rect(lx, ly+5, lx+12, ly+8), Palette[si%len(Palette)])
-			Label(img, lx+16, ly, name, Black)
-			lx -= 12
-		}
+	img, ok := c.Image().(*image.RGBA)
+	if !ok {
+		return nil, fmt.Errorf("viz: gonum drew a %T, not an *image.RGBA", c.Image())
 	}
 	return img, nil
 }
 
-// finiteOr returns v, or def when v is NaN or infinite (the log of an error bar's bottom below 0).
-func finiteOr(v, def float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return def
+// SVG draws the plot as an SVG document (text as <text> elements in Go Regular, the font embedded), the same
+// layout as Image at 96 pixels per inch.
+func (p Plot) SVG() ([]byte, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	w, h := p.points()
+	c := vgsvg.NewWith(vgsvg.UseWH(w, h), vgsvg.EmbedFonts(true))
+	if err := p.draw(draw.New(c)); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("viz: writing plot %q as SVG: %w", p.Title, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// SaveSVG writes the plot p as an SVG file at path (a figure for a report), through a temporary file renamed
+// into place. SavePNG saves its Image.
+func SaveSVG(path string, p Plot) error {
+	svg, err := p.SVG()
+	if err != nil {
+		return err
+	}
+	return files.WriteAtomic(path, func(w io.Writer) error { _, err := w.Write(svg); return err })
+}
+
+// check returns an error for series whose lengths do not match.
+func (p Plot) check() error {
+	for _, s := range p.Series {
+		if len(s.X) != len(s.Y) {
+			return fmt.Errorf("viz: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+		}
+		if s.YErr != nil && len(s.YErr) != len(s.Y) {
+			return fmt.Errorf("viz: series %q has %d y values and %d error bars", s.Name, len(s.Y), len(s.YErr))
+		}
+	}
+	return nil
+}
+
+// axisRange is the range of one axis, in the axis' own units (log10 of the values on a log axis).
+type axisRange struct {
+	log      bool
+	min, max float64
+}
+
+func (a axisRange) to(v float64) float64 { // value to axis units
+	if a.log {
+		return math.Log10(v)
 	}
 	return v
 }
 
-// line draws a 2-pixel-thick segment.
-func line(img draw.Image, x0, y0, x1, y1 int, c color.Color) {
-	steps := max(abs(x1-x0), abs(y1-y0), 1)
-	for i := 0; i <= steps; i++ {
-		x := x0 + (x1-x0)*i/steps
-		y := y0 + (y1-y0)*i/steps
-		Fill(img, image.Rect(x, y, x+2, y+2), c)
+func (a axisRange) from(t float64) float64 { // axis units to value
+	if a.log {
+		return math.Pow(10, t)
 	}
+	return t
 }
 
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
+// ok reports whether a value can be drawn on the axis (finite, and positive on a log axis).
+func (a axisRange) ok(v float64) bool {
+	t := a.to(v)
+	return !math.IsNaN(t) && !math.IsInf(t, 0)
 }
 
-// ticks returns round values between lo and hi, about n of them.
-func ticks(lo, hi float64, n int) []float64 {
-	raw := (hi - lo) / float64(n)
+// inside reports whether v lies in the range (with a little slack for rounding).
+func (a axisRange) inside(v float64) bool {
+	t, eps := a.to(v), 1e-9*(a.max-a.min)
+	return t >= a.min-eps && t <= a.max+eps
+}
+
+// ranges returns the ranges of the axes: those of the drawable points and their error bars, the y range
+// padded by 5%, or YFrom to YTo.
+func (p Plot) ranges() (x, y axisRange, err error) {
+	x, y = axisRange{log: p.LogX}, axisRange{log: p.LogY}
+	x.min, x.max, y.min, y.max = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, s := range p.Series {
+		for i := range s.X {
+			if !x.ok(s.X[i]) || !y.ok(s.Y[i]) {
+				continue
+			}
+			tx, ty := x.to(s.X[i]), y.to(s.Y[i])
+			x.min, x.max = min(x.min, tx), max(x.max, tx)
+			y.min, y.max = min(y.min, ty), max(y.max, ty)
+			lo, hi := s.errorBar(i)
+			if y.ok(lo) {
+				y.min = min(y.min, y.to(lo))
+			}
+			if y.ok(hi) {
+				y.max = max(y.max, y.to(hi))
+			}
+		}
+	}
+	if math.IsInf(x.min, 1) {
+		return x, y, fmt.Errorf("viz: plot %q has no finite points", p.Title)
+	}
+	if x.max == x.min {
+		x.min, x.max = x.min-1, x.max+1
+	}
+	if y.max == y.min {
+		y.min, y.max = y.min-1, y.max+1
+	}
+	pad := 0.05 * (y.max - y.min)
+	y.min, y.max = y.min-pad, y.max+pad
+	if p.YFrom < p.YTo && (!p.LogY || p.YFrom > 0) {
+		y.min, y.max = y.to(p.YFrom), y.to(p.YTo)
+	}
+	return x, y, nil
+}
+
+// drawnSeries is what of a Series is drawn: runs of consecutive drawable points (a line breaks where a point is
+// missing), and the error bars cut to the y range.
+type drawnSeries struct {
+	runs [][]vg.Point // data coordinates
+	bars []errBar
+}
+
+type errBar struct{ x, lo, hi float64 }
+
+// drawable returns the parts of s that can be drawn within the ranges.
+func drawable(s Series, x, y axisRange) drawnSeries {
+	var d drawnSeries
+	var run []vg.Point
+	for i := range s.X {
+		if !x.ok(s.X[i]) || !y.ok(s.Y[i]) || !y.inside(s.Y[i]) {
+			if len(run) > 0 {
+				d.runs, run = append(d.runs, run), nil
+			}
+			continue
+		}
+		run = append(run, vg.Point{X: vg.Length(s.X[i]), Y: vg.Length(s.Y[i])})
+		if lo, hi := s.errorBar(i); lo != hi {
+			lo, hi = max(lo, y.from(y.min)), min(hi, y.from(y.max)) // a log axis: from(min) > 0
+			if !y.ok(lo) {
+				lo = y.from(y.min)
+			}
+			d.bars = append(d.bars, errBar{s.X[i], lo, hi})
+		}
+	}
+	if len(run) > 0 {
+		d.runs = append(d.runs, run)
+	}
+	return d
+}
+
+// textStyle is the style of a plot's text at size points.
+func textStyle(size vg.Length) text.Style {
+	goFonts() // registers the Go fonts in gonum's cache
+	return text.Style{Color: color.Black, Font: pfont.Font{Typeface: typeface, Size: size},
+		XAlign: draw.XLeft, YAlign: draw.YBottom, Handler: plot.DefaultTextHandler}
+}
+
+// gonumPlot builds the gonum plot of p (without its legend) and the legend's entries.
+func (p Plot) gonumPlot() (*plot.Plot, *plot.Legend, []drawnSeries, error) {
+	xr, yr, err := p.ranges()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gp := plot.New()
+	gp.Title.Text = p.Title
+	gp.Title.TextStyle = textStyle(12)
+	gp.Title.TextStyle.Font.Weight = font.WeightBold
+	gp.Title.TextStyle.XAlign, gp.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
+	gp.Title.Padding = vg.Points(6)
+	for _, a := range []*plot.Axis{&gp.X, &gp.Y} {
+		a.Label.TextStyle = textStyle(11)
+		a.Label.TextStyle.XAlign, a.Label.TextStyle.YAlign = draw.XCenter, draw.YBottom
+		a.Tick.Label = textStyle(10)
+		a.Tick.Label.XAlign, a.Tick.Label.YAlign = draw.XCenter, draw.YTop
+		a.Padding = vg.Points(2)
+	}
+	pw, ph := p.pixels()
+	gp.X.Tick.Marker, gp.Y.Tick.Marker = linearTicker{n: max(3, pw/100)}, linearTicker{n: max(3, ph/60)}
+	gp.Y.Tick.Label.XAlign, gp.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
+	gp.Y.Label.Position = draw.PosCenter
+	gp.X.Label.Text, gp.Y.Label.Text = p.XLabel, p.YLabel
+	if p.LogX {
+		gp.X.Scale, gp.X.Tick.Marker = plot.LogScale{}, logTicker{}
+	}
+	if p.LogY {
+		gp.Y.Scale, gp.Y.Tick.Marker = plot.LogScale{}, logTicker{}
+	}
+	grid := plotter.NewGrid()
+	grid.Vertical.Color, grid.Horizontal.Color = LightGrey, LightGrey
+	grid.Vertical.Width, grid.Horizontal.Width = vg.Points(0.75), vg.Points(0.75)
+	gp.Add(grid)
+
+	legend := new(plot.Legend)
+	*legend = plot.NewLegend()
+	legend.TextStyle = textStyle(10)
+	legend.ThumbnailWidth = vg.Points(18)
+	legend.Top, legend.Left = true, true
+	var drawn []drawnSeries
+	entries := 0
+	for si, s := range p.Series {
+		c := Palette[si%len(Palette)]
+		d := drawable(s, xr, yr)
+		drawn = append(drawn, d)
+		var thumbs []plot.Thumbnailer
+		lineStyle := draw.LineStyle{Color: c, Width: vg.Points(1.5)}
+		glyphs := draw.GlyphStyle{Color: c, Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
+		for _, run := range d.runs {
+			xys := make(plotter.XYs, len(run))
+			for i, pt := range run {
+				xys[i] = plotter.XY{X: float64(pt.X), Y: float64(pt.Y)}
+			}
+			if !s.Points {
+				l, err := plotter.NewLine(xys)
+				if err != nil {
+					return nil, nil, nil, fmt.Errorf("viz: series %q: %w", s.Name, err)
+				}
+				l.LineStyle = lineStyle
+				gp.Add(l)
+				if len(thumbs) == 0 {
+					thumbs = append(thumbs, l)
+				}
+			}
+			if s.Points || s.Markers {
+				sc, err := plotter.NewScatter(xys)
+				if err != nil {
+					return nil, nil, nil, fmt.Errorf("viz: series %q: %w", s.Name, err)
+				}
+				sc.GlyphStyle = glyphs
+				gp.Add(sc)
+				if len(thumbs) < 2 {
+					thumbs = append(thumbs, sc)
+				}
+			}
+		}
+		if len(d.bars) > 0 {
+			eb := &plotter.YErrorBars{LineStyle: draw.LineStyle{Color: c, Width: vg.Points(1)}, CapWidth: vg.Points(6)}
+			for _, b := range d.bars {
+				mid := (b.lo + b.hi) / 2
+				eb.XYs = append(eb.XYs, plotter.XY{X: b.x, Y: mid})
+				eb.YErrors = append(eb.YErrors, struct{ Low, High float64 }{mid - b.lo, b.hi - mid})
+			}
+			gp.Add(eb)
+		}
+		if s.Name != "" && len(thumbs) > 0 {
+			legend.Add(s.Name, thumbs...)
+			entries++
+		}
+	}
+	gp.X.Min, gp.X.Max = xr.from(xr.min), xr.from(xr.max)
+	gp.Y.Min, gp.Y.Max = yr.from(yr.min), yr.from(yr.max)
+	if entries == 0 {
+		legend = nil
+	}
+	return gp, legend, drawn, nil
+}
+
+// layout is where the parts of a plot go on a canvas.
+type layout struct {
+	plot   *plot.Plot
+	legend *plot.Legend
+	// area is where the plot is drawn; legendBox the legend's box (zero without a legend); outside whether it is
+	// under the plot rather than in a corner of the data area.
+	area      draw.Canvas
+	legendBox vg.Rectangle
+	outside   bool
+	// covered is the number of sampled points of the series inside the legend's box.
+	covered int
+}
+
+// legendMargin is the space between the legend's box and its text, and between the box and the frame.
+const legendMargin = vg.Length(4)
+
+// arrange lays the plot out on c: it tries the legend in the four corners of the data area (top right first)
+// and keeps the one that covers the fewest points of the series; when each covers some, the legend goes under
+// the plot.
+func (p Plot) arrange(c draw.Canvas) (*layout, error) {
+	gp, legend, drawn, err := p.gonumPlot()
+	if err != nil {
+		return nil, err
+	}
+	l := &layout{plot: gp, legend: legend, area: c}
+	if legend == nil {
+		return l, nil
+	}
+	size := legend.Rectangle(draw.Canvas{}).Size()
+	w, h := size.X+2*legendMargin, size.Y+2*legendMargin+legend.TextStyle.FontExtents().Descent
+	data := gp.DataCanvas(c)
+	samples := sampleSeries(gp, data, drawn)
+	best := -1
+	for _, corner := range [][2]bool{{true, false}, {true, true}, {false, false}, {false, true}} { // {top, left}
+		top, left := corner[0], corner[1]
+		var r vg.Rectangle
+		if left {
+			r.Min.X = data.Min.X + legendMargin
+		} else {
+			r.Min.X = data.Max.X - legendMargin - w
+		}
+		if top {
+			r.Min.Y = data.Max.Y - legendMargin - h
+		} else {
+			r.Min.Y = data.Min.Y + legendMargin
+		}
+		r.Max = vg.Point{X: r.Min.X + w, Y: r.Min.Y + h}
+		n := 0
+		for _, s := range samples {
+			if s.X >= r.Min.X && s.X <= r.Max.X && s.Y >= r.Min.Y && s.Y <= r.Max.Y {
+				n++
+			}
+		}
+		if best < 0 || n < best {
+			best, l.legendBox = n, r
+		}
+	}
+	l.covered = best
+	if best > 0 || l.legendBox.Min.X < data.Min.X || l.legendBox.Min.Y < data.Min.Y {
+		// Under the plot, left-aligned with the data area: the plot gives up the legend's height.
+		l.outside = true
+		l.area = draw.Crop(c, 0, 0, h+legendMargin, 0)
+		left := gp.DataCanvas(l.area).Min.X
+		l.legendBox = vg.Rectangle{Min: vg.Point{X: left, Y: c.Min.Y + legendMargin / 2},
+			Max: vg.Point{X: min(left+w, c.Max.X), Y: c.Min.Y + legendMargin/2 + h}}
+		l.covered = 0
+	}
+	return l, nil
+}
+
+// sampleSeries returns points along everything the series draw (their points, lines and error bars), in the
+// coordinates of the data canvas.
+func sampleSeries(gp *plot.Plot, data draw.Canvas, drawn []drawnSeries) []vg.Point {
+	tx, ty := gp.Transforms(&data)
+	var out []vg.Point
+	segment := func(a, b vg.Point) {
+		const steps = 24
+		for k := 0; k <= steps; k++ {
+			f := vg.Length(k) / steps
+			out = append(out, vg.Point{X: a.X + f*(b.X-a.X), Y: a.Y + f*(b.Y-a.Y)})
+		}
+	}
+	for _, d := range drawn {
+		for _, run := range d.runs {
+			for i, pt := range run {
+				q := vg.Point{X: tx(float64(pt.X)), Y: ty(float64(pt.Y))}
+				if i == 0 {
+					out = append(out, q)
+				} else {
+					segment(vg.Point{X: tx(float64(run[i-1].X)), Y: ty(float64(run[i-1].Y))}, q)
+				}
+			}
+		}
+		for _, b := range d.bars {
+			segment(vg.Point{X: tx(b.x), Y: ty(b.lo)}, vg.Point{X: tx(b.x), Y: ty(b.hi)})
+		}
+	}
+	return out
+}
+
+// draw draws the plot and its legend on c.
+func (p Plot) draw(c draw.Canvas) error {
+	l, err := p.arrange(c)
+	if err != nil {
+		return err
+	}
+	l.plot.Draw(l.area)
+	if l.legend != nil {
+		box := l.legendBox
+		c.SetColor(color.NRGBA{255, 255, 255, 220})
+		c.Fill(box.Path())
+		c.SetLineStyle(draw.LineStyle{Color: Grey, Width: vg.Points(0.5)})
+		c.Stroke(box.Path())
+		inner := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+			Min: vg.Point{X: box.Min.X + legendMargin, Y: box.Min.Y + legendMargin},
+			Max: vg.Point{X: box.Max.X - legendMargin, Y: box.Max.Y - legendMargin}}}
+		l.legend.Draw(inner)
+	}
+	return nil
+}
+
+// linearTicker puts about n labelled ticks on a linear axis, at round values: 1, 2 or 5 times a power of 10
+// apart.
+type linearTicker struct{ n int }
+
+// Ticks implements plot.Ticker.
+func (t linearTicker) Ticks(lo, hi float64) []plot.Tick {
+	raw := (hi - lo) / float64(t.n)
+	if !(raw > 0) || math.IsInf(raw, 0) {
+		return []plot.Tick{{Value: lo, Label: formatTick(lo)}}
+	}
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
-	for _, m := range []float64{1, 2, 5, 10} {
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 5} {
 		if m*mag >= raw {
 			step = m * mag
 			break
 		}
 	}
-	var out []float64
+	var out []plot.Tick
 	for i := math.Ceil(lo / step); i*step <= hi+1e-9*step; i++ {
-		t := i * step
-		if math.Abs(t) < 1e-9*step {
-			t = 0 // no "-0"
+		v := i * step
+		if math.Abs(v) < 1e-9*step {
+			v = 0 // no "-0"
 		}
-		out = append(out, t)
+		out = append(out, plot.Tick{Value: v, Label: formatTick(v)})
 	}
 	return out
 }
 
-// logTicks returns the log10 of round values between 10^lo and 10^hi: powers of 10, with 2 and 5 times them
-// when the range spans fewer than 3 decades (and 1.5, 3, 7 when less than one).
-func logTicks(lo, hi float64) []float64 {
+// logTicker puts the ticks of a log axis at powers of 10, with 2 and 5 times them labelled when the range spans
+// fewer than 3 decades (and 1.5, 3, 7 when less than one), and unlabelled minor ticks at the other multiples.
+type logTicker struct{}
+
+// Ticks implements plot.Ticker.
+func (logTicker) Ticks(lo, hi float64) []plot.Tick {
+	llo, lhi := math.Log10(lo), math.Log10(hi)
 	mult := []float64{1}
-	switch span := hi - lo; {
+	switch span := lhi - llo; {
 	case span < 1:
 		mult = []float64{1, 1.5, 2, 3, 5, 7}
 	case span < 3:
 		mult = []float64{1, 2, 5}
 	}
-	var out []float64
-	for e := math.Floor(lo); e <= math.Ceil(hi); e++ {
-		for _, m := range mult {
-			if t := e + math.Log10(m); t >= lo-1e-9 && t <= hi+1e-9 {
-				out = append(out, t)
+	var out []plot.Tick
+	for e := math.Floor(llo); e <= math.Ceil(lhi); e++ {
+		for m := 1.0; m < 10; m++ {
+			v := m * math.Pow(10, e)
+			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			for _, lm := range mult {
+				if lm == m {
+					t.Label = formatTick(v)
+				}
+			}
+			out = append(out, t)
+		}
+		for _, lm := range mult { // labelled multiples that are not whole: 1.5
+			if v := lm * math.Pow(10, e); lm != math.Trunc(lm) && v >= lo && v <= hi {
+				out = append(out, plot.Tick{Value: v, Label: formatTick(v)})
 			}
 		}
 	}
 	return out
 }
 
+// formatTick writes a tick's value: plain decimals, or 2 significant digits with an exponent for very large or
+// small values.
 func formatTick(v float64) string {
 	if v != 0 && (math.Abs(v) >= 1e5 || math.Abs(v) < 1e-3) {
 		return strconv.FormatFloat(v, 'g', 2, 64)
 	}
 	return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
-}
-
-// drawAt copies src onto dst with its top-left corner at (x, y).
-func drawAt(dst draw.Image, src image.Image, x, y int) {
-	b := src.Bounds()
-	draw.Draw(dst, image.Rect(x, y, x+b.Dx(), y+b.Dy()), src, b.Min, draw.Src)
 }
