@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vitnb/vitnb/vitnb/viz"
 )
 
 // vitData runs `vit data ARGS` in-process.
@@ -93,8 +95,8 @@ func TestDataShowAndSampleFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2x2 grid of 32 px pictures with 4 px padding and 16 px captions.
-	if b := img.Bounds(); b.Dx() != 2*36+4 || b.Dy() != 2*(32+15+4)+4 /* viz.Grid: 4-pixel margins, captions 13+2 */ {
+	// 2x2 grid of 32 px pictures with 4 px padding and captions of a line of text and 2 px.
+	if b := img.Bounds(); b.Dx() != 2*36+4 || b.Dy() != 2*(32+viz.FontHeight+2+4)+4 /* viz.Grid: 4-pixel margins */ {
 		t.Errorf("grid is %v", b)
 	}
 }

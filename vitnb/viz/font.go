@@ -63,7 +63,9 @@ func LineHeight(size float64) int {
 }
 
 // Label draws text of FontSize pixels with its top-left corner at (x, y) in colour c.
-func Label(img draw.Image, x, y int, text string, c color.Color) { LabelSize(img, x, y, FontSize, text, c) }
+func Label(img draw.Image, x, y int, text string, c color.Color) {
+	LabelSize(img, x, y, FontSize, text, c)
+}
 
 // LabelSize draws text of size pixels with its top-left corner at (x, y) in colour c, anti-aliased over what is
 // there.

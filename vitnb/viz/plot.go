@@ -427,7 +427,7 @@ func (p Plot) arrange(c draw.Canvas) (*layout, error) {
 		l.outside = true
 		l.area = draw.Crop(c, 0, 0, h+legendMargin, 0)
 		left := gp.DataCanvas(l.area).Min.X
-		l.legendBox = vg.Rectangle{Min: vg.Point{X: left, Y: c.Min.Y + legendMargin / 2},
+		l.legendBox = vg.Rectangle{Min: vg.Point{X: left, Y: c.Min.Y + legendMargin/2},
 			Max: vg.Point{X: min(left+w, c.Max.X), Y: c.Min.Y + legendMargin/2 + h}}
 		l.covered = 0
 	}
