@@ -278,8 +278,6 @@ func (p Plot) gonumPlot() (*plot.Plot, *plot.Legend, []drawnSeries, error) {
 	gp.Title.TextStyle.XAlign, gp.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
 	gp.Title.Padding = vg.Points(6)
 	for _, a := range []*plot.Axis{&gp.X, &gp.Y} {
-		a.Label.TextStyle = textStyle(11)
-		a.Label.TextStyle.XAlign, a.Label.TextStyle.YAlign = draw.XCenter, draw.YBottom
 		a.Tick.Label = textStyle(10)
 		a.Tick.Label.XAlign, a.Tick.Label.YAlign = draw.XCenter, draw.YTop
 		a.Padding = vg.Points(2)
@@ -287,8 +285,6 @@ func (p Plot) gonumPlot() (*plot.Plot, *plot.Legend, []drawnSeries, error) {
 	pw, ph := p.pixels()
 	gp.X.Tick.Marker, gp.Y.Tick.Marker = linearTicker{n: max(3, pw/100)}, linearTicker{n: max(3, ph/60)}
 	gp.Y.Tick.Label.XAlign, gp.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
-	gp.Y.Label.Position = draw.PosCenter
-	gp.X.Label.Text, gp.Y.Label.Text = p.XLabel, p.YLabel
 	if p.LogX {
 		gp.X.Scale, gp.X.Tick.Marker = plot.LogScale{}, logTicker{}
 	}
@@ -368,17 +364,41 @@ func (p Plot) gonumPlot() (*plot.Plot, *plot.Legend, []drawnSeries, error) {
 type layout struct {
 	plot   *plot.Plot
 	legend *plot.Legend
-	// area is where the plot is drawn; legendBox the legend's box (zero without a legend); outside whether it is
-	// under the plot rather than in a corner of the data area.
-	area      draw.Canvas
-	legendBox vg.Rectangle
-	outside   bool
+	// area holds the plot and its axis labels, plotArea the plot without them (the title, axes and data);
+	// legendBox is the legend's box (zero without a legend); outside says whether it is under the plot rather
+	// than in a corner of the data area.
+	area, plotArea draw.Canvas
+	legendBox      vg.Rectangle
+	outside        bool
 	// covered is the number of sampled points of the series inside the legend's box.
 	covered int
+	// xLabel and yLabel are the axis labels, drawn by draw: gonum places a centred label by the mean of the
+	// axis' ends, which on a log axis is far from the centre.
+	xLabel, yLabel string
 }
 
 // legendMargin is the space between the legend's box and its text, and between the box and the frame.
 const legendMargin = vg.Length(4)
+
+// axisLabelStyle is the style of the axis labels.
+func axisLabelStyle() text.Style {
+	s := textStyle(11)
+	s.XAlign, s.YAlign = draw.XCenter, draw.YBottom
+	return s
+}
+
+// withoutLabels returns c less the strips of the axis labels (left and bottom).
+func (l *layout) withoutLabels(c draw.Canvas) draw.Canvas {
+	sty := axisLabelStyle()
+	var left, bottom vg.Length
+	if l.yLabel != "" {
+		left = sty.FontExtents().Height + vg.Points(3)
+	}
+	if l.xLabel != "" {
+		bottom = sty.FontExtents().Height + vg.Points(3)
+	}
+	return draw.Crop(c, left, 0, bottom, 0)
+}
 
 // arrange lays the plot out on c: it tries the legend in the four corners of the data area (top right first)
 // and keeps the one that covers the fewest points of the series; when each covers some, the legend goes under
@@ -388,13 +408,15 @@ func (p Plot) arrange(c draw.Canvas) (*layout, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &layout{plot: gp, legend: legend, area: c}
+	l := &layout{plot: gp, legend: legend, area: c, xLabel: p.XLabel, yLabel: p.YLabel}
+	gp.X.Label.Text, gp.Y.Label.Text = "", ""
+	l.plotArea = l.withoutLabels(c)
 	if legend == nil {
 		return l, nil
 	}
 	size := legend.Rectangle(draw.Canvas{}).Size()
 	w, h := size.X+2*legendMargin, size.Y+2*legendMargin+legend.TextStyle.FontExtents().Descent
-	data := gp.DataCanvas(c)
+	data := gp.DataCanvas(l.plotArea)
 	samples := sampleSeries(gp, data, drawn)
 	best := -1
 	for _, corner := range [][2]bool{{true, false}, {true, true}, {false, false}, {false, true}} { // {top, left}
@@ -426,7 +448,8 @@ func (p Plot) arrange(c draw.Canvas) (*layout, error) {
 		// Under the plot, left-aligned with the data area: the plot gives up the legend's height.
 		l.outside = true
 		l.area = draw.Crop(c, 0, 0, h+legendMargin, 0)
-		left := gp.DataCanvas(l.area).Min.X
+		l.plotArea = l.withoutLabels(l.area)
+		left := gp.DataCanvas(l.plotArea).Min.X
 		l.legendBox = vg.Rectangle{Min: vg.Point{X: left, Y: c.Min.Y + legendMargin/2},
 			Max: vg.Point{X: min(left+w, c.Max.X), Y: c.Min.Y + legendMargin/2 + h}}
 		l.covered = 0
@@ -470,7 +493,17 @@ func (p Plot) draw(c draw.Canvas) error {
 	if err != nil {
 		return err
 	}
-	l.plot.Draw(l.area)
+	l.plot.Draw(l.plotArea)
+	data := l.plot.DataCanvas(l.plotArea)
+	sty := axisLabelStyle()
+	if l.xLabel != "" {
+		c.FillText(sty, vg.Point{X: data.Center().X, Y: l.area.Min.Y + sty.FontExtents().Descent}, l.xLabel)
+	}
+	if l.yLabel != "" {
+		sty.Rotation = math.Pi / 2
+		c.FillText(sty, vg.Point{X: l.area.Min.X + sty.FontExtents().Height - sty.FontExtents().Descent,
+			Y: data.Center().Y}, l.yLabel)
+	}
 	if l.legend != nil {
 		box := l.legendBox
 		c.SetColor(color.NRGBA{255, 255, 255, 220})

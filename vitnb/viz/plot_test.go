@@ -82,7 +82,7 @@ func TestPlotTextAndTicks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := l.plot.DataCanvas(l.area)
+	data := l.plot.DataCanvas(l.plotArea)
 	_, ty := l.plot.Transforms(&data)
 	ticks := linearTicker{n: 360 / 60}.Ticks(l.plot.Y.Min, l.plot.Y.Max)
 	if len(ticks) < 4 {
@@ -141,7 +141,7 @@ func TestPlotLegendPlacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := l.plot.DataCanvas(l.area)
+	data := l.plot.DataCanvas(l.plotArea)
 	tx, ty := l.plot.Transforms(&data)
 	if l.outside || l.covered != 0 {
 		t.Fatalf("legend outside %v covering %d samples, want inside covering none", l.outside, l.covered)
@@ -177,7 +177,7 @@ func TestPlotLegendPlacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = l.plot.DataCanvas(l.area)
+	data = l.plot.DataCanvas(l.plotArea)
 	if !l.outside || l.legendBox.Max.Y > data.Min.Y || l.legendBox.Min.Y < 0 {
 		t.Fatalf("legend outside %v at %v, want under the data area %v", l.outside, l.legendBox, data.Rectangle)
 	}
@@ -200,7 +200,7 @@ func TestPlotErrorBarsAndRange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := l.plot.DataCanvas(l.area)
+	data := l.plot.DataCanvas(l.plotArea)
 	tx, ty := l.plot.Transforms(&data)
 	x := pixel(vg.Point{X: tx(0)}, 300).X
 	top, bottom := pixel(vg.Point{Y: ty(0.75)}, 300).Y, pixel(vg.Point{Y: ty(0.25)}, 300).Y
