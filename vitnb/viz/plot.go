@@ -283,7 +283,7 @@ func (p Plot) gonumPlot() (*plot.Plot, *plot.Legend, []drawnSeries, error) {
 		a.Padding = vg.Points(2)
 	}
 	pw, ph := p.pixels()
-	gp.X.Tick.Marker, gp.Y.Tick.Marker = linearTicker{n: max(3, pw/100)}, linearTicker{n: max(3, ph/60)}
+	gp.X.Tick.Marker, gp.Y.Tick.Marker = linearTicker{n: max(3, pw/80)}, linearTicker{n: max(3, ph/60)}
 	gp.Y.Tick.Label.XAlign, gp.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	if p.LogX {
 		gp.X.Scale, gp.X.Tick.Marker = plot.LogScale{}, logTicker{}
@@ -585,11 +585,16 @@ func (logTicker) Ticks(lo, hi float64) []plot.Tick {
 	return out
 }
 
-// formatTick writes a tick's value: plain decimals, or 2 significant digits with an exponent for very large or
-// small values.
+// formatTick writes a tick's value: plain decimals, or up to 2 significant digits with a short exponent ("1e7",
+// "2.5e-4") for very large or small values.
 func formatTick(v float64) string {
 	if v != 0 && (math.Abs(v) >= 1e5 || math.Abs(v) < 1e-3) {
-		return strconv.FormatFloat(v, 'g', 2, 64)
+		e := int(math.Floor(math.Log10(math.Abs(v))))
+		m := math.Round(v/math.Pow(10, float64(e))*10) / 10
+		if math.Abs(m) >= 10 { // 9.96 rounds up to 10
+			m, e = m/10, e+1
+		}
+		return strconv.FormatFloat(m, 'f', -1, 64) + "e" + strconv.Itoa(e)
 	}
 	return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
 }

@@ -120,8 +120,13 @@ func TestPlotTextAndTicks(t *testing.T) {
 			labels = append(labels, tk.Label)
 		}
 	}
-	if len(labels) != 7 {
-		t.Errorf("6 decades: labels %v, want the 7 powers of 10", labels)
+	if got := strings.Join(labels, " "); got != "1 10 100 1000 10000 1e5 1e6" {
+		t.Errorf("6 decades: labels %s, want the 7 powers of 10", got)
+	}
+	for v, want := range map[float64]string{2.5e-4: "2.5e-4", -3e7: "-3e7", 99999.9: "99999.9", 9.96e6: "1e7", 0: "0", 0.5: "0.5"} {
+		if got := formatTick(v); got != want {
+			t.Errorf("formatTick(%g) = %q, want %q", v, got, want)
+		}
 	}
 }
 
