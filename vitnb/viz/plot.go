@@ -285,11 +285,11 @@ func (p Plot) gonumPlot() (*plot.Plot, *plot.Legend, []drawnSeries, error) {
 	pw, ph := p.pixels()
 	gp.X.Tick.Marker, gp.Y.Tick.Marker = linearTicker{n: max(3, pw/80)}, linearTicker{n: max(3, ph/60)}
 	gp.Y.Tick.Label.XAlign, gp.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
-	if p.LogX {
-		gp.X.Scale, gp.X.Tick.Marker = plot.LogScale{}, logTicker{}
+	if p.LogX { // labels side by side need room: 1, 2 and 5 labelled where a decade is 150 pixels wide or more
+		gp.X.Scale, gp.X.Tick.Marker = plot.LogScale{}, logTicker{pixels: float64(pw - 80), minDecade: 150}
 	}
 	if p.LogY {
-		gp.Y.Scale, gp.Y.Tick.Marker = plot.LogScale{}, logTicker{}
+		gp.Y.Scale, gp.Y.Tick.Marker = plot.LogScale{}, logTicker{pixels: float64(ph - 80), minDecade: 70}
 	}
 	grid := plotter.NewGrid()
 	grid.Vertical.Color, grid.Horizontal.Color = LightGrey, LightGrey
@@ -548,17 +548,19 @@ func (t linearTicker) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // logTicker puts the ticks of a log axis at powers of 10, with 2 and 5 times them labelled when the range spans
-// fewer than 3 decades (and 1.5, 3, 7 when less than one), and unlabelled minor ticks at the other multiples.
-type logTicker struct{}
+// fewer than 3 decades (and 1.5, 3, 7 when less than one) and a decade is at least minDecade of the axis' pixels
+// (about pixels long; 0: no limit), and unlabelled minor ticks at the other multiples.
+type logTicker struct{ pixels, minDecade float64 }
 
 // Ticks implements plot.Ticker.
-func (logTicker) Ticks(lo, hi float64) []plot.Tick {
+func (t logTicker) Ticks(lo, hi float64) []plot.Tick {
 	llo, lhi := math.Log10(lo), math.Log10(hi)
 	mult := []float64{1}
-	switch span := lhi - llo; {
+	span := lhi - llo
+	switch roomy := t.pixels == 0 || t.pixels/span >= t.minDecade; {
 	case span < 1:
 		mult = []float64{1, 1.5, 2, 3, 5, 7}
-	case span < 3:
+	case span < 3 && roomy:
 		mult = []float64{1, 2, 5}
 	}
 	var out []plot.Tick

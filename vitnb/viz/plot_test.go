@@ -115,6 +115,15 @@ func TestPlotTextAndTicks(t *testing.T) {
 		t.Errorf("log ticks of [500, 63000]: labels %s and %d minor ticks", got, minor)
 	}
 	labels = nil
+	for _, tk := range (logTicker{pixels: 250, minDecade: 150}).Ticks(500, 63000) { // 2.1 decades in 250 pixels
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); got != "1000 10000" {
+		t.Errorf("log ticks of [500, 63000] on a short axis: labels %s, want powers of 10 only", got)
+	}
+	labels = nil
 	for _, tk := range (logTicker{}).Ticks(1, 1e6) {
 		if tk.Label != "" {
 			labels = append(labels, tk.Label)
