@@ -108,15 +108,28 @@ func PatchEmbedding(scope *model.Scope, cfg Config, images *Node) *Node {
 		exceptions.Panicf("vit %s: images must be [batch, %d, %d, %d], got %s",
 			cfg.Name, cfg.ImageSize, cfg.ImageSize, cfg.Channels, images.Shape())
 	}
-	batch, p, n := dims[0], cfg.PatchSize, cfg.GridSize()
-	x := ConvertDType(images, cfg.DType)
-	x = Reshape(x, batch, n, p, n, p, cfg.Channels) // [b, rows, py, cols, px, c]
-	x = TransposeAllAxes(x, 0, 1, 3, 2, 4, 5)       // [b, rows, cols, py, px, c]
-	x = Reshape(x, batch, n*n, p*p*cfg.Channels)    // one flattened patch per token, (py, px, c) order
-	fanIn := p * p * cfg.Channels                   // flax nn.Conv's default init: lecun_normal on the fan-in.
+	p := cfg.PatchSize
+	x := Patchify(ConvertDType(images, cfg.DType), p)
+	fanIn := p * p * cfg.Channels // flax nn.Conv's default init: lecun_normal on the fan-in.
 	kernel := variable(scope, images.Graph(), cfg, "kernel", truncatedNormal(1/sqrt(fanIn)), p, p, cfg.Channels, cfg.Width)
 	bias := variable(scope, images.Graph(), cfg, "bias", zeros, cfg.Width)
 	return nn.Dense(x, Reshape(kernel, fanIn, cfg.Width), bias, compute.DenseLayoutInputOutputs)
+}
+
+// Patchify cuts images [batch, height, width, channels] into non-overlapping p x p patches and flattens each:
+// [batch, (height/p)·(width/p), p·p·channels], the patches in reading order (row by row of the grid), the values
+// of a patch in (row, column, channel) order. It is the token matrix that PatchEmbedding multiplies by its kernel
+// (the paper's x_p¹ ... x_p^N of Eq. 1); it panics when p does not divide the height and the width.
+func Patchify(images *Node, p int) *Node {
+	dims := images.Shape().Dimensions
+	if images.Rank() != 4 || p < 1 || dims[1]%p != 0 || dims[2]%p != 0 {
+		exceptions.Panicf("vit: patchify: images must be [batch, height, width, channels] with height and width "+
+			"multiples of the patch size %d, got %s", p, images.Shape())
+	}
+	batch, rows, cols, c := dims[0], dims[1]/p, dims[2]/p, dims[3]
+	x := Reshape(images, batch, rows, p, cols, p, c) // [b, rows, py, cols, px, c]
+	x = TransposeAllAxes(x, 0, 1, 3, 2, 4, 5)        // [b, rows, cols, py, px, c]
+	return Reshape(x, batch, rows*cols, p*p*c)       // one flattened patch per token, (py, px, c) order
 }
 
 // AddPositionEmbeddings prepends the class token (PoolToken only; variable "cls" in the model's scope) and adds

@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/support/exceptions"
 	"github.com/vitnb/vitnb/vitnb/backend"
 )
 
@@ -293,6 +294,50 @@ func TestPatchEmbeddingEqualsConvolution(t *testing.T) {
 		}
 	}
 	assertClose(t, "patch embedding vs convolution", got, want, 1e-5)
+}
+
+// TestPatchify compares Patchify on a non-square colour image with the token matrix written out in loops (patches
+// in reading order, each in (row, column, channel) order), and checks that a patch size that does not divide the
+// image is refused.
+func TestPatchify(t *testing.T) {
+	b := testBackend(t)
+	const batch, h, w, c, p = 2, 8, 12, 3, 4
+	rng := rand.New(rand.NewPCG(7, 8))
+	images := randomTensor(rng, 1, batch, h, w, c)
+	exec := model.MustNewExec1(b, model.NewStore(), func(_ *model.Scope, x *graph.Node) *graph.Node {
+		return Patchify(x, p)
+	})
+	out := exec.MustCall1(images)
+	if got, want := out.Shape().Dimensions, []int{batch, (h / p) * (w / p), p * p * c}; !slices.Equal(got, want) {
+		t.Fatalf("Patchify: shape %v, want %v", got, want)
+	}
+	img := flat(images)
+	var want []float32
+	for bi := 0; bi < batch; bi++ {
+		for row := 0; row < h/p; row++ {
+			for col := 0; col < w/p; col++ {
+				for y := 0; y < p; y++ {
+					for x := 0; x < p; x++ {
+						for ch := 0; ch < c; ch++ {
+							want = append(want, img[((bi*h+row*p+y)*w+col*p+x)*c+ch])
+						}
+					}
+				}
+			}
+		}
+	}
+	if got := flat(out); !slices.Equal(got, want) {
+		t.Errorf("Patchify differs from the loops: got %v..., want %v...", got[:8], want[:8])
+	}
+
+	err := exceptions.TryCatch[error](func() {
+		model.MustNewExec1(b, model.NewStore(), func(_ *model.Scope, x *graph.Node) *graph.Node {
+			return Patchify(x, 5)
+		}).MustCall1(images)
+	})
+	if err == nil || !strings.Contains(err.Error(), "multiples of the patch size 5") {
+		t.Errorf("Patchify with patch 5 of a 8x12 image: err %v, want a refusal naming the patch size", err)
+	}
 }
 
 // TestSelfAttentionMatchesReference compares SelfAttention (output and weights) with multi-head attention
