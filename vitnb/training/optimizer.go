@@ -166,7 +166,7 @@ func (o *Optimizer) UpdateGraphWithGradients(scope *model.Scope, grads []*Node, 
 	setLearningRateVar(scope, g, lr)
 
 	if o.cfg.ClipNorm > 0 {
-		grads = clipByGlobalNorm(grads, o.cfg.ClipNorm)
+		grads = ClipByGlobalNorm(grads, o.cfg.ClipNorm)
 	}
 	opt := scope.Store().RootScope().At(optimizerScope)
 	for i, v := range vars {
@@ -250,9 +250,10 @@ func decays(v *model.Variable) bool {
 	return v.Shape().Rank() >= 2
 }
 
-// clipByGlobalNorm scales all gradients by min(1, maxNorm/‖g‖), ‖g‖ the L2 norm of all of them together
-// (optax.clip_by_global_norm).
-func clipByGlobalNorm(grads []*Node, maxNorm float64) []*Node {
+// ClipByGlobalNorm scales all gradients by min(1, maxNorm/‖g‖), ‖g‖ the L2 norm of all of them together as one
+// vector (optax.clip_by_global_norm; Appendix B.1 clips at 1): their direction is kept. The norm is computed in
+// float32 whatever the gradients' dtype; gradients that are all zero stay zero.
+func ClipByGlobalNorm(grads []*Node, maxNorm float64) []*Node {
 	g := grads[0].Graph()
 	sum := Scalar(g, dtypes.Float32, 0)
 	for _, grad := range grads {
