@@ -2,11 +2,9 @@ package datasets
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,30 +130,13 @@ func smallestLargest(counts []int) (lo, hi int) {
 // decodes any pixel: a known format, a size within MaxImagePixels and within the memory at hand. Errors name the
 // file and say what is wrong in one line.
 func ImageHeader(path string) (image.Config, error) {
-	if maxPixelsEnvErr != nil {
-		return image.Config{}, maxPixelsEnvErr
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return image.Config{}, fmt.Errorf("reading image: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	if _, err := br.Peek(1); err == io.EOF {
-		return image.Config{}, fmt.Errorf("%s: empty file, not an image", path)
-	}
-	head, _ := br.Peek(8)
-	cfg, format, err := image.DecodeConfig(br)
-	switch {
-	case errors.Is(err, image.ErrFormat):
-		return cfg, fmt.Errorf("%s: not a decodable image: unknown format (first bytes % x)", path, head)
-	case err != nil:
-		return cfg, fmt.Errorf("%s: decoding %s image header: %w", path, format, err)
-	}
-	if err := checkPixels(cfg.Width, cfg.Height, format+" header"); err != nil {
-		return cfg, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := checkDecodeMemory(cfg, format); err != nil {
+	cfg, _, err := decodeHeader(bufio.NewReader(f))
+	if err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
