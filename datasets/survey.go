@@ -33,6 +33,10 @@ type FolderSurvey struct {
 	Problems []string
 }
 
+// TinyImageSide is the width or height in pixels below which SurveyFolder reports an image as tiny: resized to
+// the model's input, it carries almost nothing (an icon, a tracking pixel, a thumbnail saved by mistake).
+const TinyImageSide = 8
+
 // ImbalanceRatio is the ratio of the largest class to the smallest above which SurveyFolder reports imbalance.
 const ImbalanceRatio = 3
 
@@ -48,7 +52,7 @@ func SurveyFolder(dir string, minPerClass int) (*FolderSurvey, error) {
 	}
 	s := &FolderSurvey{Dataset: ds, Counts: map[string][]int{}, Grey: true, MinSide: -1}
 	s.Problems = append(s.Problems, ds.Warnings...)
-	bad := counted{}
+	bad, tiny := counted{}, counted{}
 	for _, split := range ds.SplitNames() {
 		src, ok := ds.Splits[split].(*FileSource)
 		if !ok {
@@ -68,6 +72,9 @@ func SurveyFolder(dir string, minPerClass int) (*FolderSurvey, error) {
 				s.Grey = false
 			}
 			lo, hi := min(cfg.Width, cfg.Height), max(cfg.Width, cfg.Height)
+			if lo < TinyImageSide {
+				tiny.add(fmt.Sprintf("%s %dx%d", p, cfg.Width, cfg.Height))
+			}
 			if s.MinSide < 0 || lo < s.MinSide {
 				s.MinSide = lo
 			}
@@ -83,6 +90,10 @@ func SurveyFolder(dir string, minPerClass int) (*FolderSurvey, error) {
 		}
 		s.Problems = append(s.Problems, fmt.Sprintf("%s: %d files cannot be read and are left out (%s%s)", dir, bad.n,
 			strings.Join(bad.first, "; "), more))
+	}
+	if tiny.n > 0 {
+		s.Problems = append(s.Problems, fmt.Sprintf("%s: images smaller than %d pixels a side: %s: resized to the "+
+			"model's input they carry almost nothing", dir, TinyImageSide, tiny.String()))
 	}
 	train := s.Counts[SplitTrain]
 	if s.MinSide < 0 {

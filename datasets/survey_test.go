@@ -26,9 +26,15 @@ func greyPNG(t testing.TB, w, h int) []byte {
 // wrong with it, or one error line when nothing can be trained on, never a panic; unreadable files are left out
 // of the data set with their count and first names; the sizes and colour are read from the headers only.
 func TestSurveyHostileFolders(t *testing.T) {
+	// images writes n grey PNGs of 16x16 pixels named 0.png... into dir.
+	images := func(t *testing.T, dir string, n int) {
+		for i := range n {
+			writeFile(t, filepath.Join(dir, fmt.Sprintf("%d.png", i)), greyPNG(t, 16, 16))
+		}
+	}
 	balanced := func(t *testing.T, dir string) {
-		writeImages(t, filepath.Join(dir, "a"), 3)
-		writeImages(t, filepath.Join(dir, "b"), 3)
+		images(t, filepath.Join(dir, "a"), 3)
+		images(t, filepath.Join(dir, "b"), 3)
 	}
 	for _, c := range []struct {
 		name  string
@@ -42,7 +48,7 @@ func TestSurveyHostileFolders(t *testing.T) {
 		{name: "clean", build: balanced, images: 6},
 		{name: "nested folders", build: func(t *testing.T, dir string) {
 			balanced(t, dir)
-			writeImages(t, filepath.Join(dir, "a", "deeper", "still"), 2)
+			images(t, filepath.Join(dir, "a", "deeper", "still"), 2)
 		}, images: 8},
 		{name: "hidden files", build: func(t *testing.T, dir string) {
 			balanced(t, dir)
@@ -62,15 +68,15 @@ func TestSurveyHostileFolders(t *testing.T) {
 		}, want: []string{"DIR: 6 files cannot be read and are left out (DIR/a/empty.png: empty file, not an image; " +
 			"DIR/b/bad0.jpg: not a decodable image: unknown format (first bytes 6e 6f 74 20 61 20 6a 70); DIR/b/bad1.jpg: not a " +
 			"decodable image: unknown format (first bytes 6e 6f 74 20 61 20 6a 70), ...)"}, images: 6},
-		{name: "one class only", build: func(t *testing.T, dir string) { writeImages(t, filepath.Join(dir, "only"), 3) },
+		{name: "one class only", build: func(t *testing.T, dir string) { images(t, filepath.Join(dir, "only"), 3) },
 			want: []string{"one class only (only): a classifier of one class always predicts it"}, images: 3},
 		{name: "a class with one image", build: func(t *testing.T, dir string) {
 			balanced(t, dir)
-			writeImages(t, filepath.Join(dir, "c"), 1)
+			images(t, filepath.Join(dir, "c"), 1)
 		}, want: []string{"1 of 3 classes have fewer than 2 images: c (1)"}, images: 7},
 		{name: "imbalance", build: func(t *testing.T, dir string) {
-			writeImages(t, filepath.Join(dir, "big"), 13)
-			writeImages(t, filepath.Join(dir, "small"), 4)
+			images(t, filepath.Join(dir, "big"), 13)
+			images(t, filepath.Join(dir, "small"), 4)
 		}, want: []string{"imbalanced: big has 13 images, small only 4 (3.2x)"}, images: 17},
 		{name: "a class of unreadable files only", build: func(t *testing.T, dir string) {
 			balanced(t, dir)
@@ -79,7 +85,8 @@ func TestSurveyHostileFolders(t *testing.T) {
 		{name: "1x1 pixels", build: func(t *testing.T, dir string) {
 			balanced(t, dir)
 			writeFile(t, filepath.Join(dir, "a", "tiny.png"), pngBytes(t, 1, 1, color.RGBA{255, 0, 0, 255}))
-		}, images: 7},
+		}, want: []string{"DIR: images smaller than 8 pixels a side: 1 (DIR/a/tiny.png 1x1): resized to the model's input " +
+			"they carry almost nothing"}, images: 7},
 		{name: "20000x20000 pixels", build: func(t *testing.T, dir string) {
 			balanced(t, dir)
 			writeFile(t, filepath.Join(dir, "a", "huge.png"), pngHeaderClaiming(20000, 20000))
@@ -87,7 +94,7 @@ func TestSurveyHostileFolders(t *testing.T) {
 			"above the limit of 178956970 (set VITNB_MAX_PIXELS to raise it, 0 for none))"}, images: 6},
 		{name: "10000 classes", build: func(t *testing.T, dir string) {
 			img := filepath.Join(t.TempDir(), "x.png")
-			writeFile(t, img, greyPNG(t, 2, 2))
+			writeFile(t, img, greyPNG(t, 8, 8))
 			for i := range 10000 { // one file linked 10,000 times, as TestFolderEdgeCases
 				class := filepath.Join(dir, fmt.Sprintf("c%05d", i))
 				if err := os.Mkdir(class, 0o755); err != nil {
@@ -97,14 +104,14 @@ func TestSurveyHostileFolders(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			writeFile(t, filepath.Join(dir, "c00000", "y.png"), greyPNG(t, 2, 2))
+			writeFile(t, filepath.Join(dir, "c00000", "y.png"), greyPNG(t, 8, 8))
 		}, want: []string{"9999 of 10000 classes have fewer than 2 images: c00001 (1), c00002 (1), c00003 (1) and 9996 more"},
 			images: 10001},
 		{name: "nothing readable", build: func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "a", "x.png"), []byte("no"))
 			writeFile(t, filepath.Join(dir, "b", "y.png"), pngHeaderClaiming(20000, 20000))
 		}, err: "none of its 2 image files can be read"},
-		{name: "no class folders", build: func(t *testing.T, dir string) { writeImages(t, dir, 2) },
+		{name: "no class folders", build: func(t *testing.T, dir string) { images(t, dir, 2) },
 			err: "has no class folders (it has 2 files but no folder)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
