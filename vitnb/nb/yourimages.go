@@ -136,7 +136,7 @@ func ShowFolder(s *datasets.FolderSurvey, perClass int) error {
 		}
 		row := []string{name}
 		for _, sp := range splits {
-			row = append(row, fmt.Sprint(classCount(ds.Splits[sp], int32(c))))
+			row = append(row, fmt.Sprint(s.Counts[sp][c]))
 		}
 		rows = append(rows, row)
 	}
@@ -154,17 +154,6 @@ func ShowFolder(s *datasets.FolderSurvey, perClass int) error {
 		fmt.Println("problem:", p)
 	}
 	return nil
-}
-
-// classCount counts the images of class c in src.
-func classCount(src datasets.Source, c int32) int {
-	n := 0
-	for i := range src.Len() {
-		if src.Label(i) == c {
-			n++
-		}
-	}
-	return n
 }
 
 // readable counts the images of every split.
