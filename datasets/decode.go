@@ -72,36 +72,47 @@ func DecodeImage(r io.Reader, name string) (image.Image, error) {
 
 // decodeImage is DecodeImage without the name in its errors.
 func decodeImage(r io.Reader) (image.Image, error) {
+	br := bufio.NewReader(r)
+	_, head, err := decodeHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	img, format, err := image.Decode(io.MultiReader(head, br))
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s image: %w", format, err)
+	}
+	return img, nil
+}
+
+// decodeHeader reads the header of the image in br (image.DecodeConfig) and checks it before any pixel is
+// allocated: a known format, at most MaxImagePixels, and a decoding that fits in the memory at hand. It returns
+// the header with the bytes it consumed, which a decoder must read again before the rest of br.
+func decodeHeader(br *bufio.Reader) (image.Config, *bytes.Buffer, error) {
 	if maxPixelsEnvErr != nil {
-		return nil, maxPixelsEnvErr
+		return image.Config{}, nil, maxPixelsEnvErr
 	}
 	// DecodeConfig consumes the header: keep what it read and replay it to the decoder.
 	var head bytes.Buffer
-	br := bufio.NewReader(r)
 	if _, err := br.Peek(1); err == io.EOF {
-		return nil, fmt.Errorf("empty file, not an image")
+		return image.Config{}, nil, fmt.Errorf("empty file, not an image")
 	} else if err != nil {
-		return nil, fmt.Errorf("reading: %w", err)
+		return image.Config{}, nil, fmt.Errorf("reading: %w", err)
 	}
 	cfg, format, err := image.DecodeConfig(io.TeeReader(br, &head))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
 			first := head.Bytes()[:min(head.Len(), 8)]
-			return nil, fmt.Errorf("not a decodable image: unknown format (first bytes % x)", first)
+			return cfg, nil, fmt.Errorf("not a decodable image: unknown format (first bytes % x)", first)
 		}
-		return nil, fmt.Errorf("decoding %s image header: %w", format, err)
+		return cfg, nil, fmt.Errorf("decoding %s image header: %w", format, err)
 	}
 	if err := checkPixels(cfg.Width, cfg.Height, format+" header"); err != nil {
-		return nil, err
+		return cfg, nil, err
 	}
 	if err := checkDecodeMemory(cfg, format); err != nil {
-		return nil, err
+		return cfg, nil, err
 	}
-	img, format, err := image.Decode(io.MultiReader(&head, br))
-	if err != nil {
-		return nil, fmt.Errorf("decoding %s image: %w", format, err)
-	}
-	return img, nil
+	return cfg, &head, nil
 }
 
 // checkPixels compares the dimensions that what (an image header, "PNG header") gives with MaxImagePixels.
