@@ -122,7 +122,10 @@ func (sc *sidecar) check(f Format, cfg vitnb.Config) error {
 			case float64:
 				return int(v)
 			case []any:
-				if n, ok := v[len(v)-1].(float64); ok && len(v) > 0 {
+				if len(v) == 0 {
+					return -1
+				}
+				if n, ok := v[len(v)-1].(float64); ok {
 					return int(n)
 				}
 			}

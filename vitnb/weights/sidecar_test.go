@@ -75,6 +75,7 @@ func TestSidecarMustDescribeTheWeights(t *testing.T) {
 		"resolution":                 {func(m map[string]any) { m["pretrained_cfg"].(map[string]any)["input_size"] = []int{3, 32, 32} }, "input_size [3 32 32], the weights [3 16 16]"},
 		"3 class names":              {func(m map[string]any) { m["label_names"] = []string{"a", "b", "c"} }, "label_names: classes 3, the weights 5"},
 		"12 class names":             {func(m map[string]any) { m["label_names"] = make([]string, 12) }, "label_names: classes 12, the weights 5"},
+		"an empty img_size list":     {func(m map[string]any) { args(m)["img_size"] = []int{} }, "model_args img_size -1, the weights 16"},
 		// timm options that change what the model computes, which vitnb does not implement and the weights do not
 		// show in their names: each was loaded as a plain ViT without a word.
 		"relu":            {func(m map[string]any) { args(m)["act_layer"] = "relu" }, `model_args act_layer "relu"`},
