@@ -237,6 +237,13 @@ func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
 		!strings.Contains(err.Error(), modelPath) {
 		t.Errorf("model.json with an empty list of class names: %v", err)
 	}
+	// A blank name, or one name for two classes, would label predictions wrongly: refused too.
+	for _, names := range [][]string{{"left", " "}, {"", "right"}, {"left", "left"}} {
+		editJSON(t, modelPath, func(m map[string]any) { m["classes"] = names })
+		if _, err := Open(b, dir); err == nil || !strings.Contains(err.Error(), "class names: class") && !strings.Contains(err.Error(), "class names: classes") || !strings.Contains(err.Error(), modelPath) {
+			t.Errorf("model.json with class names %q: %v", names, err)
+		}
+	}
 	editJSON(t, modelPath, func(m map[string]any) { m["classes"] = []string{"left", "right"} })
 
 	// The newest checkpoint cut short: the one before is used, and said, and recorded.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/files"
 )
@@ -179,6 +180,17 @@ func (sc *sidecar) check(f Format, cfg vitnb.Config) error {
 		}
 		if n := len(sc.LabelNames); n > 0 {
 			differ("label_names: classes", n, cfg.NumClasses)
+		}
+	}
+	if err := datasets.CheckClassNames(sc.LabelNames); err != nil {
+		diffs = append(diffs, "label_names: "+err.Error())
+	}
+	if !placeholderLabels(sc.ID2Label) {
+		for id, name := range sc.ID2Label {
+			if strings.TrimSpace(name) == "" {
+				diffs = append(diffs, fmt.Sprintf("id2label: class %s has a blank name %q", id, name))
+				break
+			}
 		}
 	}
 	if len(diffs) > 0 {
