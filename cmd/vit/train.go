@@ -193,7 +193,7 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 	if _, err := training.ReadModelConfig(dir); err != nil { // before loading a data set for nothing
 		return nil, nil, "", err
 	}
-	ds, err := df.d.Load()
+	ds, err := df.d.ForRun(dir).Load()
 	if err != nil {
 		return nil, nil, "", err
 	}
