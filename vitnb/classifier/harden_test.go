@@ -244,6 +244,16 @@ func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
 			t.Errorf("model.json with class names %q: %v", names, err)
 		}
 	}
+	// The same names in another order: the model opens, but evaluating it on the data set would score its "left"
+	// as the data set's "right".
+	editJSON(t, modelPath, func(m map[string]any) { m["classes"] = []string{"right", "left"} })
+	swapped, err := Open(b, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := swapped.EvaluateSplit(ds, "test", ""); err == nil || !strings.Contains(err.Error(), `the model's class 0 is "right", `+ds.Name+`'s is "left"`) {
+		t.Errorf("evaluating a model of classes right, left on a data set of left, right: %v", err)
+	}
 	editJSON(t, modelPath, func(m map[string]any) { m["classes"] = []string{"left", "right"} })
 
 	// The newest checkpoint cut short: the one before is used, and said, and recorded.

@@ -143,6 +143,12 @@ func (c *Classifier) EvaluateSplit(ds *datasets.Dataset, split, backendName stri
 	if ds == nil {
 		return nil, errNoDataset
 	}
+	if len(ds.Classes) != c.Config.NumClasses {
+		return nil, fmt.Errorf("the model has %d classes, %s has %d", c.Config.NumClasses, ds.Name, len(ds.Classes))
+	}
+	if err := datasets.SameClasses(c.Classes, ds); err != nil {
+		return nil, err // another data set's labels: its scores would be wrong without a word
+	}
 	data, err := c.Split(ds, split, 0, 0, 0)
 	if err != nil {
 		return nil, err
