@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -24,11 +25,28 @@ func TestNilArguments(t *testing.T) {
 				t.Errorf("RandomMaps(-1, -2) panicked: %v", r)
 			}
 		}()
-		if maps := RandomMaps(-1, -2, 1); len(maps) != 0 {
-			t.Errorf("RandomMaps(-1, -2) = %v", maps)
+		if maps, err := RandomMaps(-1, -2, 1); err != nil || len(maps) != 0 {
+			t.Errorf("RandomMaps(-1, -2) = %v, %v", maps, err)
 		}
-		if maps := RandomMaps(2, -2, 1); len(maps) != 2 || len(maps[0]) != 0 {
-			t.Errorf("RandomMaps(2, -2) = %v", maps)
+		if maps, err := RandomMaps(2, -2, 1); err != nil || len(maps) != 2 || len(maps[0]) != 0 {
+			t.Errorf("RandomMaps(2, -2) = %v, %v", maps, err)
 		}
 	}()
+}
+
+// TestRandomMapsBounded: huge sizes are an error before anything is allocated (RandomMaps(MaxInt, 2) panicked
+// in make, and 100,000 maps of 100,000 patches asked for 80 GB).
+func TestRandomMapsBounded(t *testing.T) {
+	for _, c := range [][2]int{{math.MaxInt, 2}, {100_000, 100_000}, {2, math.MaxInt}, {math.MaxInt, math.MaxInt}} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("RandomMaps(%d, %d) panicked: %v", c[0], c[1], r)
+				}
+			}()
+			if maps, err := RandomMaps(c[0], c[1], 1); err == nil || !strings.Contains(err.Error(), "random maps: ") || maps != nil {
+				t.Errorf("RandomMaps(%d, %d): %d maps, %v", c[0], c[1], len(maps), err)
+			}
+		}()
+	}
 }
