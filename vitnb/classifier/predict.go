@@ -80,7 +80,7 @@ func (c *Classifier) Logits(images *tensors.Tensor) (*tensors.Tensor, error) {
 		out = c.logits.MustCall1(images)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("running %s: %w", c.Config.Name, err)
+		return nil, fmt.Errorf("running %s: %w", c.Config.Name, vitnb.PlainBackendError(err))
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/vitnb/vitnb/vitnb"
 )
@@ -48,5 +49,27 @@ func TestRandomMapsBounded(t *testing.T) {
 				t.Errorf("RandomMaps(%d, %d): %d maps, %v", c[0], c[1], len(maps), err)
 			}
 		}()
+	}
+}
+
+// TestUnsupportedDTypeSaidPlainly: a model in a dtype the backend cannot run (bfloat16 on the Go backend, which
+// has no bfloat16 softmax) is refused by New in one line naming the dtype; the explainer ran it and failed in
+// Probabilities and Explain with GoMLX's names of generated functions ("convertExecFn[...].func13#1: Graph failed
+// to execute: executing FusedSoftmax").
+func TestUnsupportedDTypeSaidPlainly(t *testing.T) {
+	b := testBackend(t)
+	cfg, _ := vitnb.Preset("micro28")
+	cfg.Depth, cfg.DType = 1, dtypes.BFloat16
+	if vitnb.CheckDType(b, cfg) == nil {
+		t.Skipf("%s runs bfloat16: nothing to refuse", b.Name())
+	}
+	e, err := New(b, model.NewStore(), cfg)
+	if err == nil {
+		pix := make([]float32, cfg.ImageSize*cfg.ImageSize*cfg.Channels)
+		_, err = e.Probabilities(pix, 1)
+	}
+	if err == nil || !strings.Contains(err.Error(), "BFloat16") || strings.Contains(err.Error(), "convertExecFn") ||
+		strings.Contains(err.Error(), "Graph failed") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a bfloat16 model on %s: %v", b.Name(), err)
 	}
 }
