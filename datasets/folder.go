@@ -248,7 +248,7 @@ func LoadFolder(dir string) (*Dataset, error) {
 	splitDirs := map[string]string{SplitTrain: dir}
 	isSplits, note := splitLayout(dir, folders)
 	if note != "" {
-		ds.Warnings = append(ds.Warnings, note)
+		ds.Warnings, ds.layout = append(ds.Warnings, note), note
 	}
 	if isSplits {
 		for _, sub := range folders {
