@@ -323,6 +323,10 @@ func LoadFolder(dir string) (*Dataset, error) {
 				len(names), quoteFew(empty)))
 		}
 		ds.Warnings = append(ds.Warnings, t.warnings(root)...)
+		if src.Len() == 0 && len(unknown) > 0 {
+			return nil, fmt.Errorf("image folder %s: no images in a class folder of %s (%s); its %s are not classes of %s",
+				root, splitDirs[SplitTrain], quoteFew(ds.Classes), quoteFew(unknown), splitDirs[SplitTrain])
+		}
 		if src.Len() == 0 {
 			return nil, fmt.Errorf("image folder %s: no images in any of its %d class folders (extensions %s)", root,
 				len(names), extensionList())

@@ -113,6 +113,16 @@ func TestLoadFolderSplitNamesAsClasses(t *testing.T) {
 			t.Errorf("%v: warnings %q", names, ds.Warnings)
 		}
 	}
+	// A test/ whose only folder is not a class of train/ (test/test/a/*.png): said, not "no images in any of its 1
+	// class folders" while the images are there, one level down.
+	nested := t.TempDir()
+	for _, c := range []string{"a", "b"} {
+		writeImages(t, filepath.Join(nested, "train", c), 2)
+		writeImages(t, filepath.Join(nested, "test", "test", c), 2)
+	}
+	if _, err := LoadFolder(nested); err == nil || !strings.Contains(err.Error(), "its test are not classes of "+filepath.Join(nested, "train")) {
+		t.Errorf("test/test/CLASS: %v", err)
+	}
 	// A folder of test/{a,b} alone is one class "test" of the train split: asking for its test split says why
 	// there is none ("the data set has train" alone read as if the folder had a train/ and no test/).
 	dir := t.TempDir()
