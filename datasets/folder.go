@@ -367,6 +367,26 @@ func LoadImages(dir string) (*Dataset, error) {
 	return ds, nil
 }
 
+// ImageFiles expands a list of images to classify: a folder, or images:FOLDER, stands for every image below it
+// (LoadImages: sorted, links followed; what it leaves out is said in warnings, one line per kind), any other entry
+// is an image file, kept as it is. A folder without images is an error naming it.
+func ImageFiles(list []string) (paths, warnings []string, err error) {
+	for _, p := range list {
+		dir, named := strings.CutPrefix(p, "images:")
+		if !named && !isDir(p) {
+			paths = append(paths, p)
+			continue
+		}
+		ds, err := LoadImages(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		paths = append(paths, ds.Splits[SplitAll].(*FileSource).Paths...)
+		warnings = append(warnings, ds.Warnings...)
+	}
+	return paths, warnings, nil
+}
+
 func init() {
 	// ImageNet-style folder in the cache: NAME/train/CLASS/*.JPEG and NAME/val/CLASS/*.JPEG. The paper's code holds
 	// out 1% of ImageNet's training set (train[:99%]) and evaluates on the published validation set.

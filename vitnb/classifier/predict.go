@@ -118,8 +118,22 @@ func (c *Classifier) PredictImages(images []image.Image, k int) ([]Prediction, e
 }
 
 // PredictFiles decodes image files (JPEG, PNG, GIF, BMP, TIFF, WebP) and classifies them as PredictImages does: a
-// batch of files at a time, after the same memory check.
+// batch of files at a time, after the same memory check. A folder (or images:FOLDER) stands for every image below
+// it (datasets.ImageFiles); what it leaves out is added to Notes, once.
 func (c *Classifier) PredictFiles(paths []string, k int) ([]Prediction, error) {
+	paths, warnings, err := datasets.ImageFiles(paths)
+	if err != nil {
+		return nil, err
+	}
+	if len(warnings) > 0 {
+		c.mu.Lock()
+		for _, w := range warnings {
+			if !slices.Contains(c.Notes, w) {
+				c.Notes = append(c.Notes, w)
+			}
+		}
+		c.mu.Unlock()
+	}
 	preds, err := c.stream(len(paths), k, func(i int, dst []float32) error {
 		px, err := datasets.DecodeFile(paths[i])
 		if err != nil {
