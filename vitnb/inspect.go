@@ -61,6 +61,9 @@ func (in *Inspector) Run(pix []float32, n int) (logits [][]float32, attention []
 	if n <= 0 {
 		return nil, nil, fmt.Errorf("inspect: the number of images must be positive, got %d", n)
 	}
+	if err := CheckInput(pix, c.ImageSize*c.ImageSize*c.Channels, 0); err != nil {
+		return nil, nil, fmt.Errorf("inspect: %w", err)
+	}
 	// The attention weights of every block are returned: n*Depth*Heads*T*T float32, held twice (tensor and copy).
 	t := float64(c.NumTokens())
 	if err := c.checkMemory(n, false, 2*4*float64(n)*float64(c.Depth)*float64(c.Heads)*t*t); err != nil && in.host {

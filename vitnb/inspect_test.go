@@ -1,6 +1,7 @@
 package vitnb
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -25,5 +26,22 @@ func TestInspectorUnsupportedDType(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "BFloat16") || strings.Contains(err.Error(), "convertExecFn") ||
 		strings.Contains(err.Error(), "Graph failed") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("a bfloat16 Inspector on %s: %v", b.Name(), err)
+	}
+}
+
+// TestInspectorNonFiniteInput: NaN or infinite input is an error that blames the input, as Predict's; Run returned
+// NaN logits without a word.
+func TestInspectorNonFiniteInput(t *testing.T) {
+	cfg, _ := Preset("micro28")
+	cfg.Depth = 1
+	in, err := NewInspector(testBackend(t), model.NewStore(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := cfg.ImageSize * cfg.ImageSize * cfg.Channels
+	pix := make([]float32, 2*per)
+	pix[per+3] = float32(math.NaN())
+	if _, _, err := in.Run(pix, 2); err == nil || !strings.Contains(err.Error(), "the input of image 1 holds NaN (value 3 of its 784)") {
+		t.Errorf("NaN in image 1: %v", err)
 	}
 }

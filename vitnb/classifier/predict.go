@@ -202,9 +202,8 @@ func (c *Classifier) stream(n, k int, fill func(i int, dst []float32) error) ([]
 					return
 				}
 			}
-			if i := slices.IndexFunc(flat[:m*per], notFinite); i >= 0 {
-				err = fmt.Errorf("predict: the input of image %d holds %g (value %d of its %d): the input must be finite",
-					start+i/per, flat[i], i%per, per)
+			if cerr := vitnb.CheckInput(flat[:m*per], per, start); cerr != nil {
+				err = fmt.Errorf("predict: %w", cerr)
 			}
 		}); merr != nil {
 			return nil, merr
@@ -280,9 +279,6 @@ func (c *Classifier) WritePredictions(w io.Writer, preds []Prediction, backendNa
 	}
 	return nil
 }
-
-// notFinite tells whether x is NaN or infinite.
-func notFinite(x float32) bool { return math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) }
 
 // finiteLogits returns an error naming image i and the class when one of its logits is NaN or infinite: the
 // weights hold such values, and ranking or explaining them would give nonsense.

@@ -122,6 +122,9 @@ func (e *Explainer) imageCheck(pix []float32, n int) error {
 	if want := n * c.ImageSize * c.ImageSize * c.Channels; len(pix) != want {
 		return fmt.Errorf("explain: %d values for %d images of %dx%dx%d (want %d)", len(pix), n, c.ImageSize, c.ImageSize, c.Channels, want)
 	}
+	if err := vitnb.CheckInput(pix, c.ImageSize*c.ImageSize*c.Channels, 0); err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
 	return nil
 }
 

@@ -73,3 +73,21 @@ func TestUnsupportedDTypeSaidPlainly(t *testing.T) {
 		t.Errorf("a bfloat16 model on %s: %v", b.Name(), err)
 	}
 }
+
+// TestExplainNonFiniteInput: an input holding Inf is an error that blames the input in Explain and Probabilities.
+func TestExplainNonFiniteInput(t *testing.T) {
+	cfg, _ := vitnb.Preset("micro28")
+	cfg.Depth = 1
+	e, err := New(testBackend(t), model.NewStore(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pix := make([]float32, cfg.ImageSize*cfg.ImageSize*cfg.Channels)
+	pix[7] = float32(math.Inf(1))
+	if _, err := e.Probabilities(pix, 1); err == nil || !strings.Contains(err.Error(), "the input of image 0 holds +Inf") {
+		t.Errorf("Probabilities: %v", err)
+	}
+	if _, err := e.Explain(pix, 1, nil); err == nil || !strings.Contains(err.Error(), "the input of image 0 holds +Inf") {
+		t.Errorf("Explain: %v", err)
+	}
+}
