@@ -28,6 +28,9 @@ func TestTakesWhatItIsGiven(t *testing.T) {
 		{[]string{"predict", "-weights", w, "-drop-path", "0.1", "-image", "x.png"}, "-drop-path cannot be combined with -weights"},
 		{[]string{"eval", "-dir", "A", "-holdout", "1.5"}, "-holdout must be in [0, 1)"},
 		{[]string{"predict", "-dir", "A", "-preset", "B/16", "-image", "x.png"}, "-preset cannot be combined with -dir"},
+		// A last flag without its value: said as such, not `invalid value "--" for flag -steps`.
+		{[]string{"pretrain", "-preset", "micro28", "-steps"}, "flag needs an argument: -steps"},
+		{[]string{"predict", "-dir", "A", "-image"}, "flag needs an argument: -image"},
 	} {
 		code, out, errOut := runVit(t, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 || out != "" {
