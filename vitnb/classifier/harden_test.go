@@ -254,6 +254,10 @@ func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
 	if _, err := swapped.EvaluateSplit(ds, "test", ""); err == nil || !strings.Contains(err.Error(), `the model's class 0 is "right", `+ds.Name+`'s is "left"`) {
 		t.Errorf("evaluating a model of classes right, left on a data set of left, right: %v", err)
 	}
+	// The attention picture says which images are classified right: the same check.
+	if _, _, _, err := swapped.AttentionPicture(ds, "test", 2, 1); err == nil || !strings.Contains(err.Error(), `attention picture: the model's class 0 is "right"`) {
+		t.Errorf("the attention picture of a model of classes right, left on a data set of left, right: %v", err)
+	}
 	editJSON(t, modelPath, func(m map[string]any) { m["classes"] = []string{"left", "right"} })
 
 	// The newest checkpoint cut short: the one before is used, and said, and recorded.
