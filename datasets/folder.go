@@ -248,7 +248,7 @@ func LoadFolder(dir string) (*Dataset, error) {
 	splitDirs := map[string]string{SplitTrain: dir}
 	isSplits, note := splitLayout(dir, folders)
 	if note != "" {
-		ds.Warnings = append(ds.Warnings, note)
+		ds.Warnings, ds.layout = append(ds.Warnings, note), note
 	}
 	if isSplits {
 		for _, sub := range folders {
@@ -323,6 +323,10 @@ func LoadFolder(dir string) (*Dataset, error) {
 				len(names), quoteFew(empty)))
 		}
 		ds.Warnings = append(ds.Warnings, t.warnings(root)...)
+		if src.Len() == 0 && len(unknown) > 0 {
+			return nil, fmt.Errorf("image folder %s: no images in a class folder of %s (%s); its %s are not classes of %s",
+				root, splitDirs[SplitTrain], quoteFew(ds.Classes), quoteFew(unknown), splitDirs[SplitTrain])
+		}
 		if src.Len() == 0 {
 			return nil, fmt.Errorf("image folder %s: no images in any of its %d class folders (extensions %s)", root,
 				len(names), extensionList())
@@ -361,6 +365,26 @@ func LoadImages(dir string) (*Dataset, error) {
 	ds := &Dataset{Name: "images:" + dir, Dir: dir, Origin: "folder " + dir, Splits: map[string]Source{SplitAll: src}}
 	ds.Warnings = t.warnings(dir)
 	return ds, nil
+}
+
+// ImageFiles expands a list of images to classify: a folder, or images:FOLDER, stands for every image below it
+// (LoadImages: sorted, links followed; what it leaves out is said in warnings, one line per kind), any other entry
+// is an image file, kept as it is. A folder without images is an error naming it.
+func ImageFiles(list []string) (paths, warnings []string, err error) {
+	for _, p := range list {
+		dir, named := strings.CutPrefix(p, "images:")
+		if !named && !isDir(p) {
+			paths = append(paths, p)
+			continue
+		}
+		ds, err := LoadImages(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		paths = append(paths, ds.Splits[SplitAll].(*FileSource).Paths...)
+		warnings = append(warnings, ds.Warnings...)
+	}
+	return paths, warnings, nil
 }
 
 func init() {

@@ -113,6 +113,30 @@ func TestLoadFolderSplitNamesAsClasses(t *testing.T) {
 			t.Errorf("%v: warnings %q", names, ds.Warnings)
 		}
 	}
+	// A test/ whose only folder is not a class of train/ (test/test/a/*.png): said, not "no images in any of its 1
+	// class folders" while the images are there, one level down.
+	nested := t.TempDir()
+	for _, c := range []string{"a", "b"} {
+		writeImages(t, filepath.Join(nested, "train", c), 2)
+		writeImages(t, filepath.Join(nested, "test", "test", c), 2)
+	}
+	if _, err := LoadFolder(nested); err == nil || !strings.Contains(err.Error(), "its test are not classes of "+filepath.Join(nested, "train")) {
+		t.Errorf("test/test/CLASS: %v", err)
+	}
+	// A folder of test/{a,b} alone is one class "test" of the train split: asking for its test split says why
+	// there is none ("the data set has train" alone read as if the folder had a train/ and no test/).
+	dir := t.TempDir()
+	for _, c := range []string{"a", "b"} {
+		writeImages(t, filepath.Join(dir, "test", c), 2)
+	}
+	ds, err := LoadFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ds.Split(SplitTest); err == nil || !strings.Contains(err.Error(), `no split "test"`) ||
+		!strings.Contains(err.Error(), "test taken as class folders (there is no train/ folder of classes)") {
+		t.Errorf("the test split of a folder holding test/ only: %v", err)
+	}
 }
 
 // TestLoadFolderSplits: a folder of splits (train/ with class folders, val/, test/) is still read as splits, with

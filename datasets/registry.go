@@ -62,6 +62,9 @@ type Dataset struct {
 	// Warnings counts problems that were skipped while loading (e.g. empty class folders, unreadable entries),
 	// with one message each.
 	Warnings []string
+	// layout says how a folder was read when it was not as split folders (LoadFolder's warning, "train/, test/
+	// taken as class folders"): a missing split's error repeats it, since it explains why the split is missing.
+	layout string
 }
 
 // Options tune Load.
@@ -311,8 +314,12 @@ func (d *Dataset) Split(name string) (Source, error) {
 	if name == SplitValidation {
 		why = " (a validation split is held out of train: a holdout fraction, vit's -holdout)"
 	}
-	return nil, fmt.Errorf("%s: no split %q (or it is empty)%s: the data set has %s", d.Name, name, why,
-		strings.Join(d.SplitNames(), ", "))
+	layout := ""
+	if d.layout != "" {
+		layout = " (" + d.layout + ")"
+	}
+	return nil, fmt.Errorf("%s: no split %q (or it is empty)%s: the data set has %s%s", d.Name, name, why,
+		strings.Join(d.SplitNames(), ", "), layout)
 }
 
 // SplitNames lists the non-empty splits, in the order train, validation, val, test, all (none for a nil Dataset).

@@ -1,6 +1,10 @@
 package vitnb
 
-import "strings"
+import (
+	"fmt"
+	"math"
+	"strings"
+)
 
 // backendError is an error of GoMLX shortened for people: its message is the cause, its chain the whole error.
 type backendError struct {
@@ -39,4 +43,17 @@ func PlainBackendError(err error) error {
 		msg = msg[cut:]
 	}
 	return backendError{msg: strings.TrimSpace(msg), err: err}
+}
+
+// CheckInput returns an error naming the first value of pix (images of per values each, the model's input, the
+// first of them image number first) that is NaN or infinite, nil when all are finite: such an input gives NaN
+// logits, which would read as broken weights.
+func CheckInput(pix []float32, per, first int) error {
+	for i, v := range pix {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			per = max(per, 1)
+			return fmt.Errorf("the input of image %d holds %g (value %d of its %d): the input must be finite", first+i/per, v, i%per, per)
+		}
+	}
+	return nil
 }

@@ -36,6 +36,9 @@ func NewInspector(b compute.Backend, store *model.Store, cfg Config) (*Inspector
 	case store == nil:
 		return nil, errors.New("inspect: no store for the variables (nil): pass model.NewStore() for random ones")
 	}
+	if err := CheckDType(b, cfg); err != nil {
+		return nil, err
+	}
 	in := &Inspector{cfg: cfg, host: b == nil || !onAccelerator(b)}
 	err := exceptions.TryCatch[error](func() {
 		in.exec = model.MustNewExec(b, store, func(scope *model.Scope, images *Node) []*Node {
@@ -58,6 +61,9 @@ func (in *Inspector) Run(pix []float32, n int) (logits [][]float32, attention []
 	if n <= 0 {
 		return nil, nil, fmt.Errorf("inspect: the number of images must be positive, got %d", n)
 	}
+	if err := CheckInput(pix, c.ImageSize*c.ImageSize*c.Channels, 0); err != nil {
+		return nil, nil, fmt.Errorf("inspect: %w", err)
+	}
 	// The attention weights of every block are returned: n*Depth*Heads*T*T float32, held twice (tensor and copy).
 	t := float64(c.NumTokens())
 	if err := c.checkMemory(n, false, 2*4*float64(n)*float64(c.Depth)*float64(c.Heads)*t*t); err != nil && in.host {
@@ -69,7 +75,7 @@ func (in *Inspector) Run(pix []float32, n int) (logits [][]float32, attention []
 	input := tensors.FromFlatDataAndDimensions(pix, n, c.ImageSize, c.ImageSize, c.Channels)
 	var outs []*tensors.Tensor
 	if err := exceptions.TryCatch[error](func() { outs = in.exec.MustCall(input) }); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("inspect: running model %q: %w", c.Name, PlainBackendError(err))
 	}
 	flat := tensors.MustCopyFlatData[float32](outs[0])
 	for i := range n {

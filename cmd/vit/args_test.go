@@ -28,6 +28,9 @@ func TestTakesWhatItIsGiven(t *testing.T) {
 		{[]string{"predict", "-weights", w, "-drop-path", "0.1", "-image", "x.png"}, "-drop-path cannot be combined with -weights"},
 		{[]string{"eval", "-dir", "A", "-holdout", "1.5"}, "-holdout must be in [0, 1)"},
 		{[]string{"predict", "-dir", "A", "-preset", "B/16", "-image", "x.png"}, "-preset cannot be combined with -dir"},
+		// A last flag without its value: said as such, not `invalid value "--" for flag -steps`.
+		{[]string{"pretrain", "-preset", "micro28", "-steps"}, "flag needs an argument: -steps"},
+		{[]string{"predict", "-dir", "A", "-image"}, "flag needs an argument: -image"},
 	} {
 		code, out, errOut := runVit(t, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 || out != "" {
@@ -83,9 +86,16 @@ func TestHoldoutFlag(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "/validation: 4 examples") {
 		t.Errorf("eval -holdout: exit %d\n%s\n%s", code, out, errOut)
 	}
-	code, _, errOut = runVit(t, "eval", "-dir", dir, "-data", "folder:"+data, "-split", "validation")
+	// Without -holdout, eval takes the run's (run.json): the same 4 held-out images, none it trained on.
+	code, out, errOut = runVit(t, "eval", "-dir", dir, "-data", "folder:"+data, "-split", "validation")
+	if code != 0 || !strings.Contains(out, "/validation: 4 examples") {
+		t.Errorf("eval without -holdout (the run's 0.25): exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Another data set than the run's has no hold-out of the run's to take: the data set's default (none here).
+	other := writeFolderDataset(t, 8)
+	code, _, errOut = runVit(t, "eval", "-dir", dir, "-data", "folder:"+other, "-split", "validation")
 	if code != 1 || !strings.Contains(errOut, `no split "validation" (or it is empty) (a validation split is held out of train: a holdout fraction, vit's -holdout)`) {
-		t.Errorf("eval without -holdout: exit %d %q", code, errOut)
+		t.Errorf("eval of another data set without -holdout: exit %d %q", code, errOut)
 	}
 }
 

@@ -20,7 +20,7 @@ func runAttention(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
-	c, ds, _, err := openRun(*dir, &dataFlags{d: training.Data{Dataset: *data, Holdout: -1}}, true, stderr)
+	c, ds, _, err := openRun(*dir, &dataFlags{d: training.Data{Dataset: *data, Holdout: -1}}, stderr)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,8 @@ func TestErrorsInOneLine(t *testing.T) {
 	cases := [][2][]string{
 		{{"-weights", timm, "-heads", "3", "-preset", "B/16", "-image", img},
 			{timm + ": the timm checkpoint does not fit ViT B/16", "keys 120 missing (missing: ", "and 118 more"}},
-		{{"-preset", "micro32", "-image", dir}, {dir + " is a folder, not an image"}},
+		// A folder is read as its images (predict takes a folder of photos): one without any says so.
+		{{"-preset", "micro32", "-image", dir}, {"image folder " + dir + " has no images (extensions .bmp"}},
 		{{"-weights", dir, "-image", img}, {dir + " is a folder: give the weights file in it"}},
 		{{"-weights", missing, "-image", img}, {"weights file " + missing + ": no such file or directory"}},
 	}

@@ -33,7 +33,7 @@ func runFewShot(args []string, stdout, stderr io.Writer) error {
 	if !(*l2 > 0) || math.IsInf(*l2, 0) {
 		return usageErrorf("-l2 must be a positive number, got %g", *l2)
 	}
-	c, ds, _, err := openRun(*dir, df, false, stderr)
+	c, ds, _, err := openRun(*dir, df, stderr)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	if !(*lr > 0) || *lr > 1e6 {
 		return usageErrorf("-lr must be a positive number up to 1e6, got %g", *lr)
 	}
-	c, ds, _, err := openRun(*dir, df, false, stderr)
+	c, ds, _, err := openRun(*dir, df, stderr)
 	if err != nil {
 		return err
 	}

@@ -201,5 +201,8 @@ func interleave(fs *flag.FlagSet, args []string) []string {
 			}
 		}
 	}
+	if len(positional) == 0 { // a trailing "--" would be the value of a last flag given without one
+		return flags
+	}
 	return append(append(flags, "--"), positional...)
 }

@@ -53,8 +53,8 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c.WriteNotes(stderr)
 	preds, err := c.PredictFiles(images, *topK)
+	c.WriteNotes(stderr) // an older checkpoint used, files of a folder left out
 	if err != nil {
 		return err
 	}

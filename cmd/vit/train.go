@@ -167,7 +167,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
-	c, ds, name, err := openRun(*dir, df, true, stderr)
+	c, ds, name, err := openRun(*dir, df, stderr)
 	if err != nil {
 		return err
 	}
@@ -184,16 +184,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	return cmp.Or(werr, err)
 }
 
-// openRun opens the run in dir (-dir, required) and the data set of df; with sameClasses, it checks that the model's
-// head fits the data set (few-shot and probes take any data set). It returns the backend's name too.
-func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*classifier.Classifier, *datasets.Dataset, string, error) {
+// openRun opens the run in dir (-dir, required) and the data set of df (with the run's -holdout unless given); the
+// library checks that the model's head fits the data set where it must. It returns the backend's name too.
+func openRun(dir string, df *dataFlags, stderr io.Writer) (*classifier.Classifier, *datasets.Dataset, string, error) {
 	if dir == "" {
 		return nil, nil, "", usageErrorf("-dir RUNDIR is required")
 	}
 	if _, err := training.ReadModelConfig(dir); err != nil { // before loading a data set for nothing
 		return nil, nil, "", err
 	}
-	ds, err := df.d.Load()
+	ds, err := df.d.ForRun(dir).Load()
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -207,8 +207,5 @@ func openRun(dir string, df *dataFlags, sameClasses bool, stderr io.Writer) (*cl
 		return nil, nil, "", err
 	}
 	c.WriteNotes(stderr) // an older checkpoint used, and why
-	if sameClasses && len(ds.Classes) != c.Config.NumClasses {
-		return nil, nil, "", fmt.Errorf("the model in %s has %d classes, %s has %d", dir, c.Config.NumClasses, ds.Name, len(ds.Classes))
-	}
 	return c, ds, choice.Config, nil
 }

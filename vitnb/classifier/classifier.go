@@ -103,6 +103,9 @@ func (m modelInfo) check(cfg vitnb.Config) error {
 	if len(m.Classes) > 0 && len(m.Classes) != cfg.NumClasses {
 		return fmt.Errorf("%d class names for the %d classes of the model's head", len(m.Classes), cfg.NumClasses)
 	}
+	if err := datasets.CheckClassNames(m.Classes); err != nil {
+		return fmt.Errorf("class names: %w", err)
+	}
 	if m.Preprocessing.ImageSize != cfg.ImageSize {
 		return fmt.Errorf("preprocessing for %dx%d images, the model takes %dx%d", m.Preprocessing.ImageSize,
 			m.Preprocessing.ImageSize, cfg.ImageSize, cfg.ImageSize)

@@ -237,6 +237,27 @@ func TestRunFolderMustFitItsCheckpoint(t *testing.T) {
 		!strings.Contains(err.Error(), modelPath) {
 		t.Errorf("model.json with an empty list of class names: %v", err)
 	}
+	// A blank name, or one name for two classes, would label predictions wrongly: refused too.
+	for _, names := range [][]string{{"left", " "}, {"", "right"}, {"left", "left"}} {
+		editJSON(t, modelPath, func(m map[string]any) { m["classes"] = names })
+		if _, err := Open(b, dir); err == nil || !strings.Contains(err.Error(), "class names: class") && !strings.Contains(err.Error(), "class names: classes") || !strings.Contains(err.Error(), modelPath) {
+			t.Errorf("model.json with class names %q: %v", names, err)
+		}
+	}
+	// The same names in another order: the model opens, but evaluating it on the data set would score its "left"
+	// as the data set's "right".
+	editJSON(t, modelPath, func(m map[string]any) { m["classes"] = []string{"right", "left"} })
+	swapped, err := Open(b, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := swapped.EvaluateSplit(ds, "test", ""); err == nil || !strings.Contains(err.Error(), `the model's class 0 is "right", `+ds.Name+`'s is "left"`) {
+		t.Errorf("evaluating a model of classes right, left on a data set of left, right: %v", err)
+	}
+	// The attention picture says which images are classified right: the same check.
+	if _, _, _, err := swapped.AttentionPicture(ds, "test", 2, 1); err == nil || !strings.Contains(err.Error(), `attention picture: the model's class 0 is "right"`) {
+		t.Errorf("the attention picture of a model of classes right, left on a data set of left, right: %v", err)
+	}
 	editJSON(t, modelPath, func(m map[string]any) { m["classes"] = []string{"left", "right"} })
 
 	// The newest checkpoint cut short: the one before is used, and said, and recorded.

@@ -24,6 +24,9 @@ func (c *Classifier) AttentionPicture(ds *datasets.Dataset, split string, n, sca
 	if ds == nil {
 		return nil, 0, 0, errNoDataset
 	}
+	if err := c.labels(ds); err != nil { // the picture says which images are classified right
+		return nil, 0, 0, fmt.Errorf("attention picture: %w", err)
+	}
 	if n <= 0 || n > EvalBatch {
 		return nil, 0, 0, fmt.Errorf("attention picture: n must be in [1, %d], got %d", EvalBatch, n)
 	}

@@ -80,7 +80,7 @@ func (c *Classifier) Logits(images *tensors.Tensor) (*tensors.Tensor, error) {
 		out = c.logits.MustCall1(images)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("running %s: %w", c.Config.Name, err)
+		return nil, fmt.Errorf("running %s: %w", c.Config.Name, vitnb.PlainBackendError(err))
 	}
 	return out, nil
 }
@@ -118,8 +118,22 @@ func (c *Classifier) PredictImages(images []image.Image, k int) ([]Prediction, e
 }
 
 // PredictFiles decodes image files (JPEG, PNG, GIF, BMP, TIFF, WebP) and classifies them as PredictImages does: a
-// batch of files at a time, after the same memory check.
+// batch of files at a time, after the same memory check. A folder (or images:FOLDER) stands for every image below
+// it (datasets.ImageFiles); what it leaves out is added to Notes, once.
 func (c *Classifier) PredictFiles(paths []string, k int) ([]Prediction, error) {
+	paths, warnings, err := datasets.ImageFiles(paths)
+	if err != nil {
+		return nil, err
+	}
+	if len(warnings) > 0 {
+		c.mu.Lock()
+		for _, w := range warnings {
+			if !slices.Contains(c.Notes, w) {
+				c.Notes = append(c.Notes, w)
+			}
+		}
+		c.mu.Unlock()
+	}
 	preds, err := c.stream(len(paths), k, func(i int, dst []float32) error {
 		px, err := datasets.DecodeFile(paths[i])
 		if err != nil {
@@ -188,9 +202,8 @@ func (c *Classifier) stream(n, k int, fill func(i int, dst []float32) error) ([]
 					return
 				}
 			}
-			if i := slices.IndexFunc(flat[:m*per], notFinite); i >= 0 {
-				err = fmt.Errorf("predict: the input of image %d holds %g (value %d of its %d): the input must be finite",
-					start+i/per, flat[i], i%per, per)
+			if cerr := vitnb.CheckInput(flat[:m*per], per, start); cerr != nil {
+				err = fmt.Errorf("predict: %w", cerr)
 			}
 		}); merr != nil {
 			return nil, merr
@@ -266,9 +279,6 @@ func (c *Classifier) WritePredictions(w io.Writer, preds []Prediction, backendNa
 	}
 	return nil
 }
-
-// notFinite tells whether x is NaN or infinite.
-func notFinite(x float32) bool { return math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) }
 
 // finiteLogits returns an error naming image i and the class when one of its logits is NaN or infinite: the
 // weights hold such values, and ranking or explaining them would give nonsense.

@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gomlx/compute"
 
+	"github.com/vitnb/vitnb/datasets/datasetstest"
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/weights"
 )
@@ -106,5 +108,38 @@ func TestWritePredictions(t *testing.T) {
 	if len(lines) != 2 || json.Unmarshal([]byte(lines[1]), &r) != nil || r.Preset != "tiny" || r.Backend != b.Name() ||
 		r.Image != "b.png" || len(r.Logits) != 3 || r.Top[0].Class != 0 {
 		t.Errorf("JSON: %+v from\n%s", r, w.String())
+	}
+}
+
+// TestPredictFolder: a folder of photos (or images:FOLDER) is predicted image by image, as the hint of a folder given
+// as an image says ("images:DIR reads every image in it"): it failed with "open images:DIR: no such file or
+// directory", and a plain folder with "is a folder, not an image". Files left out are said in Notes, once.
+func TestPredictFolder(t *testing.T) {
+	c, _ := tinyRandom(t, 3)
+	data := datasetstest.WriteFolder(t, 2, true)
+	dir := filepath.Join(data, "test")
+	if err := os.WriteFile(filepath.Join(dir, "left", "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "left", "000.png"), filepath.Join(dir, "left", "001.png"),
+		filepath.Join(dir, "right", "000.png"), filepath.Join(dir, "right", "001.png")}
+	for _, arg := range []string{dir, "images:" + dir} {
+		preds, err := c.PredictFiles([]string{arg}, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", arg, err)
+		}
+		var got []string
+		for _, p := range preds {
+			got = append(got, p.Image)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: predicted %q, want %q", arg, got, want)
+		}
+	}
+	if len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "files without an image extension ignored: 1") {
+		t.Errorf("notes %q", c.Notes)
+	}
+	if _, err := c.PredictFiles([]string{"images:" + t.TempDir()}, 1); err == nil || !strings.Contains(err.Error(), "has no images") {
+		t.Errorf("an empty folder: %v", err)
 	}
 }

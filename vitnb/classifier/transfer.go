@@ -143,6 +143,9 @@ func (c *Classifier) EvaluateSplit(ds *datasets.Dataset, split, backendName stri
 	if ds == nil {
 		return nil, errNoDataset
 	}
+	if err := c.labels(ds); err != nil {
+		return nil, err
+	}
 	data, err := c.Split(ds, split, 0, 0, 0)
 	if err != nil {
 		return nil, err
@@ -162,6 +165,16 @@ func (c *Classifier) EvaluateSplit(ds *datasets.Dataset, split, backendName stri
 		res.Checkpoint, res.Steps, res.CheckpointFallback = ck.Name, ck.Step, ck.Fallback
 	}
 	return res, nil
+}
+
+// labels tells whether the labels of ds are the classes of the model's head, as scoring predictions against them
+// needs: as many classes, of the same names in the same order when the model's are known (datasets.SameClasses);
+// another data set's labels would give a wrong score without a word.
+func (c *Classifier) labels(ds *datasets.Dataset) error {
+	if len(ds.Classes) != c.Config.NumClasses {
+		return fmt.Errorf("the model has %d classes, %s has %d", c.Config.NumClasses, ds.Name, len(ds.Classes))
+	}
+	return datasets.SameClasses(c.Classes, ds)
 }
 
 // EvalResultsFile is where EvaluateSplit's results for data set data and split belong (training.EvalResultsFile):

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // MethodRandom names the baseline of the deletion test: patches removed in a random order (RandomMaps).
@@ -43,10 +45,24 @@ type Deletion struct {
 	MeanAUC   float64
 }
 
+// MaxRandomValues bounds RandomMaps: 2^26 values in all (512 MB of float64), far more than the patches of the
+// images one explains (a ViT-H/14 at 518 px has 1369 patches: 49,000 images).
+const MaxRandomValues = 1 << 26
+
 // RandomMaps returns n maps of patches random values (uniform in [0, 1), from seed): ranking patches by them is
-// the random-order baseline of the deletion test. A negative n or patches counts as 0.
-func RandomMaps(n, patches int, seed uint64) [][]float64 {
+// the random-order baseline of the deletion test. A negative n or patches counts as 0; more than MaxRandomValues
+// values in all, or more than the machine's available memory holds, is an error before anything is allocated.
+func RandomMaps(n, patches int, seed uint64) ([][]float64, error) {
 	n, patches = max(n, 0), max(patches, 0)
+	if values := float64(n) * float64(patches); values > MaxRandomValues || n > MaxRandomValues {
+		return nil, fmt.Errorf("random maps: %d maps of %d patches is %.0f values, more than the %d allowed", n, patches, values, MaxRandomValues)
+	}
+	if avail, source, ok := files.HostMemory(); ok {
+		if err := files.NotEnoughMemory(float64(n)*(24+8*float64(patches)), avail, source,
+			fmt.Sprintf("random maps: %d maps of %d patches", n, patches), "explain fewer images"); err != nil {
+			return nil, err
+		}
+	}
 	rng := rand.New(rand.NewPCG(seed, 0x5eed)) // second PCG word: any fixed constant
 	out := make([][]float64, n)
 	for i := range out {
@@ -55,7 +71,7 @@ func RandomMaps(n, patches int, seed uint64) [][]float64 {
 			out[i][j] = rng.Float64()
 		}
 	}
-	return out
+	return out, nil
 }
 
 // DeletionOrder returns the patch indices from the most to the least relevant by m (ties by index).
@@ -169,7 +185,11 @@ func (e *Explainer) Deletion(pix []float32, n int, maps [][]float64, classes []i
 // seed) on the images ex explains (pix, n as given to Explain), for the classes ex explained.
 func (e *Explainer) Faithfulness(pix []float32, n int, ex *Explanation, seed uint64, opts DeletionOptions) (map[Method]*Deletion, error) {
 	out := map[Method]*Deletion{}
-	maps := map[Method][][]float64{MethodRandom: RandomMaps(n, e.cfg.NumPatches(), seed)}
+	random, err := RandomMaps(n, e.cfg.NumPatches(), seed)
+	if err != nil {
+		return nil, err
+	}
+	maps := map[Method][][]float64{MethodRandom: random}
 	for m, v := range ex.Maps {
 		maps[m] = v
 	}

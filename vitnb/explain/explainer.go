@@ -60,6 +60,9 @@ func New(b compute.Backend, store *model.Store, cfg vitnb.Config) (*Explainer, e
 	if cfg.NumClasses <= 0 {
 		return nil, fmt.Errorf("explain: model %q has no classifier head (classes %d): there is no class to explain", cfg.Name, cfg.NumClasses)
 	}
+	if err := vitnb.CheckDType(b, cfg); err != nil {
+		return nil, fmt.Errorf("explain: %w", err)
+	}
 	e := &Explainer{cfg: cfg, prefix: cfg.NumTokens() - cfg.NumPatches()}
 	err := exceptions.TryCatch[error](func() {
 		e.grad = model.MustNewExec(b, store, func(scope *model.Scope, images, classes *Node) []*Node {
@@ -119,6 +122,9 @@ func (e *Explainer) imageCheck(pix []float32, n int) error {
 	if want := n * c.ImageSize * c.ImageSize * c.Channels; len(pix) != want {
 		return fmt.Errorf("explain: %d values for %d images of %dx%dx%d (want %d)", len(pix), n, c.ImageSize, c.ImageSize, c.Channels, want)
 	}
+	if err := vitnb.CheckInput(pix, c.ImageSize*c.ImageSize*c.Channels, 0); err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
 	return nil
 }
 
@@ -148,7 +154,7 @@ func (e *Explainer) Explain(pix []float32, n int, classes []int) (*Explanation, 
 	input := tensors.FromFlatDataAndDimensions(pix, n, c.ImageSize, c.ImageSize, c.Channels)
 	outs, err := e.grad.Call(input, tensors.FromFlatDataAndDimensions(want, n))
 	if err != nil {
-		return nil, fmt.Errorf("explain: running model %q: %w", c.Name, err)
+		return nil, fmt.Errorf("explain: running model %q: %w", c.Name, vitnb.PlainBackendError(err))
 	}
 	defer func() {
 		for _, t := range outs {
@@ -223,7 +229,7 @@ func (e *Explainer) Probabilities(pix []float32, n int) ([][]float32, error) {
 	}
 	out, err := e.probs.Call(tensors.FromFlatDataAndDimensions(pix, n, c.ImageSize, c.ImageSize, c.Channels))
 	if err != nil {
-		return nil, fmt.Errorf("explain: running model %q: %w", c.Name, err)
+		return nil, fmt.Errorf("explain: running model %q: %w", c.Name, vitnb.PlainBackendError(err))
 	}
 	flat := tensors.MustCopyFlatData[float32](out[0])
 	_ = out[0].FinalizeAll()

@@ -321,7 +321,11 @@ func TestDeletionFindsTheDecisivePatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	random, err := e.Deletion(pix, n, RandomMaps(n, cfg.NumPatches(), 1), classes, opts)
+	randomMaps, err := RandomMaps(n, cfg.NumPatches(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	random, err := e.Deletion(pix, n, randomMaps, classes, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

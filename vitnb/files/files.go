@@ -94,6 +94,9 @@ func WeightsDir() string {
 // one, never a part. The file gets mode 0644. A device or a pipe at path (-o /dev/null, a FIFO) is written into,
 // not replaced: a rename would put a regular file in its place.
 func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
+	if path == "" {
+		return errors.New("writing: no file name (an empty path)")
+	}
 	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
 		if st.IsDir() {
 			return fmt.Errorf("writing %s: it is a folder", path)

@@ -551,3 +551,16 @@ func TestDownloadDiskFull(t *testing.T) {
 		t.Error("a .part was written for a download that cannot fit")
 	}
 }
+
+// TestWriteAtomicEmptyPath: an empty path is said as such; it was "rename ./...tmp123 : no such file or directory"
+// after a temporary file had been made in the working folder.
+func TestWriteAtomicEmptyPath(t *testing.T) {
+	t.Chdir(t.TempDir())
+	err := WriteAtomic("", func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err })
+	if err == nil || err.Error() != "writing: no file name (an empty path)" {
+		t.Errorf("WriteAtomic(\"\"): %v", err)
+	}
+	if left, _ := filepath.Glob(".*tmp*"); len(left) > 0 {
+		t.Errorf("left behind %v", left)
+	}
+}

@@ -117,22 +117,40 @@ func checkFeatures(method string, trainF, testF *Features) error {
 	return nil
 }
 
+// Bounds of a few-shot evaluation (CheckFewShot, FewShot), so that its time and memory stay bounded whatever a
+// caller passes: the paper's evaluation uses 4 numbers of shots, a few draws, and representations of at most
+// 1280 dimensions (ViT-H).
+const (
+	MaxFewShotSettings = 64   // numbers of shots in one call
+	MaxFewShotSeeds    = 1000 // draws averaged per number of shots
+	MaxFewShotDim      = 8192 // dimensions of a representation: the ridge system is (Dim+1)² values
+)
+
 // CheckFewShot tells what is wrong with the settings of a few-shot evaluation (FewShot), if anything: every number
-// of shots at least 1, a finite ridge penalty l2 >= 0, at least one draw.
+// of shots at least 1 and given once (at most MaxFewShotSettings of them), a finite ridge penalty l2 >= 0, at
+// least one draw and at most MaxFewShotSeeds.
 func CheckFewShot(shots []int, l2 float64, seeds int) error {
 	if len(shots) == 0 {
 		return fmt.Errorf("few-shot: no numbers of shots")
 	}
+	if len(shots) > MaxFewShotSettings {
+		return fmt.Errorf("few-shot: %d numbers of shots, at most %d", len(shots), MaxFewShotSettings)
+	}
+	seen := map[int]bool{}
 	for _, k := range shots {
 		if k < 1 {
 			return fmt.Errorf("few-shot: %d shots: want at least 1 example per class", k)
 		}
+		if seen[k] {
+			return fmt.Errorf("few-shot: %d shots given twice", k)
+		}
+		seen[k] = true
 	}
 	if !(l2 >= 0) || math.IsInf(l2, 0) {
 		return fmt.Errorf("few-shot: the ridge penalty l2 must be a finite number >= 0, got %g", l2)
 	}
-	if seeds < 1 {
-		return fmt.Errorf("few-shot: want at least 1 draw (seeds), got %d", seeds)
+	if seeds < 1 || seeds > MaxFewShotSeeds {
+		return fmt.Errorf("few-shot: want 1 to %d draws (seeds), got %d", MaxFewShotSeeds, seeds)
 	}
 	return nil
 }
@@ -151,6 +169,12 @@ func FewShot(trainF, testF *Features, classes int, shots []int, l2 float64, seed
 	if classes <= 0 {
 		return nil, fmt.Errorf("few-shot: want classes > 0, got %d", classes)
 	}
+	if classes > len(trainF.Labels) { // each class needs a training example; checked before allocating per class
+		return nil, fmt.Errorf("few-shot: %d classes but only %d training examples", classes, len(trainF.Labels))
+	}
+	if trainF.Dim > MaxFewShotDim {
+		return nil, fmt.Errorf("few-shot: representations of %d dimensions, at most %d", trainF.Dim, MaxFewShotDim)
+	}
 	byClass := make([][]int, classes)
 	for i, l := range trainF.Labels {
 		if int(l) < 0 || int(l) >= classes {
@@ -158,13 +182,15 @@ func FewShot(trainF, testF *Features, classes int, shots []int, l2 float64, seed
 		}
 		byClass[l] = append(byClass[l], i)
 	}
-	results := map[int]float64{}
-	for _, k := range shots {
+	for _, k := range shots { // every number of shots possible, before any is computed
 		for c, idx := range byClass {
 			if len(idx) < k {
 				return nil, fmt.Errorf("%d-shot needs %d examples of class %d, the training pool has %d", k, k, c, len(idx))
 			}
 		}
+	}
+	results := map[int]float64{}
+	for _, k := range shots {
 		total := 0.0
 		for seed := range seeds {
 			rng := rand.New(rand.NewPCG(uint64(seed), 0xfe))

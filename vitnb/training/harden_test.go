@@ -557,3 +557,42 @@ func TestDamagedCheckpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestFewShotBounded: FewShot's time and memory are bounded whatever it is given: too many draws, too many or
+// repeated numbers of shots, a class count beyond the training examples (make panicked for MaxInt), too wide a
+// representation (the ridge system is its square), and a number of shots that the pool cannot give after other
+// numbers were computed: each an error before any work.
+func TestFewShotBounded(t *testing.T) {
+	small := &Features{Dim: 2, X: []float64{0, 1, 1, 0, 0, 2, 2, 0}, Labels: []int32{0, 1, 0, 1}}
+	wide := &Features{Dim: MaxFewShotDim + 1, X: make([]float64, 2*(MaxFewShotDim+1)), Labels: []int32{0, 1}}
+	many := make([]int, MaxFewShotSettings+1)
+	for i := range many {
+		many[i] = i + 1
+	}
+	cases := []struct {
+		name           string
+		trainF, testF  *Features
+		classes, seeds int
+		shots          []int
+		want           string
+	}{
+		{"seeds 2^40", small, small, 2, 1 << 40, []int{1}, "want 1 to 1000 draws (seeds), got 1099511627776"},
+		{"65 numbers of shots", small, small, 2, 1, many, "65 numbers of shots, at most 64"},
+		{"shots given twice", small, small, 2, 1, []int{1, 1}, "1 shots given twice"},
+		{"MaxInt classes", small, small, math.MaxInt, 1, []int{1}, "classes but only 4 training examples"},
+		{"a representation too wide", wide, wide, 2, 1, []int{1}, "representations of 8193 dimensions, at most 8192"},
+		{"3 shots after 1", small, small, 2, 1, []int{1, 3}, "3-shot needs 3 examples of class 0"},
+	}
+	for _, c := range cases {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panicked: %v", c.name, r)
+				}
+			}()
+			if _, err := FewShot(c.trainF, c.testF, c.classes, c.shots, 1, c.seeds); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: %v, want an error containing %q", c.name, err, c.want)
+			}
+		}()
+	}
+}

@@ -1,14 +1,17 @@
 package training
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
+	"github.com/vitnb/vitnb/vitnb/files"
 )
 
 // Job is the whole description of a training job: the model, the data and how it is fed, where the weights start
@@ -80,6 +83,29 @@ func (d Data) Load() (*datasets.Dataset, error) {
 		return nil, err
 	}
 	return datasets.Load(d.Dataset, datasets.Options{Dir: d.CacheDir, Holdout: d.Holdout})
+}
+
+// ForRun returns d with the validation hold-out of the run folder dir (its run.json) when d leaves it to the data
+// set's default (0) and names the data set the run trained on: an evaluation of a run trained with -holdout 0.1 on
+// its "validation" split must see the images the training held out, not the default's, some of which it trained
+// on. A folder without a readable run.json, or a run of another data set, leaves d as it is.
+func (d Data) ForRun(dir string) Data {
+	if d.Holdout != 0 {
+		return d
+	}
+	var run struct {
+		Settings struct {
+			Data Data `json:"data"`
+		} `json:"settings"`
+	}
+	data, err := files.ReadSidecar(filepath.Join(dir, RunFile))
+	if err != nil || json.Unmarshal(data, &run) != nil {
+		return d
+	}
+	if r := run.Settings.Data; r.Dataset == d.Dataset && r.checkHoldout() == nil {
+		d.Holdout = r.Holdout
+	}
+	return d
 }
 
 // SetHoldout parses a validation hold-out fraction (vit's -holdout) into d.Holdout, after checking it.

@@ -371,7 +371,7 @@ func (r *Run) Train(data train.Dataset) error {
 		return stop // without the training loop's wrapping ("Loop.RunSteps(60): failed TrainStep ...")
 	}
 	if err != nil {
-		return err
+		return vitnb.PlainBackendError(err)
 	}
 	if r.ckpt != nil {
 		return r.ckpt.save(r.Store, r.watch.smoothed(), r.watch.sane())
@@ -610,7 +610,7 @@ func (v vitNet) Logits(scope *model.Scope, images *Node) *Node {
 // WriteJSONAtomic writes v as indented JSON to path atomically (files.WriteJSON).
 func WriteJSONAtomic(path string, v any) error { return files.WriteJSON(path, v) }
 
-// catch turns a GoMLX panic into an error.
+// catch turns a GoMLX panic into an error, its message cut to the cause (vitnb.PlainBackendError).
 func catch(fn func()) error {
-	return exceptions.TryCatch[error](fn)
+	return vitnb.PlainBackendError(exceptions.TryCatch[error](fn))
 }

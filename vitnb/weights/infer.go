@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vitnb/vitnb/datasets"
 	"github.com/vitnb/vitnb/vitnb"
 	"github.com/vitnb/vitnb/vitnb/files"
 )
@@ -122,7 +123,10 @@ func (sc *sidecar) check(f Format, cfg vitnb.Config) error {
 			case float64:
 				return int(v)
 			case []any:
-				if n, ok := v[len(v)-1].(float64); ok && len(v) > 0 {
+				if len(v) == 0 {
+					return -1
+				}
+				if n, ok := v[len(v)-1].(float64); ok {
 					return int(n)
 				}
 			}
@@ -176,6 +180,17 @@ func (sc *sidecar) check(f Format, cfg vitnb.Config) error {
 		}
 		if n := len(sc.LabelNames); n > 0 {
 			differ("label_names: classes", n, cfg.NumClasses)
+		}
+	}
+	if err := datasets.CheckClassNames(sc.LabelNames); err != nil {
+		diffs = append(diffs, "label_names: "+err.Error())
+	}
+	if !placeholderLabels(sc.ID2Label) {
+		for id, name := range sc.ID2Label {
+			if strings.TrimSpace(name) == "" {
+				diffs = append(diffs, fmt.Sprintf("id2label: class %s has a blank name %q", id, name))
+				break
+			}
 		}
 	}
 	if len(diffs) > 0 {

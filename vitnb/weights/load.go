@@ -12,6 +12,7 @@
 package weights
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -163,6 +164,9 @@ func LoadInto(store *model.Store, scopePath, path string, opts Options) (*Loaded
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	if path == "" {
+		return nil, errors.New("loading weights: no file name (an empty path)")
 	}
 	src, _, err := openSource(path)
 	if err != nil {

@@ -38,3 +38,10 @@ func TestNilArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadEmptyPath: an empty weights path is said as such ("open : no such file or directory" before).
+func TestLoadEmptyPath(t *testing.T) {
+	if _, _, err := Load("", Options{}); err == nil || err.Error() != "loading weights: no file name (an empty path)" {
+		t.Errorf("Load of an empty path: %v", err)
+	}
+}

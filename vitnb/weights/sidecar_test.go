@@ -75,6 +75,9 @@ func TestSidecarMustDescribeTheWeights(t *testing.T) {
 		"resolution":                 {func(m map[string]any) { m["pretrained_cfg"].(map[string]any)["input_size"] = []int{3, 32, 32} }, "input_size [3 32 32], the weights [3 16 16]"},
 		"3 class names":              {func(m map[string]any) { m["label_names"] = []string{"a", "b", "c"} }, "label_names: classes 3, the weights 5"},
 		"12 class names":             {func(m map[string]any) { m["label_names"] = make([]string, 12) }, "label_names: classes 12, the weights 5"},
+		"a blank class name":         {func(m map[string]any) { m["label_names"] = []string{"a", "b", " ", "d", "e"} }, `label_names: class 2 has a blank name " "`},
+		"a class name twice":         {func(m map[string]any) { m["label_names"] = []string{"a", "b", "c", "a", "e"} }, `label_names: classes 0 and 3 have the same name "a"`},
+		"an empty img_size list":     {func(m map[string]any) { args(m)["img_size"] = []int{} }, "model_args img_size -1, the weights 16"},
 		// timm options that change what the model computes, which vitnb does not implement and the weights do not
 		// show in their names: each was loaded as a plain ViT without a word.
 		"relu":            {func(m map[string]any) { args(m)["act_layer"] = "relu" }, `model_args act_layer "relu"`},
@@ -120,6 +123,7 @@ func TestSidecarMustDescribeTheWeights(t *testing.T) {
 		"hidden size": {"hidden_size", 48, "hidden_size 48, the weights 24"},
 		"image size":  {"image_size", 32, "image_size 32, the weights 16"},
 		"labels":      {"id2label", map[string]string{"0": "cat", "1": "dog", "2": "cow"}, "id2label: classes 3, the weights 5"},
+		"blank label": {"id2label", map[string]string{"0": "cat", "1": "dog", "2": "", "3": "ox", "4": "yak"}, `id2label: class 2 has a blank name ""`},
 	} {
 		var m map[string]any
 		if err := json.Unmarshal(hfGood, &m); err != nil {
