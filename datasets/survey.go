@@ -88,7 +88,7 @@ func SurveyFolder(dir string, minPerClass int) (*FolderSurvey, error) {
 		if bad.n > len(bad.first) {
 			more = ", ..."
 		}
-		s.Problems = append(s.Problems, fmt.Sprintf("%s: %d files cannot be read and are left out (%s%s)", dir, bad.n,
+		s.Problems = append(s.Problems, fmt.Sprintf("%s: image files that cannot be read left out: %d (%s%s)", dir, bad.n,
 			strings.Join(bad.first, "; "), more))
 	}
 	if tiny.n > 0 {

@@ -65,7 +65,7 @@ func TestSurveyHostileFolders(t *testing.T) {
 				writeFile(t, filepath.Join(dir, "b", fmt.Sprintf("bad%d.jpg", i)), []byte("not a jpeg"))
 			}
 			writeFile(t, filepath.Join(dir, "a", "empty.png"), nil)
-		}, want: []string{"DIR: 6 files cannot be read and are left out (DIR/a/empty.png: empty file, not an image; " +
+		}, want: []string{"DIR: image files that cannot be read left out: 6 (DIR/a/empty.png: empty file, not an image; " +
 			"DIR/b/bad0.jpg: not a decodable image: unknown format (first bytes 6e 6f 74 20 61 20 6a 70); DIR/b/bad1.jpg: not a " +
 			"decodable image: unknown format (first bytes 6e 6f 74 20 61 20 6a 70), ...)"}, images: 6},
 		{name: "one class only", build: func(t *testing.T, dir string) { images(t, filepath.Join(dir, "only"), 3) },
@@ -81,7 +81,7 @@ func TestSurveyHostileFolders(t *testing.T) {
 		{name: "a class of unreadable files only", build: func(t *testing.T, dir string) {
 			balanced(t, dir)
 			writeFile(t, filepath.Join(dir, "c", "x.png"), []byte("no"))
-		}, want: []string{"1 files cannot be read", "1 of 3 classes have no readable image: c"}, images: 6},
+		}, want: []string{"image files that cannot be read left out: 1 (DIR/c/x.png", "1 of 3 classes have no readable image: c"}, images: 6},
 		{name: "1x1 pixels", build: func(t *testing.T, dir string) {
 			balanced(t, dir)
 			writeFile(t, filepath.Join(dir, "a", "tiny.png"), pngBytes(t, 1, 1, color.RGBA{255, 0, 0, 255}))
@@ -90,7 +90,7 @@ func TestSurveyHostileFolders(t *testing.T) {
 		{name: "20000x20000 pixels", build: func(t *testing.T, dir string) {
 			balanced(t, dir)
 			writeFile(t, filepath.Join(dir, "a", "huge.png"), pngHeaderClaiming(20000, 20000))
-		}, want: []string{"1 files cannot be read and are left out (DIR/a/huge.png: png header claims 20000x20000 = 400000000 pixels, " +
+		}, want: []string{"image files that cannot be read left out: 1 (DIR/a/huge.png: png header claims 20000x20000 = 400000000 pixels, " +
 			"above the limit of 178956970 (set VITNB_MAX_PIXELS to raise it, 0 for none))"}, images: 6},
 		{name: "10000 classes", build: func(t *testing.T, dir string) {
 			img := filepath.Join(t.TempDir(), "x.png")
