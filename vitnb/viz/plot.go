@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/vitnb/vitnb/vitnb/files"
 
@@ -277,6 +278,9 @@ func (p Plot) gonumPlot() (*plot.Plot, *plot.Legend, []drawnSeries, error) {
 	gp.Title.TextStyle.Font.Weight = font.WeightBold
 	gp.Title.TextStyle.XAlign, gp.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
 	gp.Title.Padding = vg.Points(6)
+	if wpt, _ := p.points(); p.Title != "" { // a long title wraps at the plot's width
+		gp.Title.Text = wrap(p.Title, wpt-vg.Points(8), gp.Title.TextStyle)
+	}
 	for _, a := range []*plot.Axis{&gp.X, &gp.Y} {
 		a.Tick.Label = textStyle(10)
 		a.Tick.Label.XAlign, a.Tick.Label.YAlign = draw.XCenter, draw.YTop
@@ -516,6 +520,24 @@ func (p Plot) draw(c draw.Canvas) error {
 		l.legend.Draw(inner)
 	}
 	return nil
+}
+
+// wrap breaks text into lines (at spaces) no wider than width in style sty; a word wider than width has a line of
+// its own.
+func wrap(s string, width vg.Length, sty text.Style) string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = w
+		case sty.Width(line+" "+w) > width:
+			lines, line = append(lines, line), w
+		default:
+			line += " " + w
+		}
+	}
+	return strings.Join(append(lines, line), "\n")
 }
 
 // linearTicker puts about n labelled ticks on a linear axis, at round values: 1, 2 or 5 times a power of 10

@@ -95,6 +95,20 @@ func TestPlotTextAndTicks(t *testing.T) {
 			t.Errorf("tick %v (%q): no label drawn left of the axis at row %d", tk.Value, tk.Label, y)
 		}
 	}
+	long := Plot{Title: strings.Repeat("a long title ", 8), Width: 300, Series: p.Series}
+	gp, _, _, err := long.gonumPlot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(gp.Title.Text, "\n")
+	for _, line := range lines {
+		if w, _ := long.points(); gp.Title.TextStyle.Width(line) > w {
+			t.Errorf("a line of a long title is %v points wide in a plot of %v", gp.Title.TextStyle.Width(line), w)
+		}
+	}
+	if len(lines) < 3 || strings.Join(strings.Fields(gp.Title.Text), " ") != strings.TrimSpace(long.Title) {
+		t.Errorf("a long title wrapped into %q", gp.Title.Text)
+	}
 	var labels []string
 	for _, tk := range (linearTicker{n: 5}).Ticks(0, 1) {
 		labels = append(labels, tk.Label)
