@@ -170,6 +170,9 @@ func bytesPerPixel(m color.Model) int {
 // named .jpg works), greyscale is repeated to 3 channels, CMYK is converted to RGB, alpha is dropped and palettes are
 // expanded. Its size is checked against MaxImagePixels first (see DecodeImage). Errors name the file.
 func DecodeFile(path string) (*Pixels, error) {
+	if path == "" {
+		return nil, errors.New("reading image: no file name (an empty path)")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading image: %w", err)

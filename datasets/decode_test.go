@@ -188,3 +188,11 @@ func FuzzDecodeImage(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeFileEmptyPath: an empty image path is said as such (`vit predict -image ""` said "reading image: open
+// : no such file or directory").
+func TestDecodeFileEmptyPath(t *testing.T) {
+	if _, err := DecodeFile(""); err == nil || err.Error() != "reading image: no file name (an empty path)" {
+		t.Errorf("DecodeFile(\"\"): %v", err)
+	}
+}

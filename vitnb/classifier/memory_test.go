@@ -96,7 +96,7 @@ func TestPicturesSizedFirst(t *testing.T) {
 	if _, _, err := ds.Sample(datasets.SplitTrain, 4, 32, false, 1, nil); err != nil {
 		t.Errorf("Sample(4 of 32 px): %v", err)
 	}
-	cfg := vitnb.Config{Name: "tiny", ImageSize: 16, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 3}
+	cfg := vitnb.Config{Name: "tiny", ImageSize: 16, PatchSize: 4, Width: 16, Depth: 1, Heads: 2, MLPDim: 32, NumClasses: 2}
 	c, err := Random(newBackend(t), cfg, 1)
 	if err != nil {
 		t.Fatal(err)
