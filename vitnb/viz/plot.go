@@ -186,7 +186,7 @@ func (a axisRange) inside(v float64) bool {
 }
 
 // ranges returns the ranges of the axes: those of the drawable points and their error bars, the y range
-// padded by 5%, or YFrom to YTo.
+// padded by 5%, or YFrom to YTo; the x range is padded by 3% when a series draws dots or error bars.
 func (p Plot) ranges() (x, y axisRange, err error) {
 	x, y = axisRange{log: p.LogX}, axisRange{log: p.LogY}
 	x.min, x.max, y.min, y.max = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
@@ -218,10 +218,24 @@ func (p Plot) ranges() (x, y axisRange, err error) {
 	}
 	pad := 0.05 * (y.max - y.min)
 	y.min, y.max = y.min-pad, y.max+pad
+	if p.dots() { // a dot or an error bar at the first or last x would be cut in half by the frame
+		pad := 0.03 * (x.max - x.min)
+		x.min, x.max = x.min-pad, x.max+pad
+	}
 	if p.YFrom < p.YTo && (!p.LogY || p.YFrom > 0) {
 		y.min, y.max = y.to(p.YFrom), y.to(p.YTo)
 	}
 	return x, y, nil
+}
+
+// dots reports whether a series draws a dot or an error bar on its points.
+func (p Plot) dots() bool {
+	for _, s := range p.Series {
+		if s.Points || s.Markers || s.YErr != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // drawnSeries is what of a Series is drawn: runs of consecutive drawable points (a line breaks where a point is

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -342,5 +343,27 @@ func TestLabelsInGoFont(t *testing.T) {
 	}
 	if hs, hl := small.Bounds().Dy()-28, large.Bounds().Dy()-8*28; hl <= hs || dark(large, caption(large, 8*28)) <= dark(small, caption(small, 28)) {
 		t.Fatalf("caption rows %d (28 px cells) and %d (224 px cells): want larger text under larger pictures", hs, hl)
+	}
+}
+
+// TestPlotDotsInsideFrame: a dot at the first or last x lies inside the data area, not cut in half by the frame
+// (the x range is padded when a series draws dots); a line alone keeps the tight range.
+func TestPlotDotsInsideFrame(t *testing.T) {
+	for _, logX := range []bool{false, true} {
+		p := Plot{Series: []Series{{X: []float64{1, 10, 100}, Y: []float64{1, 2, 3}, Markers: true}}, LogX: logX,
+			Width: 300, Height: 200}
+		l, err := p.arrange(plotCanvas(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := l.plot.DataCanvas(l.plotArea)
+		tx, _ := l.plot.Transforms(&data)
+		if first, last := tx(1)-data.Min.X, data.Max.X-tx(100); first < vg.Points(3) || last < vg.Points(3) {
+			t.Errorf("log x %v: the first dot is %v from the left edge of the data area, the last %v from the right: want at least 3 points (a dot's radius)", logX, first, last)
+		}
+		x, _, err := Plot{Series: []Series{{X: []float64{1, 10, 100}, Y: []float64{1, 2, 3}}}, LogX: logX}.ranges()
+		if err != nil || x.from(x.min) != 1 || math.Abs(x.from(x.max)-100) > 1e-9 {
+			t.Errorf("log x %v: a line's x range is %v to %v, want 1 to 100 (%v)", logX, x.from(x.min), x.from(x.max), err)
+		}
 	}
 }
