@@ -66,4 +66,8 @@ func TestWallTimeSplit(t *testing.T) {
 	if line, _ := WallTime(Default, "1m"); !strings.Contains(line, "0s training (0 models), 0s loading trained models (0 loads)") {
 		t.Fatalf("after StartClock: WallTime = %q", line)
 	}
+	if line, _ := WallTime(Full, "10 minutes"); !strings.Contains(line, "with the full budget") ||
+		!strings.Contains(line, "(expected with the default budget: at most about 10 minutes") {
+		t.Fatalf("full budget: WallTime = %q, want the expectation said to be the default budget's", line)
+	}
 }
