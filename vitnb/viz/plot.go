@@ -301,7 +301,8 @@ func (p Plot) gonumPlot() (*plot.Plot, *plot.Legend, []drawnSeries, error) {
 		a.Padding = vg.Points(2)
 	}
 	pw, ph := p.pixels()
-	gp.X.Tick.Marker, gp.Y.Tick.Marker = linearTicker{n: max(3, pw/80)}, linearTicker{n: max(3, ph/60)}
+	gp.X.Tick.Marker = linearTicker{n: max(3, pw/80), integers: p.integerX()}
+	gp.Y.Tick.Marker = linearTicker{n: max(3, ph/60)}
 	gp.Y.Tick.Label.XAlign, gp.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	if p.LogX { // labels side by side need room: 1, 2 and 5 labelled where a decade is 150 pixels wide or more
 		gp.X.Scale, gp.X.Tick.Marker = plot.LogScale{}, logTicker{pixels: float64(pw - 80), minDecade: 150}
@@ -555,8 +556,12 @@ func wrap(s string, width vg.Length, sty text.Style) string {
 }
 
 // linearTicker puts about n labelled ticks on a linear axis, at round values: 1, 2 or 5 times a power of 10
-// apart.
-type linearTicker struct{ n int }
+// apart; with integers (an axis of counts: blocks, steps, classes) never less than 1 apart, so no tick falls
+// between two whole numbers.
+type linearTicker struct {
+	n        int
+	integers bool
+}
 
 // Ticks implements plot.Ticker.
 func (t linearTicker) Ticks(lo, hi float64) []plot.Tick {
@@ -572,6 +577,9 @@ func (t linearTicker) Ticks(lo, hi float64) []plot.Tick {
 			break
 		}
 	}
+	if t.integers && step < 1 {
+		step = 1
+	}
 	var out []plot.Tick
 	for i := math.Ceil(lo / step); i*step <= hi+1e-9*step; i++ {
 		v := i * step
@@ -581,6 +589,19 @@ func (t linearTicker) Ticks(lo, hi float64) []plot.Tick {
 		out = append(out, plot.Tick{Value: v, Label: formatTick(v)})
 	}
 	return out
+}
+
+// integerX reports whether every x value of every series is a whole number (block 1, 2, ...), so that the x
+// axis has ticks at whole numbers only.
+func (p Plot) integerX() bool {
+	for _, s := range p.Series {
+		for _, x := range s.X {
+			if x != math.Trunc(x) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // logTicker puts the ticks of a log axis at powers of 10, with 2 and 5 times them labelled when the range spans

@@ -117,6 +117,19 @@ func TestPlotTextAndTicks(t *testing.T) {
 	if got := strings.Join(labels, " "); got != "0 0.2 0.4 0.6 0.8 1" {
 		t.Errorf("linear ticks of [0, 1]: %s", got)
 	}
+	// An x axis of whole numbers (notebook 3's attention distance per block 1..4) has no tick between them.
+	blocks := Plot{Series: []Series{{Name: "head 1", X: []float64{1, 2, 3, 4}, Y: []float64{3, 5, 6, 9}, Points: true}}}
+	gpb, _, _, err := blocks.gonumPlot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels = nil
+	for _, tk := range gpb.X.Tick.Marker.Ticks(gpb.X.Min, gpb.X.Max) {
+		labels = append(labels, tk.Label)
+	}
+	if got := strings.Join(labels, " "); got != "1 2 3 4" {
+		t.Errorf("x ticks of blocks 1 to 4: %s, want 1 2 3 4", got)
+	}
 	labels = nil
 	minor := 0
 	for _, tk := range (logTicker{}).Ticks(500, 63000) {
